@@ -35,7 +35,8 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
     process.stderr.write(`uib: error: ${oneLine(e)}\n`);
-    if (process.env.UIB_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    if (process.env.UIB_DEBUG && e instanceof Error && e.stack)
+      process.stderr.write(`${e.stack}\n`);
     return 1;
   }
 }

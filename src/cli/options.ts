@@ -27,7 +27,8 @@ export function floatOption(
     if (value.trim() === '' || !Number.isFinite(n) || !lowOk || !highOk) {
       const lo = opts.exclusiveMin ? '(' : '[';
       const hi = opts.exclusiveMax ? ')' : ']';
-      const range = Number.isFinite(min) || Number.isFinite(max) ? ` in ${lo}${min}, ${max}${hi}` : '';
+      const range =
+        Number.isFinite(min) || Number.isFinite(max) ? ` in ${lo}${min}, ${max}${hi}` : '';
       throw new UsageError(flag, `must be a number${range}; got "${value}"`);
     }
     return n;

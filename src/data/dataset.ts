@@ -59,7 +59,10 @@ export class Dataset {
       const n = source.y.length;
       for (let i = 0; i < indices.length; i++) {
         if (indices[i] >= n) {
-          throw new UsageError(this.name, `sample index ${indices[i]} out of range (source has ${n})`);
+          throw new UsageError(
+            this.name,
+            `sample index ${indices[i]} out of range (source has ${n})`,
+          );
         }
       }
     }
@@ -105,7 +108,10 @@ export class Dataset {
     for (let i = 0; i < idx.length; i++) {
       const p = positions[i];
       if (!(p >= 0 && p < this.length) || !Number.isInteger(p)) {
-        throw new UsageError(name ?? this.name, `position ${p} out of range (view has ${this.length})`);
+        throw new UsageError(
+          name ?? this.name,
+          `position ${p} out of range (view has ${this.length})`,
+        );
       }
       idx[i] = this.at(p);
     }

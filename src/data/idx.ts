@@ -1,0 +1,89 @@
+/**
+ * IDX reader (the MNIST / Fashion-MNIST file format, gzip or raw).
+ *
+ *   images: magic 2051 (0x00000803), n, rows, cols, then n*rows*cols bytes
+ *   labels: magic 2049 (0x00000801), n, then n bytes
+ *
+ * The pixel array is a view into the file's buffer, not a copy (47 MB for MNIST's 60k images).
+ */
+import * as fs from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { UsageError } from '../core/errors.ts';
+
+export const IDX_IMAGES_MAGIC = 2051;
+export const IDX_LABELS_MAGIC = 2049;
+
+export function readIdxFile(file: string): Buffer {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new UsageError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf);
+    } catch {
+      throw new UsageError(file, 'corrupt gzip data');
+    }
+  }
+  return buf;
+}
+
+export function parseIdxImages(
+  buf: Buffer,
+  file: string,
+): { pixels: Uint8Array; n: number; rows: number; cols: number } {
+  if (buf.length < 16)
+    throw new UsageError(file, `truncated IDX header (${buf.length} bytes, need 16)`);
+  const magic = buf.readUInt32BE(0);
+  if (magic !== IDX_IMAGES_MAGIC) {
+    throw new UsageError(
+      file,
+      `bad magic number ${magic} for IDX images (expected ${IDX_IMAGES_MAGIC})`,
+    );
+  }
+  const n = buf.readUInt32BE(4);
+  const rows = buf.readUInt32BE(8);
+  const cols = buf.readUInt32BE(12);
+  if (rows === 0 || cols === 0 || rows > 4096 || cols > 4096) {
+    throw new UsageError(file, `implausible image size ${rows}x${cols}`);
+  }
+  const need = n * rows * cols;
+  if (16 + need > buf.length) {
+    throw new UsageError(
+      file,
+      `declared size ${n}x${rows}x${cols} needs ${16 + need} bytes but the file has ${buf.length} (truncated?)`,
+    );
+  }
+  return { pixels: new Uint8Array(buf.buffer, buf.byteOffset + 16, need), n, rows, cols };
+}
+
+export function parseIdxLabels(buf: Buffer, file: string, numClasses: number): Uint8Array {
+  if (buf.length < 8)
+    throw new UsageError(file, `truncated IDX header (${buf.length} bytes, need 8)`);
+  const magic = buf.readUInt32BE(0);
+  if (magic !== IDX_LABELS_MAGIC) {
+    throw new UsageError(
+      file,
+      `bad magic number ${magic} for IDX labels (expected ${IDX_LABELS_MAGIC})`,
+    );
+  }
+  const n = buf.readUInt32BE(4);
+  if (8 + n > buf.length) {
+    throw new UsageError(
+      file,
+      `declared ${n} labels need ${8 + n} bytes but the file has ${buf.length} (truncated?)`,
+    );
+  }
+  const labels = new Uint8Array(buf.buffer, buf.byteOffset + 8, n);
+  for (let i = 0; i < n; i++) {
+    if (labels[i] >= numClasses) {
+      throw new UsageError(
+        file,
+        `label ${labels[i]} at index ${i} out of range 0-${numClasses - 1}`,
+      );
+    }
+  }
+  return labels;
+}
