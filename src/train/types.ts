@@ -97,3 +97,11 @@ export interface LoopResult {
   /** Mean loss per epoch. */
   history: { epoch: number; loss: number }[];
 }
+
+/** How a model was (or is to be) trained; Retrain reuses the original model's recipe. */
+export interface TrainRecipe {
+  optimizer: OptimizerSpec;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+}

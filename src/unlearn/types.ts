@@ -1,0 +1,78 @@
+/**
+ * The one interface every unlearning method implements (scikit-learn style: same verbs, checked
+ * hyper-parameters). `unlearn/registry.ts` looks methods up by id, validates their parameters,
+ * counts their cost, and composes `<id>+uib` variants by adding the UIB regulariser as a penalty.
+ */
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { z } from 'zod';
+import type { Rng } from '../core/rng.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { ModelSpec } from '../models/types.ts';
+import type { CostCounter } from '../train/cost.ts';
+import type { Penalty, TrainRecipe } from '../train/types.ts';
+
+export interface UnlearnData {
+  /** D_r. Methods with `readsRetain: false` get a view that throws if they touch it. */
+  retain: Dataset;
+  /** ΔD, the deletion request. */
+  forget: Dataset;
+  /** Optional held-out data (never D_r or ΔD samples). */
+  validation?: Dataset;
+}
+
+export interface UnlearnContext {
+  /** The trained model θ̂. Never mutated: methods clone it. */
+  original: LayersModel;
+  /** Architecture of `original` (Retrain builds a fresh one from it). */
+  spec: ModelSpec;
+  /** The recipe `original` was trained with (Retrain reuses it). */
+  recipe: TrainRecipe;
+  data: UnlearnData;
+  /** n = |D| = |D_r| + |ΔD|. */
+  numTrain: number;
+  rng: Rng;
+  cost: CostCounter;
+  /** Set by the registry for `<id>+uib`: the UIB bound R over the model being trained. */
+  uibPenalty?: (model: LayersModel) => Penalty;
+  /** Where cached curvature (F_D written by `uib train --cache-fisher`) can be read, if any. */
+  checkpointDir?: string;
+  quiet?: boolean;
+}
+
+export interface UnlearnMethod<P extends z.ZodType = z.ZodType> {
+  /** Registry key, CLI value, config key and report column (`salun`, `uib-if`). */
+  readonly id: string;
+  /** One line for `uib methods` and reports. */
+  readonly summary: string;
+  /** Hyper-parameters: types, ranges, defaults, docs. */
+  readonly params: P;
+  /** False for methods that need only ΔD (GA, SSD): the registry then hides D_r from them. */
+  readonly readsRetain: boolean;
+  /** True when `<id>+uib` exists (the method has a training loss the UIB bound can be added to). */
+  readonly supportsUib: boolean;
+  run(ctx: UnlearnContext, params: z.infer<P>): Promise<MethodOutput>;
+}
+
+export interface MethodOutput {
+  model: LayersModel;
+  /** Time per phase in ms (e.g. `{ prior: 812, finetune: 4210 }`). */
+  phases?: Record<string, number>;
+  /** Method-specific facts worth recording (chosen α, mask density, ...). */
+  details?: Record<string, unknown>;
+}
+
+export interface UnlearnStats {
+  timeMs: number;
+  /** Per-example gradient evaluations (a hardware-independent cost). */
+  gradEvals: number;
+  forwardEvals: number;
+  /** Samples touched / n. */
+  epochsTouched: number;
+  phases: Record<string, number>;
+}
+
+export interface UnlearnResult {
+  model: LayersModel;
+  stats: UnlearnStats;
+  details: Record<string, unknown>;
+}
