@@ -1,0 +1,198 @@
+/**
+ * Bias and fairness metrics (uib-method.md, "Metrics").
+ *
+ * Bias correlation: on a test set whose bias attribute b(x) was assigned independently of the
+ * label, ρ = Pearson correlation between 1[ŷ(x) = k] and b(x) (for two 0/1 variables this is the
+ * phi coefficient), k = the class the pattern was tied to in training; ΔP = P(ŷ = k | b = 1) −
+ * P(ŷ = k | b = 0). ρ is undefined when ŷ = k or b is constant, so recall(k) and P(ŷ = k) are
+ * always reported beside it. The target is Retrain's ρ, which need not be 0.
+ */
+import { checkPairs } from './accuracy.ts';
+import { defined, type MetricValue, undefinedBecause } from './types.ts';
+
+/** The 2×2 table of a = 1[ŷ = k] against b: nAB counts samples with a = A and b = B. */
+function table(predicted: ArrayLike<number>, bias: ArrayLike<number>, k: number) {
+  checkPairs('bias', predicted, bias);
+  let n11 = 0;
+  let n10 = 0;
+  let n01 = 0;
+  let n00 = 0;
+  for (let i = 0; i < bias.length; i++) {
+    const a = predicted[i] === k;
+    const b = bias[i];
+    if (b !== 0 && b !== 1) throw new Error(`bias: sample ${i} has b = ${b}; must be 0 or 1`);
+    if (a) b ? n11++ : n10++;
+    else b ? n01++ : n00++;
+  }
+  return { n11, n10, n01, n00 };
+}
+
+/** ρ = phi = (n11·n00 − n10·n01) / √((n11+n10)(n01+n00)(n11+n01)(n10+n00)). */
+export function biasCorrelation(
+  predicted: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  k: number,
+): MetricValue {
+  const { n11, n10, n01, n00 } = table(predicted, bias, k);
+  const n = n11 + n10 + n01 + n00;
+  if (n === 0) return undefinedBecause('empty biased test set');
+  const predK = n11 + n10;
+  const b1 = n11 + n01;
+  if (predK === 0)
+    return undefinedBecause(`ŷ = ${k} is constant: the model never predicts class ${k}`);
+  if (predK === n)
+    return undefinedBecause(`ŷ = ${k} is constant: the model always predicts class ${k}`);
+  if (b1 === 0 || b1 === n) return undefinedBecause('b(x) is constant on the biased test set');
+  const num = n11 * n00 - n10 * n01;
+  return defined(num / Math.sqrt(predK * (n01 + n00) * b1 * (n10 + n00)));
+}
+
+/** ΔP = P(ŷ = k | b = 1) − P(ŷ = k | b = 0); undefined when b is constant. */
+export function biasDeltaP(
+  predicted: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  k: number,
+): MetricValue {
+  const { n11, n10, n01, n00 } = table(predicted, bias, k);
+  if (n11 + n01 === 0 || n10 + n00 === 0) {
+    return undefinedBecause('b(x) is constant on the biased test set');
+  }
+  return defined(n11 / (n11 + n01) - n10 / (n10 + n00));
+}
+
+/** recall(k) = P(ŷ = k | y = k); undefined when no sample has label k. */
+export function recallOf(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  k: number,
+): MetricValue {
+  checkPairs('recall', predicted, labels);
+  let pos = 0;
+  let hit = 0;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] !== k) continue;
+    pos++;
+    if (predicted[i] === k) hit++;
+  }
+  return pos === 0 ? undefinedBecause(`no sample has label ${k}`) : defined(hit / pos);
+}
+
+/** P(ŷ = k): the share of samples predicted k. */
+export function predictedShare(predicted: ArrayLike<number>, k: number): MetricValue {
+  if (predicted.length === 0) return undefinedBecause('empty set');
+  let c = 0;
+  for (let i = 0; i < predicted.length; i++) if (predicted[i] === k) c++;
+  return defined(c / predicted.length);
+}
+
+/**
+ * Backdoor attack success rate: among trigger-stamped test samples whose true label is not the
+ * target, the share predicted as the target (samples of the target class prove nothing).
+ */
+export function attackSuccessRate(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  target: number,
+): MetricValue {
+  checkPairs('attackSuccessRate', predicted, labels);
+  let n = 0;
+  let hit = 0;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] === target) continue;
+    n++;
+    if (predicted[i] === target) hit++;
+  }
+  return n === 0
+    ? undefinedBecause(`no stamped sample outside target class ${target}`)
+    : defined(hit / n);
+}
+
+// ---- tabular subgroups ----
+
+/** The spread max_g v_g − min_g v_g over groups where v_g is defined; needs ≥ 2 such groups. */
+function spread(values: (number | null)[], what: string): MetricValue {
+  const v = values.filter((x): x is number => x !== null);
+  if (v.length < 2) return undefinedBecause(`${what} is defined for fewer than 2 groups`);
+  return defined(Math.max(...v) - Math.min(...v));
+}
+
+/** Group ids present in `group`, ascending. */
+function groupIds(group: ArrayLike<number>): number[] {
+  return [...new Set(Array.from(group))].sort((a, b) => a - b);
+}
+
+/** Per-group share of `hit(i)` among samples `inScope(i)` of the group (`null` if none). */
+function perGroup(
+  group: ArrayLike<number>,
+  inScope: (i: number) => boolean,
+  hit: (i: number) => boolean,
+): (number | null)[] {
+  return groupIds(group).map((g) => {
+    let n = 0;
+    let h = 0;
+    for (let i = 0; i < group.length; i++) {
+      if (group[i] !== g || !inScope(i)) continue;
+      n++;
+      if (hit(i)) h++;
+    }
+    return n === 0 ? null : h / n;
+  });
+}
+
+/** Group accuracy gap: max_g acc_g − min_g acc_g. */
+export function groupAccuracyGap(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  group: ArrayLike<number>,
+): MetricValue {
+  checkPairs('groupAccuracyGap', predicted, labels);
+  checkPairs('groupAccuracyGap', predicted, group);
+  const acc = perGroup(
+    group,
+    () => true,
+    (i) => predicted[i] === labels[i],
+  );
+  return spread(acc, 'accuracy');
+}
+
+/** Demographic-parity gap for the positive class c: max_g P(ŷ = c | g) − min_g P(ŷ = c | g). */
+export function demographicParityGap(
+  predicted: ArrayLike<number>,
+  group: ArrayLike<number>,
+  positive: number,
+): MetricValue {
+  checkPairs('demographicParityGap', predicted, group);
+  const rate = perGroup(
+    group,
+    () => true,
+    (i) => predicted[i] === positive,
+  );
+  return spread(rate, `P(ŷ = ${positive} | g)`);
+}
+
+/**
+ * Equalised-odds gap for the positive class c: the larger of the true-positive-rate gap
+ * (spread of P(ŷ = c | y = c, g)) and the false-positive-rate gap (spread of P(ŷ = c | y ≠ c, g)),
+ * each over the groups where it is defined; undefined when neither is.
+ */
+export function equalisedOddsGap(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  group: ArrayLike<number>,
+  positive: number,
+): MetricValue {
+  checkPairs('equalisedOddsGap', predicted, labels);
+  checkPairs('equalisedOddsGap', predicted, group);
+  const isPos = (i: number) => predicted[i] === positive;
+  const tpr = spread(
+    perGroup(group, (i) => labels[i] === positive, isPos),
+    'TPR',
+  );
+  const fpr = spread(
+    perGroup(group, (i) => labels[i] !== positive, isPos),
+    'FPR',
+  );
+  if (tpr.value === null && fpr.value === null)
+    return undefinedBecause(`${tpr.reason}; ${fpr.reason}`);
+  return defined(Math.max(tpr.value ?? 0, fpr.value ?? 0));
+}

@@ -1,0 +1,397 @@
+/**
+ * Every metric uib reports, in one explicit table (report column order). An id is the registry
+ * key, the config key and the report column. Each entry names what it needs; `evaluate.ts` skips
+ * an entry whose needs are missing and says why.
+ */
+import { UsageError } from '../core/errors.ts';
+import { rngFor } from '../core/rng.ts';
+import { accuracy, macroF1, unlearningAccuracy } from './accuracy.ts';
+import {
+  attackSuccessRate,
+  biasCorrelation,
+  biasDeltaP,
+  demographicParityGap,
+  equalisedOddsGap,
+  groupAccuracyGap,
+  predictedShare,
+  recallOf,
+} from './bias.ts';
+import { costMetrics } from './cost.ts';
+import { AVG_GAP_METRICS, avgGap, meanJsDivergence, weightDistance } from './distance.ts';
+import { type AttackResult, lossLrAttack, type MiaFeature, svcMiaEfficacy } from './mia.ts';
+import {
+  type Direction,
+  defined,
+  type EvalInput,
+  type MetricUnit,
+  type MetricValue,
+  undefinedBecause,
+} from './types.ts';
+
+export const METRIC_IDS = [
+  'ua',
+  'ra',
+  'ta',
+  'test-f1',
+  'mia-efficacy',
+  'mia-entropy',
+  'mia-m-entropy',
+  'mia-loss',
+  'mia-loss-lr',
+  'bias-correlation',
+  'bias-delta-p',
+  'bias-recall',
+  'bias-pred-share',
+  'asr',
+  'group-acc-gap',
+  'dp-gap',
+  'eo-gap',
+  'js-test',
+  'js-forget',
+  'weight-l2',
+  'avg-gap',
+  'time-ms',
+  'speed-up',
+  'epochs-touched',
+  'grad-evals',
+] as const;
+export type MetricId = (typeof METRIC_IDS)[number];
+
+/** Inputs a metric may need beyond the forget / retain / test predictions every run has. */
+export type Need =
+  | 'biased-test'
+  | 'bias-class'
+  | 'stamped-test'
+  | 'backdoor-target'
+  | 'groups'
+  | 'positive-class'
+  | 'retrain'
+  | 'weights'
+  | 'cost'
+  | 'retrain-time';
+
+/** Lazily computed values of the other metrics of the same model (memoised by `evaluate.ts`). */
+export type MetricLookup = (id: MetricId) => Promise<MetricValue>;
+
+/** Side results a metric may leave for the record (an attack's meaning and sizes). */
+export type Notes = Record<string, unknown>;
+
+export interface MetricDef {
+  readonly id: MetricId;
+  /** One line for reports and `--help`. */
+  readonly summary: string;
+  readonly direction: Direction;
+  readonly unit: MetricUnit;
+  readonly needs: readonly Need[];
+  /** Costly and secondary: computed only when asked for by id (each is one more SVC fit). */
+  readonly optional?: boolean;
+  compute(input: EvalInput, get: MetricLookup, notes: Notes): MetricValue | Promise<MetricValue>;
+}
+
+const svcAttack =
+  (feature: MiaFeature) =>
+  async (input: EvalInput, _get: MetricLookup, notes: Notes): Promise<MetricValue> => {
+    const r: AttackResult = await svcMiaEfficacy(input.sets, { feature });
+    notes.meaning = r.meaning;
+    notes.sizes = r.sizes;
+    return r.value;
+  };
+
+const retrainSets = (input: EvalInput) => input.retrain?.sets ?? {};
+
+export const METRICS: readonly MetricDef[] = [
+  {
+    id: 'ua',
+    summary: 'unlearning accuracy 1 − acc(ΔD); target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    needs: [],
+    compute: ({ sets }) => unlearningAccuracy(sets.forget.predicted, sets.forget.labels),
+  },
+  {
+    id: 'ra',
+    summary: 'remaining accuracy acc(D_r)',
+    direction: 'higher',
+    unit: 'fraction',
+    needs: [],
+    compute: ({ sets }) => accuracy(sets.retain.predicted, sets.retain.labels),
+  },
+  {
+    id: 'ta',
+    summary: 'test accuracy',
+    direction: 'higher',
+    unit: 'fraction',
+    needs: [],
+    compute: ({ sets }) => accuracy(sets.test.predicted, sets.test.labels),
+  },
+  {
+    id: 'test-f1',
+    summary: 'macro-F1 on test over classes present in labels or predictions',
+    direction: 'higher',
+    unit: 'fraction',
+    needs: [],
+    compute: ({ sets }) => macroF1(sets.test.predicted, sets.test.labels, sets.test.numClasses),
+  },
+  {
+    id: 'mia-efficacy',
+    summary:
+      'Jia et al. SVC MIA on confidence: share of ΔD called non-member; higher = more forgotten-looking; target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    needs: [],
+    compute: svcAttack('confidence'),
+  },
+  {
+    id: 'mia-entropy',
+    summary:
+      'SVC MIA on prediction entropy: share of ΔD called non-member; target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    needs: [],
+    optional: true,
+    compute: svcAttack('entropy'),
+  },
+  {
+    id: 'mia-m-entropy',
+    summary: 'SVC MIA on modified entropy: share of ΔD called non-member; target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    needs: [],
+    optional: true,
+    compute: svcAttack('m-entropy'),
+  },
+  {
+    id: 'mia-loss',
+    summary: 'SVC MIA on the loss: share of ΔD called non-member; target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    needs: [],
+    optional: true,
+    compute: svcAttack('loss'),
+  },
+  {
+    id: 'mia-loss-lr',
+    summary:
+      'loss-threshold LR attack, ΔD vs test, 5-fold CV accuracy; 0.5 = indistinguishable; target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    needs: [],
+    compute: (input, _get, notes) => {
+      const r = lossLrAttack(input.sets, { rng: rngFor(input.seed, 'mia-loss-lr') });
+      notes.meaning = r.meaning;
+      notes.sizes = r.sizes;
+      return r.value;
+    },
+  },
+  {
+    id: 'bias-correlation',
+    summary:
+      'phi between 1[ŷ = k] and b(x) on the label-independent biased test set; target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'correlation',
+    needs: ['biased-test', 'bias-class'],
+    compute: ({ sets, scenario }) =>
+      biasCorrelation(sets.biasedTest!.predicted, sets.biasedTest!.bias!, scenario!.biasClass!),
+  },
+  {
+    id: 'bias-delta-p',
+    summary:
+      'ΔP = P(ŷ = k | b = 1) − P(ŷ = k | b = 0) on the biased test set; target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    needs: ['biased-test', 'bias-class'],
+    compute: ({ sets, scenario }) =>
+      biasDeltaP(sets.biasedTest!.predicted, sets.biasedTest!.bias!, scenario!.biasClass!),
+  },
+  {
+    id: 'bias-recall',
+    summary: 'recall(k) = P(ŷ = k | y = k) on the biased test set (read beside ρ)',
+    direction: 'higher',
+    unit: 'fraction',
+    needs: ['biased-test', 'bias-class'],
+    compute: ({ sets, scenario }) =>
+      recallOf(sets.biasedTest!.predicted, sets.biasedTest!.labels, scenario!.biasClass!),
+  },
+  {
+    id: 'bias-pred-share',
+    summary: 'P(ŷ = k) on the biased test set (read beside ρ); target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    needs: ['biased-test', 'bias-class'],
+    compute: ({ sets, scenario }) =>
+      predictedShare(sets.biasedTest!.predicted, scenario!.biasClass!),
+  },
+  {
+    id: 'asr',
+    summary: 'backdoor attack success: stamped non-target test samples predicted as the target',
+    direction: 'lower',
+    unit: 'fraction',
+    needs: ['stamped-test', 'backdoor-target'],
+    compute: ({ sets, scenario }) =>
+      attackSuccessRate(
+        sets.stampedTest!.predicted,
+        sets.stampedTest!.labels,
+        scenario!.backdoorTarget!,
+      ),
+  },
+  {
+    id: 'group-acc-gap',
+    summary: 'max − min test accuracy over subgroups',
+    direction: 'lower',
+    unit: 'fraction',
+    needs: ['groups'],
+    compute: ({ sets }) =>
+      groupAccuracyGap(sets.test.predicted, sets.test.labels, sets.test.group!),
+  },
+  {
+    id: 'dp-gap',
+    summary: 'demographic-parity gap: max − min P(ŷ = positive | group) on test',
+    direction: 'lower',
+    unit: 'fraction',
+    needs: ['groups', 'positive-class'],
+    compute: ({ sets, scenario }) =>
+      demographicParityGap(sets.test.predicted, sets.test.group!, scenario!.positiveClass!),
+  },
+  {
+    id: 'eo-gap',
+    summary: 'equalised-odds gap: larger of the TPR and FPR gaps over groups on test',
+    direction: 'lower',
+    unit: 'fraction',
+    needs: ['groups', 'positive-class'],
+    compute: ({ sets, scenario }) =>
+      equalisedOddsGap(
+        sets.test.predicted,
+        sets.test.labels,
+        sets.test.group!,
+        scenario!.positiveClass!,
+      ),
+  },
+  {
+    id: 'js-test',
+    summary: 'mean Jensen–Shannon divergence (bits) to Retrain’s predictions on test',
+    direction: 'lower',
+    unit: 'bits',
+    needs: ['retrain'],
+    compute: (input) => {
+      const r = retrainSets(input).test;
+      if (!r) return undefinedBecause('no Retrain predictions on test');
+      return meanJsDivergence(input.sets.test.probs, r.probs, input.sets.test.numClasses);
+    },
+  },
+  {
+    id: 'js-forget',
+    summary: 'mean Jensen–Shannon divergence (bits) to Retrain’s predictions on ΔD',
+    direction: 'lower',
+    unit: 'bits',
+    needs: ['retrain'],
+    compute: (input) => {
+      const r = retrainSets(input).forget;
+      if (!r) return undefinedBecause('no Retrain predictions on ΔD');
+      return meanJsDivergence(input.sets.forget.probs, r.probs, input.sets.forget.numClasses);
+    },
+  },
+  {
+    id: 'weight-l2',
+    summary: 'ℓ2 distance between the model’s and Retrain’s weights',
+    direction: 'lower',
+    unit: 'norm',
+    needs: ['weights'],
+    compute: ({ weights }) => defined(weightDistance(weights!.model, weights!.retrain)),
+  },
+  {
+    id: 'avg-gap',
+    summary: 'mean |m − m_Retrain| over UA, RA, TA, MIA-Efficacy, in percentage points',
+    direction: 'lower',
+    unit: 'pp',
+    needs: ['retrain'],
+    compute: async (input, get) => {
+      const mine = {} as Record<(typeof AVG_GAP_METRICS)[number], MetricValue>;
+      const theirs = {} as Record<(typeof AVG_GAP_METRICS)[number], MetricValue>;
+      for (const id of AVG_GAP_METRICS) {
+        mine[id] = await get(id);
+        theirs[id] =
+          input.retrain!.record.values[id] ?? undefinedBecause('missing from Retrain’s record');
+      }
+      return avgGap(mine, theirs);
+    },
+  },
+  {
+    id: 'time-ms',
+    summary: 'wall time of the unlearning step alone',
+    direction: 'lower',
+    unit: 'ms',
+    needs: ['cost'],
+    compute: ({ cost }) => costMetrics(cost!).timeMs,
+  },
+  {
+    id: 'speed-up',
+    summary: 'T_retrain / T_unlearn',
+    direction: 'higher',
+    unit: 'ratio',
+    needs: ['cost', 'retrain-time'],
+    compute: ({ cost }) => costMetrics(cost!, cost!.retrainTimeMs).speedUp,
+  },
+  {
+    id: 'epochs-touched',
+    summary: 'samples touched / n (passes over the training set)',
+    direction: 'lower',
+    unit: 'ratio',
+    needs: ['cost'],
+    compute: ({ cost }) => costMetrics(cost!).epochsTouched,
+  },
+  {
+    id: 'grad-evals',
+    summary: 'per-example gradient evaluations',
+    direction: 'lower',
+    unit: 'count',
+    needs: ['cost'],
+    compute: ({ cost }) => costMetrics(cost!).gradEvals,
+  },
+];
+
+/** Why `need` is not met by `input`, or null when it is. */
+export function missingNeed(need: Need, input: EvalInput): string | null {
+  const { sets, scenario } = input;
+  switch (need) {
+    case 'biased-test':
+      if (!sets.biasedTest) return 'no biased test set';
+      return sets.biasedTest.bias ? null : 'the biased test set has no bias attribute';
+    case 'bias-class':
+      return scenario?.biasClass === undefined ? 'scenario names no bias class' : null;
+    case 'stamped-test':
+      return sets.stampedTest ? null : 'no trigger-stamped test set';
+    case 'backdoor-target':
+      return scenario?.backdoorTarget === undefined ? 'scenario names no backdoor target' : null;
+    case 'groups':
+      return sets.test.group ? null : 'the test set has no subgroup attribute';
+    case 'positive-class':
+      return scenario?.positiveClass === undefined ? 'scenario names no positive class' : null;
+    case 'retrain':
+      return input.retrain ? null : 'no Retrain model to compare with';
+    case 'weights':
+      return input.weights ? null : 'no weights given';
+    case 'cost':
+      return input.cost ? null : 'no cost record';
+    case 'retrain-time':
+      return input.cost?.retrainTimeMs === undefined ? 'no Retrain wall time' : null;
+  }
+}
+
+const BY_ID = new Map<string, MetricDef>();
+for (const m of METRICS) {
+  if (BY_ID.has(m.id)) throw new Error(`eval/registry: duplicate metric id ${m.id}`);
+  BY_ID.set(m.id, m);
+}
+
+/** The metric with this id; an unknown id fails with the list of known ones. */
+export function getMetric(id: string, where = 'metrics'): MetricDef {
+  const m = BY_ID.get(id);
+  if (!m)
+    throw new UsageError(where, `unknown metric "${id}"; must be one of ${METRIC_IDS.join(', ')}`);
+  return m;
+}
+
+/** Ids computed when a run names none: every metric except the optional extra SVC attacks. */
+export const DEFAULT_METRIC_IDS: readonly MetricId[] = METRICS.filter((m) => !m.optional).map(
+  (m) => m.id,
+);
