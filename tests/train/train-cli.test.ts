@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import { run } from '../../src/cli/main.ts';
+import { loadCheckpoint } from '../../src/models/checkpoint.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'uib-train-cli-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Run the CLI in-process, capturing what it writes. */
+async function uib(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const w1 = process.stdout.write.bind(process.stdout);
+  const w2 = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => {
+    out += s;
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => {
+    err += s;
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await run(argv), out, err };
+  } finally {
+    process.stdout.write = w1;
+    process.stderr.write = w2;
+  }
+}
+
+test('uib train: per-epoch metrics on stdout, a loadable checkpoint with its metadata', async () => {
+  const out = path.join(tmp, 'mlp');
+  const args = [
+    'train',
+    '--model',
+    'mlp',
+    '--subset',
+    '300',
+    '--test-size',
+    '200',
+    '--epochs',
+    '2',
+  ];
+  const r = await uib(
+    ...args,
+    '--lr',
+    '3e-3',
+    '--seed',
+    '3',
+    '--backend',
+    'cpu',
+    '--quiet',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.err);
+  assert.match(
+    r.out,
+    /epoch 1\/2 +train loss \d\.\d{4} +test loss \d\.\d{4} +test acc \d+\.\d\d %/,
+  );
+  assert.match(r.out, /epoch 2\/2 /);
+  // (tfjs-backend-cpu prints its one-off tfjs-node advert itself; that is not ours.)
+  const ours = r.err
+    .replace(/=+\s*Hi, looks like you are running TensorFlow\.js[^=]*=+/, '')
+    .trim();
+  assert.equal(ours, '', 'nothing else on stderr when quiet');
+  const { model, meta } = await loadCheckpoint(out);
+  assert.deepEqual(meta.spec, { arch: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
+  assert.equal(meta.recipe?.optimizer.lr, 3e-3);
+  assert.equal(meta.recipe?.epochs, 2);
+  assert.equal(meta.extra?.subset, 300);
+  assert.equal(meta.extra?.testSize, 200);
+  const acc = meta.metrics?.testAccuracy ?? 0;
+  assert.ok(acc > 0.5, `test accuracy ${acc} after 2 epochs on 300 samples`);
+  assert.match(r.out, new RegExp(`test acc ${(100 * acc).toFixed(2)} %`));
+  model.dispose();
+});
+
+test('bad flags exit 2 with one line naming the flag, and write nothing', async () => {
+  const out = path.join(tmp, 'never');
+  const cases: [string[], RegExp][] = [
+    [['--model', 'vgg'], /--model: must be one of mlp, cnn, resnet18; got "vgg"/],
+    [['--dataset', 'imagenet'], /--dataset: unknown dataset "imagenet"/],
+    [['--backend', 'tpu'], /--backend: unknown backend "tpu"/],
+    [['--epochs', '0'], /--epochs: must be a number in \(0, 1000\]; got "0"/],
+    [['--epochs', 'x'], /--epochs: must be a number/],
+    [['--batch-size', '1.5'], /--batch-size: must be an integer/],
+    [['--lr', '-1'], /--lr: must be a number/],
+    [['--subset', '0'], /--subset: must be an integer ≥ 1; got "0"/],
+    [
+      ['--subset', '70000', '--backend', 'cpu'],
+      /--subset: must be at most the 60000 training samples of mnist; got 70000/,
+    ],
+    [['--optimizer', 'rmsprop'], /--optimizer: must be one of sgd, adam/],
+    [['--schedule', 'exp'], /--schedule: must be one of constant, cosine, linear, step/],
+    [['--width', '8', '--model', 'cnn'], /--width: applies to --model resnet18 only/],
+  ];
+  for (const [flags, pattern] of cases) {
+    const r = await uib('train', ...flags, '--out', out);
+    assert.equal(r.code, 2, `${flags.join(' ')}: exit ${r.code}; ${r.err}`);
+    assert.match(r.err, pattern);
+    assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+  }
+  const noOut = await uib('train', '--model', 'mlp');
+  assert.equal(noOut.code, 2);
+  assert.match(noOut.err, /--out: required/);
+  assert.equal(fs.existsSync(out), false);
+});
