@@ -1,0 +1,308 @@
+/**
+ * From results to tables: per scenario, one row per method (Retrain first, then the original
+ * model, then the methods in the experiment's order), one column per metric, each cell the mean ±
+ * 95 % interval over seeds (`eval/stats.ts`), and the best method per column marked — best meaning
+ * closest to Retrain for match-retrain metrics. Markdown, terminal and HTML reports all read this.
+ */
+import { type Summary, summarize } from '../eval/stats.ts';
+import type { Cell, MetricInfo, Results, ScenarioInfo, StoredEvalRecord } from './schema.ts';
+
+export type RowKind = 'retrain' | 'original' | 'method';
+
+export interface Row {
+  /** Method label (`retrain`, `original`, `ft`, `ft+uib`...). */
+  label: string;
+  kind: RowKind;
+  /** Per metric id. */
+  summaries: Record<string, Summary>;
+  /** Per-class test accuracy averaged over seeds (null where a class had no samples). */
+  perClassTestAccuracy: (number | null)[];
+  /** Seeds present / failed (failed ones with their reasons). */
+  seeds: number;
+  failures: { seed: number; error: string }[];
+}
+
+export interface ScenarioTable {
+  scenario: ScenarioInfo;
+  seeds: number[];
+  /** Metrics with a value in at least one row, in registry order. */
+  columns: MetricInfo[];
+  rows: Row[];
+  /** Labels of the best row(s) per column (empty where no comparison applies). */
+  best: Record<string, string[]>;
+  /** Reasons a metric is not applicable here (from any record), for footnotes. */
+  notApplicable: Record<string, string>;
+}
+
+export function aggregate(results: Results): ScenarioTable[] {
+  return results.scenarios.map((scenario) => aggregateScenario(results, scenario));
+}
+
+function aggregateScenario(results: Results, scenario: ScenarioInfo): ScenarioTable {
+  const seeds = scenario.seeds.map((s) => s.seed);
+  const refs = results.references.filter((r) => r.scenario === scenario.id);
+  const cells = results.cells.filter((c) => c.scenario === scenario.id);
+  const notApplicable: Record<string, string> = {};
+
+  const rowOf = (label: string, kind: RowKind, records: StoredEvalRecord[], failed: Cell[]) => {
+    for (const r of records) Object.assign(notApplicable, r.notApplicable);
+    const summaries: Record<string, Summary> = {};
+    for (const m of results.metrics) {
+      // A metric missing from a record was not computed (—); one present as null is undefined (n/a).
+      const present = records.filter((r) => m.id in r.values);
+      summaries[m.id] = summarize(present.map((r) => r.values[m.id].value));
+    }
+    return {
+      label,
+      kind,
+      summaries,
+      perClassTestAccuracy: meanPerClass(records.map((r) => r.details.perClassTestAccuracy)),
+      seeds: records.length + failed.length,
+      failures: failed.map((c) => ({ seed: c.seed, error: c.error ?? 'failed' })),
+    } satisfies Row;
+  };
+
+  const rows: Row[] = [];
+  const refRecords = (role: 'original' | 'retrain') =>
+    refs.filter((r) => r.role === role).map((r) => r.metrics);
+  rows.push(rowOf('retrain', 'retrain', refRecords('retrain'), []));
+  rows.push(rowOf('original', 'original', refRecords('original'), []));
+  for (const label of results.methods) {
+    if (label === 'retrain') continue; // the oracle row above
+    const mine = cells.filter((c) => c.method === label);
+    if (mine.length === 0) continue;
+    const ok = mine.filter((c) => c.status === 'ok' && c.metrics);
+    rows.push(
+      rowOf(
+        label,
+        'method',
+        ok.map((c) => c.metrics as StoredEvalRecord),
+        mine.filter((c) => c.status === 'failed'),
+      ),
+    );
+  }
+
+  const columns = results.metrics.filter((m) => rows.some((r) => r.summaries[m.id].mean !== null));
+  for (const c of columns) delete notApplicable[c.id];
+  const retrainRow = rows[0];
+  const best: Record<string, string[]> = {};
+  for (const c of columns) best[c.id] = bestRows(c, rows, retrainRow);
+  return { scenario, seeds, columns, rows, best, notApplicable };
+}
+
+/**
+ * The method rows best in column `c`: highest / lowest mean, or for match-retrain metrics the
+ * smallest |mean − Retrain's mean|. Retrain and the original are references, never candidates;
+ * with fewer than two candidates nothing is marked.
+ */
+export function bestRows(c: MetricInfo, rows: readonly Row[], retrain: Row): string[] {
+  const target = retrain.summaries[c.id]?.mean ?? null;
+  if (c.direction === 'match-retrain' && target === null) return [];
+  const scored: { label: string; score: number }[] = [];
+  for (const r of rows) {
+    if (r.kind !== 'method') continue;
+    const m = r.summaries[c.id]?.mean;
+    if (m === null || m === undefined) continue;
+    const score =
+      c.direction === 'higher'
+        ? -m
+        : c.direction === 'lower'
+          ? m
+          : Math.abs(m - (target as number));
+    scored.push({ label: r.label, score });
+  }
+  if (scored.length < 2) return [];
+  const min = Math.min(...scored.map((s) => s.score));
+  const tol = 1e-12 * Math.max(1, Math.abs(min));
+  return scored.filter((s) => s.score - min <= tol).map((s) => s.label);
+}
+
+function meanPerClass(lists: (number | null)[][]): (number | null)[] {
+  const k = Math.max(0, ...lists.map((l) => l.length));
+  return Array.from({ length: k }, (_, c) => summarize(lists.map((l) => l[c] ?? null)).mean);
+}
+
+// ─── presentation shared by the reports ────────────────────────────────────────────────────────
+
+/** Short column names; ids not listed are shown as they are. */
+const SHORT: Record<string, string> = {
+  ua: 'UA',
+  ra: 'RA',
+  ta: 'TA',
+  'test-f1': 'F1',
+  'mia-efficacy': 'MIA',
+  'mia-entropy': 'MIA-ent',
+  'mia-m-entropy': 'MIA-ment',
+  'mia-loss': 'MIA-loss',
+  'mia-loss-lr': 'LR-atk',
+  'bias-correlation': 'ρ',
+  'bias-delta-p': 'ΔP',
+  'bias-recall': 'recall(k)',
+  'bias-pred-share': 'P(ŷ=k)',
+  asr: 'ASR',
+  'group-acc-gap': 'grp-gap',
+  'dp-gap': 'DP-gap',
+  'eo-gap': 'EO-gap',
+  'js-test': 'JS test',
+  'js-forget': 'JS ΔD',
+  'weight-l2': 'ℓ2 dist',
+  'avg-gap': 'Avg.Gap',
+  'time-ms': 'time',
+  'speed-up': 'speed-up',
+  'epochs-touched': 'epochs',
+  'grad-evals': 'grad evals',
+};
+
+export function shortName(id: string): string {
+  return SHORT[id] ?? id;
+}
+
+/** Unit suffix for a column header: ` %`, ` s`, ` ×`... */
+export function unitSuffix(unit: string, id = ''): string {
+  if (id === 'speed-up') return ' ×';
+  switch (unit) {
+    case 'fraction':
+      return ' %';
+    case 'pp':
+      return ' pp';
+    case 'ms':
+      return ' s';
+    case 'bits':
+      return ' bits';
+    default:
+      return '';
+  }
+}
+
+export function directionMark(direction: string): string {
+  return direction === 'higher' ? '↑' : direction === 'lower' ? '↓' : '→R';
+}
+
+/** The number as shown: fractions as %, ms as seconds, counts compact. */
+export function scaled(value: number, unit: string): number {
+  if (unit === 'fraction') return 100 * value;
+  if (unit === 'ms') return value / 1000;
+  return value;
+}
+
+export function formatNumber(value: number, unit: string, id = ''): string {
+  const v = scaled(value, unit);
+  switch (unit) {
+    case 'fraction':
+    case 'pp':
+      return v.toFixed(1);
+    case 'correlation':
+      return v.toFixed(3);
+    case 'bits':
+      return v.toFixed(4);
+    case 'ms':
+      return v < 10 ? v.toFixed(2) : v.toFixed(1);
+    case 'count':
+      return compact(v);
+    case 'ratio':
+      return id === 'speed-up' ? v.toFixed(1) : v.toFixed(2);
+    default:
+      // Norms and the like: 3 significant digits; exponent form when large (an exploded model).
+      if (Math.abs(v) >= 1e5) return v.toExponential(2);
+      return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+  }
+}
+
+function compact(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${(v / 1e9).toPrecision(3)}G`;
+  if (a >= 1e6) return `${(v / 1e6).toPrecision(3)}M`;
+  if (a >= 1e3) return `${(v / 1e3).toPrecision(3)}k`;
+  return v.toFixed(0);
+}
+
+/** `97.3 ± 0.4`, `97.3` (one seed), `n/a` (never defined); `†` when some seeds were undefined. */
+export function formatSummary(s: Summary | undefined, unit: string, id = ''): string {
+  if (!s || s.mean === null) return s && s.undefinedCount > 0 ? 'n/a' : '—';
+  let text = formatNumber(s.mean, unit, id);
+  if (s.halfWidth !== null) {
+    text += ` ± ${formatNumber(s.halfWidth, unit, id)}`;
+  }
+  if (s.undefinedCount > 0) text += ' †';
+  return text;
+}
+
+/** Column groups of the tables, so none is too wide to read. */
+export const COLUMN_GROUPS: readonly { title: string; ids: readonly string[] }[] = [
+  {
+    title: 'Forgetting and utility',
+    ids: [
+      'ua',
+      'ra',
+      'ta',
+      'test-f1',
+      'mia-efficacy',
+      'mia-entropy',
+      'mia-m-entropy',
+      'mia-loss',
+      'mia-loss-lr',
+    ],
+  },
+  {
+    title: 'Bias, backdoor and subgroups',
+    ids: [
+      'bias-correlation',
+      'bias-delta-p',
+      'bias-recall',
+      'bias-pred-share',
+      'asr',
+      'group-acc-gap',
+      'dp-gap',
+      'eo-gap',
+    ],
+  },
+  {
+    title: 'Distance to Retrain and cost',
+    ids: [
+      'avg-gap',
+      'js-test',
+      'js-forget',
+      'weight-l2',
+      'time-ms',
+      'speed-up',
+      'epochs-touched',
+      'grad-evals',
+    ],
+  },
+];
+
+/** The table's columns split into the groups above (unknown ids join the first group). */
+export function groupColumns(
+  columns: readonly MetricInfo[],
+): { title: string; columns: MetricInfo[] }[] {
+  const known = new Set(COLUMN_GROUPS.flatMap((g) => g.ids));
+  const groups = COLUMN_GROUPS.map((g, i) => ({
+    title: g.title,
+    columns: columns.filter((c) => g.ids.includes(c.id) || (i === 0 && !known.has(c.id))),
+  }));
+  return groups.filter((g) => g.columns.length > 0);
+}
+
+/** The compact set the terminal table shows. */
+export const TERMINAL_COLUMNS: readonly string[] = [
+  'ua',
+  'ra',
+  'ta',
+  'mia-efficacy',
+  'bias-correlation',
+  'bias-recall',
+  'asr',
+  'group-acc-gap',
+  'avg-gap',
+  'js-test',
+  'time-ms',
+  'speed-up',
+];
+
+/** One line describing a scenario: `bias: stripe on class 3 (rho 0.9, q 0.02)`. */
+export function describeScenario(params: Record<string, unknown>): string {
+  const rest = Object.entries(params)
+    .filter(([k]) => k !== 'kind')
+    .map(([k, v]) => `${k} ${v === null ? 'none' : String(v)}`);
+  return `${String(params.kind)}${rest.length ? ` (${rest.join(', ')})` : ''}`;
+}

@@ -1,0 +1,731 @@
+/**
+ * The experiment runner behind `uib run` and `uib demo`. For each seed and scenario: build the
+ * scenario (manifest → data), train the original model θ̂ and the Retrain oracle once (cached by
+ * content hash), run every method, evaluate each against Retrain, and persist each finished cell
+ * at once. Then assemble results.json, results.md and report.html. Rerunning on the same output
+ * directory skips every cell that is already done.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { initBackend } from '../backend/index.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
+import { DivergenceError, isUsageError, oneLine, UsageError } from '../core/errors.ts';
+import { sha256Json } from '../core/hash.ts';
+import {
+  createScenario,
+  type Manifest,
+  materialiseScenario,
+  type Scenario,
+} from '../data/scenarios/index.ts';
+import { type EvalRecord, evaluateAll } from '../eval/evaluate.ts';
+import { predictSet } from '../eval/predict.ts';
+import { DEFAULT_METRIC_IDS, getMetric, METRICS } from '../eval/registry.ts';
+import type { EvalInput, EvalSets, MetricValue, ScenarioFacts } from '../eval/types.ts';
+import { buildModel } from '../models/index.ts';
+import type { ModelSpec } from '../models/types.ts';
+import { CostCounter } from '../train/cost.ts';
+import { trainModel } from '../train/train.ts';
+import type { TrainRecipe } from '../train/types.ts';
+import { getMethod, parseParams, unlearn } from '../unlearn/registry.ts';
+import { loadCachedModel, saveCachedModel } from './cache.ts';
+import { createProgress, type Progress } from './progress.ts';
+import { renderHtml } from './report/html.ts';
+import { renderMarkdown, renderTerminal } from './report/markdown.ts';
+import { exampleImages } from './report/png.ts';
+import {
+  type Cell,
+  type Cost,
+  type Experiment,
+  type MetricInfo,
+  methodLabel,
+  RESULTS_SCHEMA_VERSION,
+  type Reference,
+  type Results,
+  type ScenarioConfig,
+  type StoredEvalRecord,
+} from './schema.ts';
+import { RunStore, type SeedScenario } from './store.ts';
+
+export interface RunOptions {
+  outDir: string;
+  /** Backend name (default: $UIB_BACKEND, else wasm). */
+  backend?: string;
+  quiet?: boolean;
+  /** Where the experiment came from, for messages (`experiments/x.json`). */
+  source?: string;
+}
+
+export interface RunOutcome {
+  results: Results;
+  files: { json: string; markdown: string; html: string };
+  /** The aligned table for the terminal. */
+  table: string;
+  /** Method runs that failed with a fault (not a divergence) in this run: `seed 1 · sc: ft: why`. */
+  failures: string[];
+  /** Units found done and skipped / computed in this run. */
+  skipped: number;
+  computed: number;
+}
+
+/** Bump when a change in the runner or a method makes stored cells stale. */
+const CELL_FORMAT = 1;
+
+export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<RunOutcome> {
+  const where = opts.source ?? 'experiment';
+  const methods = checkMethods(exp, where);
+  const metricIds = checkMetrics(exp, where);
+  const backend = await initBackend(opts.backend);
+
+  const store = new RunStore(opts.outDir);
+  const unlock = store.lock();
+  try {
+    store.removeStaleTemps();
+    writeJsonAtomic(path.join(opts.outDir, 'experiment.json'), exp);
+    const startedAt = previousStart(opts.outDir) ?? new Date().toISOString();
+    const total = exp.seeds.length * exp.scenarios.length * (2 + methods.length);
+    const progress = createProgress(total, { quiet: opts.quiet });
+    const counters = { skipped: 0, computed: 0 };
+    const failures: string[] = [];
+    try {
+      for (const seed of exp.seeds) {
+        for (const scenario of exp.scenarios) {
+          await runSeedScenario({
+            exp,
+            scenario,
+            seed,
+            methods,
+            metricIds,
+            store,
+            progress,
+            counters,
+            failures,
+          });
+        }
+      }
+    } finally {
+      progress.stop();
+    }
+
+    const results = assemble(exp, store, methods, metricIds, { backend, startedAt });
+    const files = await writeReports(results, opts.outDir);
+    return { results, files, table: renderTerminal(results), failures, ...counters };
+  } finally {
+    unlock();
+  }
+}
+
+// ─── checks before any work ────────────────────────────────────────────────────────────────────
+
+interface MethodPlan {
+  label: string;
+  id: string;
+  params: Record<string, unknown>;
+}
+
+/** Every method exists and its parameters validate, before hours of training start. */
+function checkMethods(exp: Experiment, where: string): MethodPlan[] {
+  return exp.methods.flatMap((m, i) => {
+    const at = `methods[${i}]`;
+    try {
+      const method = getMethod(m.id, 'id');
+      if (method.id === 'retrain') {
+        if (Object.keys(m.params).length > 0) {
+          throw new UsageError(
+            'params',
+            'retrain is the oracle trained with `training`; it takes no parameters here',
+          );
+        }
+        return []; // the oracle: trained once per seed and scenario, reported first
+      }
+      return [{ label: methodLabel(m), id: m.id, params: parseParams(method, m.params) }];
+    } catch (e) {
+      if (!isUsageError(e)) throw e;
+      // parseParams names `<id>.<param>`: say where that is in the file.
+      const field = e.where.startsWith(`${m.id}.`)
+        ? `params.${e.where.slice(m.id.length + 1)}`
+        : e.where;
+      throw new UsageError(where, `${at}.${field}: ${e.problem}`);
+    }
+  });
+}
+
+function checkMetrics(exp: Experiment, where: string): string[] {
+  const ids = exp.options.metrics ?? [...DEFAULT_METRIC_IDS];
+  ids.forEach((id, i) => {
+    try {
+      getMetric(id, `options.metrics[${i}]`);
+    } catch (e) {
+      if (isUsageError(e)) throw new UsageError(where, `${e.where}: ${e.problem}`);
+      throw e;
+    }
+  });
+  return ids;
+}
+
+// ─── one (seed, scenario) ──────────────────────────────────────────────────────────────────────
+
+interface SeedScenarioJob {
+  exp: Experiment;
+  scenario: ScenarioConfig;
+  seed: number;
+  methods: MethodPlan[];
+  metricIds: string[];
+  store: RunStore;
+  progress: Progress;
+  counters: { skipped: number; computed: number };
+  failures: string[];
+}
+
+/** What the cached models and records are keyed on. */
+function keysOf(
+  exp: Experiment,
+  manifestHash: string,
+  spec: ModelSpec,
+  recipe: TrainRecipe,
+  metricIds: string[],
+) {
+  const base = { format: CELL_FORMAT, dataset: exp.dataset, manifestHash, spec, recipe };
+  const original = sha256Json({ ...base, role: 'original' });
+  const retrain = sha256Json({ ...base, role: 'retrain' });
+  const evalKey = { metricIds, evalBatchSize: exp.options.evalBatchSize };
+  return {
+    original,
+    retrain,
+    originalRecord: sha256Json({ original, retrain, ...evalKey }),
+    retrainRecord: sha256Json({ retrain, ...evalKey }),
+    cell: (m: MethodPlan) =>
+      sha256Json({ original, retrain, ...evalKey, id: m.id, params: m.params }),
+  };
+}
+
+async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
+  const { exp, scenario, seed, methods, store, progress } = job;
+  const tag = `seed ${seed} · ${scenario.id}`;
+
+  progress.stage(`${tag}: scenario`);
+  const manifest = cachedManifest(exp, scenario, seed, store);
+  const manifestHash = sha256Json(manifest);
+  // Cheap facts first: if every record is stored under the right key, nothing needs the data.
+  const spec0 = { arch: exp.model.arch, hidden: exp.model.hidden, width: exp.model.width, seed };
+  const recipe: TrainRecipe = { ...exp.training, seed };
+  const stored = store.readSeedScenario(scenario.id, seed);
+  if (stored && stored.manifestHash === manifestHash) {
+    const spec = { ...spec0, inputShape: stored.sampleShape, numClasses: stored.numClasses };
+    const keys = keysOf(exp, manifestHash, spec, recipe, job.metricIds);
+    if (allDone(job, keys)) {
+      for (let i = 0; i < 2 + methods.length; i++) progress.done(`${tag}: already done`);
+      job.counters.skipped += 2 + methods.length;
+      return;
+    }
+  }
+
+  const data = materialiseScenario(manifest, `${scenario.id} (seed ${seed})`);
+  const spec: ModelSpec = {
+    ...spec0,
+    inputShape: [...data.train.sampleShape],
+    numClasses: data.train.numClasses,
+  };
+  const keys = keysOf(exp, manifestHash, spec, recipe, job.metricIds);
+  const classNames = [
+    ...(data.train.source.classNames ?? range(data.train.numClasses).map(String)),
+  ];
+  store.writeSeedScenario({
+    scenario: scenario.id,
+    seed,
+    manifestHash,
+    counts: { ...manifest.counts },
+    sampleShape: [...data.train.sampleShape],
+    numClasses: data.train.numClasses,
+    forgetExamples:
+      seed === exp.seeds[0] ? exampleImages(data.forget, exp.options.exampleImages) : [],
+    classNames,
+  });
+
+  const facts = scenarioFacts(scenario, data);
+  const evalOpts = { batchSize: exp.options.evalBatchSize };
+  const models: LayersModel[] = [];
+  try {
+    // The Retrain oracle: trained on D_r with the original's recipe, through the registry.
+    progress.stage(`${tag}: retrain`);
+    const retrain = await trainedReference(
+      store,
+      keys.retrain,
+      { recipe, scenarioHash: manifestHash },
+      async () => {
+        const original = buildModel(spec); // Retrain reads only its architecture
+        try {
+          const r = await unlearn('retrain', {
+            original,
+            spec,
+            recipe,
+            data: { retain: data.retain, forget: data.forget },
+            seed,
+            quiet: true,
+          });
+          return { model: r.model, cost: costOf(r.stats) };
+        } finally {
+          original.dispose();
+        }
+      },
+    );
+    models.push(retrain.model);
+    const retrainSets = await predictAll(retrain.model, data, evalOpts);
+    const retrainWeights = flatWeights(retrain.model);
+    let retrainRef = store.readReference(scenario.id, seed, 'retrain');
+    if (!retrainRef || retrainRef.cacheKey !== keys.retrainRecord) {
+      const record = await evaluateAll(
+        {
+          sets: retrainSets,
+          scenario: facts,
+          seed,
+          cost: { ...retrain.cost, retrainTimeMs: retrain.cost.timeMs },
+        },
+        { metrics: job.metricIds },
+      );
+      retrainRef = reference(
+        scenario.id,
+        seed,
+        'retrain',
+        keys.retrainRecord,
+        record,
+        retrain.cost,
+      );
+      store.writeReference(retrainRef);
+      job.counters.computed++;
+    } else job.counters.skipped++;
+    progress.done(`${tag}: retrain (${seconds(retrainRef.cost.timeMs)})`);
+    // The stored record is what the report shows: its time is T_retrain for every speed-up.
+    const retrainTimeMs = retrainRef.cost.timeMs;
+    // Stored values are MetricValues written back from JSON: {value, reason?}.
+    const against: NonNullable<EvalInput['retrain']> = {
+      sets: retrainSets,
+      record: { values: retrainRef.metrics.values as Record<string, MetricValue> },
+    };
+
+    // The original model θ̂, trained on D = D_r ∪ ΔD.
+    progress.stage(`${tag}: original`);
+    const original = await trainedReference(
+      store,
+      keys.original,
+      { recipe, scenarioHash: manifestHash },
+      async () => {
+        const model = buildModel(spec);
+        const cost = new CostCounter();
+        cost.restart();
+        await trainModel(model, data.train, recipe, { cost, quiet: true, label: 'original' });
+        cost.stop();
+        return {
+          model,
+          cost: {
+            timeMs: cost.timeMs,
+            speedUp: null,
+            gradEvals: cost.gradEvals,
+            forwardEvals: cost.forwardEvals,
+            epochsTouched: cost.epochsTouched(data.train.length),
+            phases: {},
+          },
+        };
+      },
+    );
+    models.push(original.model);
+    let originalRef = store.readReference(scenario.id, seed, 'original');
+    if (!originalRef || originalRef.cacheKey !== keys.originalRecord) {
+      const record = await evaluateAll(
+        {
+          sets: await predictAll(original.model, data, evalOpts),
+          scenario: facts,
+          seed,
+          retrain: against,
+          weights: { model: flatWeights(original.model), retrain: retrainWeights },
+        },
+        { metrics: job.metricIds },
+      );
+      originalRef = reference(
+        scenario.id,
+        seed,
+        'original',
+        keys.originalRecord,
+        record,
+        original.cost,
+      );
+      store.writeReference(originalRef);
+      job.counters.computed++;
+    } else job.counters.skipped++;
+    progress.done(`${tag}: original (${seconds(original.cost.timeMs)})`);
+
+    // Every method, each cell persisted as soon as it is done.
+    for (const m of methods) {
+      const key = keys.cell(m);
+      const prior = store.readCell(scenario.id, seed, m.label);
+      if (prior && prior.key === key && (prior.status === 'ok' || prior.failure === 'divergence')) {
+        job.counters.skipped++;
+        progress.done(`${tag}: ${m.label} already done`);
+        continue;
+      }
+      progress.stage(`${tag}: ${m.label}`);
+      const cell = await runCell({
+        job,
+        m,
+        key,
+        data,
+        spec,
+        recipe,
+        original: original.model,
+        evalBase: { scenario: facts, seed, retrain: against },
+        retrainWeights,
+        retrainTimeMs,
+        evalOpts,
+      });
+      store.writeCell(cell);
+      job.counters.computed++;
+      if (cell.status === 'failed') {
+        progress.warn(`uib run: ${tag}: ${m.label} failed: ${cell.error}`);
+        if (cell.failure === 'fault') job.failures.push(`${tag}: ${m.label}: ${cell.error}`);
+      }
+      progress.done(
+        `${tag}: ${m.label} ${cell.status === 'ok' ? `(${seconds(cell.cost?.timeMs ?? 0)})` : 'failed'}`,
+      );
+    }
+  } finally {
+    for (const model of models) model.dispose();
+  }
+}
+
+function allDone(job: SeedScenarioJob, keys: ReturnType<typeof keysOf>): boolean {
+  const { store, scenario, seed } = job;
+  const o = store.readReference(scenario.id, seed, 'original');
+  const r = store.readReference(scenario.id, seed, 'retrain');
+  if (o?.cacheKey !== keys.originalRecord || r?.cacheKey !== keys.retrainRecord) return false;
+  return job.methods.every((m) => {
+    const c = store.readCell(scenario.id, seed, m.label);
+    return (
+      c !== null && c.key === keys.cell(m) && (c.status === 'ok' || c.failure === 'divergence')
+    );
+  });
+}
+
+interface CellJob {
+  job: SeedScenarioJob;
+  m: MethodPlan;
+  key: string;
+  data: Scenario;
+  spec: ModelSpec;
+  recipe: TrainRecipe;
+  original: LayersModel;
+  evalBase: Pick<EvalInput, 'scenario' | 'seed' | 'retrain'>;
+  retrainWeights: Float32Array[];
+  retrainTimeMs: number;
+  evalOpts: { batchSize: number };
+}
+
+/** Run one method and evaluate it; a method that fails becomes a failed cell, not a crash. */
+async function runCell(c: CellJob): Promise<Cell> {
+  const { job, m } = c;
+  const head = {
+    scenario: job.scenario.id,
+    seed: job.seed,
+    method: m.label,
+    methodId: m.id,
+    params: m.params,
+    key: c.key,
+    retrain: c.evalBase.retrain?.record.values as Cell['retrain'],
+  };
+  let model: LayersModel | null = null;
+  try {
+    const r = await unlearn(
+      m.id,
+      {
+        original: c.original,
+        spec: c.spec,
+        recipe: c.recipe,
+        data: { retain: c.data.retain, forget: c.data.forget },
+        seed: job.seed,
+        quiet: true,
+      },
+      m.params,
+    );
+    model = r.model;
+    const cost = {
+      ...costOf(r.stats),
+      speedUp: r.stats.timeMs > 0 ? c.retrainTimeMs / r.stats.timeMs : null,
+    };
+    const record = await evaluateAll(
+      {
+        ...c.evalBase,
+        sets: await predictAll(model, c.data, c.evalOpts),
+        weights: { model: flatWeights(model), retrain: c.retrainWeights },
+        cost: {
+          timeMs: r.stats.timeMs,
+          gradEvals: r.stats.gradEvals,
+          epochsTouched: r.stats.epochsTouched,
+          retrainTimeMs: c.retrainTimeMs,
+        },
+      },
+      { metrics: job.metricIds },
+    );
+    return {
+      ...head,
+      status: 'ok',
+      metrics: storedRecord(record),
+      cost,
+      details: jsonSafe(r.details),
+      finishedAt: new Date().toISOString(),
+    };
+  } catch (e) {
+    if (isUsageError(e)) throw e; // bad input: stop, say what
+    if (process.env.UIB_DEBUG && e instanceof Error && e.stack)
+      process.stderr.write(`${e.stack}\n`);
+    return {
+      ...head,
+      status: 'failed',
+      error: oneLine(e),
+      failure: e instanceof DivergenceError ? 'divergence' : 'fault',
+      metrics: null,
+      cost: null,
+      details: {},
+      finishedAt: new Date().toISOString(),
+    };
+  } finally {
+    model?.dispose();
+  }
+}
+
+// ─── helpers ───────────────────────────────────────────────────────────────────────────────────
+
+/** The manifest of (scenario, seed), built once and kept in the cache (building it hashes the data). */
+function cachedManifest(
+  exp: Experiment,
+  scenario: ScenarioConfig,
+  seed: number,
+  store: RunStore,
+): Manifest {
+  const request = {
+    dataset: exp.dataset.name,
+    dataDir: exp.dataset.dir ?? null,
+    seed,
+    trainSize: exp.dataset.trainSubset ?? null,
+    testSize: exp.dataset.testSubset ?? null,
+    scenario: scenario.params,
+  };
+  const file = path.join(store.cacheDir, 'manifests', `${sha256Json(request)}.json`);
+  if (fs.existsSync(file)) {
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest; // checked by materialiseScenario
+    } catch {
+      // unreadable: rebuild below
+    }
+  }
+  const manifest = createScenario(request);
+  writeJsonAtomic(file, manifest);
+  return manifest;
+}
+
+interface Trained {
+  model: LayersModel;
+  cost: Cost;
+}
+
+/** A reference model from the cache, or trained now and cached. */
+async function trainedReference(
+  store: RunStore,
+  key: string,
+  info: { recipe: TrainRecipe; scenarioHash: string },
+  train: () => Promise<Trained>,
+): Promise<Trained> {
+  const dir = path.join(store.cacheDir, 'models', key);
+  const hit = await loadCachedModel(dir);
+  if (hit?.extra.cost) return { model: hit.model, cost: hit.extra.cost as Cost };
+  hit?.model.dispose();
+  const made = await train();
+  await saveCachedModel(dir, made.model, { ...info, extra: { cost: made.cost } });
+  return made;
+}
+
+async function predictAll(
+  model: LayersModel,
+  data: Scenario,
+  opts: { batchSize: number },
+): Promise<EvalSets> {
+  const sets: EvalSets = {
+    forget: await predictSet(model, data.forget, opts),
+    retain: await predictSet(model, data.retain, opts),
+    test: await predictSet(model, data.test, opts),
+  };
+  if (data.biasedTest) sets.biasedTest = await predictSet(model, data.biasedTest, opts);
+  if (data.triggerTest) sets.stampedTest = await predictSet(model, data.triggerTest, opts);
+  return sets;
+}
+
+function scenarioFacts(scenario: ScenarioConfig, data: Scenario): ScenarioFacts {
+  const p = scenario.params;
+  switch (p.kind) {
+    case 'bias':
+      return { biasClass: p.biasClass };
+    case 'pattern':
+      return { biasClass: p.forgetClass };
+    case 'colour':
+      return p.forgetClass === null ? {} : { biasClass: p.forgetClass };
+    case 'backdoor':
+      return { backdoorTarget: p.targetClass };
+    case 'subgroup':
+      return data.train.numClasses === 2 ? { positiveClass: 1 } : {};
+    default:
+      return {};
+  }
+}
+
+function flatWeights(model: LayersModel): Float32Array[] {
+  return model.weights.map((w) => w.read().dataSync() as Float32Array);
+}
+
+function costOf(stats: {
+  timeMs: number;
+  gradEvals: number;
+  forwardEvals: number;
+  epochsTouched: number;
+  phases: Record<string, number>;
+}): Cost {
+  return {
+    timeMs: stats.timeMs,
+    speedUp: 1,
+    gradEvals: stats.gradEvals,
+    forwardEvals: stats.forwardEvals,
+    epochsTouched: stats.epochsTouched,
+    phases: { ...stats.phases },
+  };
+}
+
+function reference(
+  scenario: string,
+  seed: number,
+  role: 'original' | 'retrain',
+  cacheKey: string,
+  record: EvalRecord,
+  cost: Cost,
+): Reference {
+  return { scenario, seed, role, cacheKey, metrics: storedRecord(record), cost };
+}
+
+function storedRecord(record: EvalRecord): StoredEvalRecord {
+  return jsonSafe(record) as StoredEvalRecord;
+}
+
+/** Plain JSON (drops undefined, turns typed arrays into arrays, NaN into null). */
+function jsonSafe<T>(value: T): T {
+  return JSON.parse(
+    JSON.stringify(value, (_k, v) => {
+      if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+        return Array.from(v as unknown as ArrayLike<number>);
+      if (typeof v === 'number' && !Number.isFinite(v)) return null;
+      return v;
+    }),
+  ) as T;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+// ─── assembling and writing the results ────────────────────────────────────────────────────────
+
+function previousStart(outDir: string): string | null {
+  try {
+    const prev = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8'));
+    return typeof prev.startedAt === 'string' && prev.complete === false ? prev.startedAt : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Build the results object from the stored records (only those of this experiment's keys). */
+export function assemble(
+  exp: Experiment,
+  store: RunStore,
+  methods: MethodPlan[],
+  metricIds: string[],
+  env: { backend: string; startedAt: string },
+): Results {
+  const scenarios: Results['scenarios'] = [];
+  const references: Reference[] = [];
+  const cells: Cell[] = [];
+  let expected = 0;
+  for (const sc of exp.scenarios) {
+    const seeds: SeedScenario[] = [];
+    for (const seed of exp.seeds) {
+      const info = store.readSeedScenario(sc.id, seed);
+      expected += 2 + methods.length;
+      if (!info) continue;
+      seeds.push(info);
+      for (const role of ['retrain', 'original'] as const) {
+        const ref = store.readReference(sc.id, seed, role);
+        if (ref) references.push(ref);
+      }
+      for (const m of methods) {
+        const cell = store.readCell(sc.id, seed, m.label);
+        if (cell) cells.push(cell);
+      }
+    }
+    const first = seeds[0];
+    scenarios.push({
+      id: sc.id,
+      params: sc.params,
+      seeds: seeds.map((s) => ({ seed: s.seed, manifestHash: s.manifestHash, counts: s.counts })),
+      forgetExamples: first?.forgetExamples ?? [],
+      classNames: first?.classNames ?? [],
+    });
+  }
+  const metricInfo: MetricInfo[] = METRICS.filter((m) => metricIds.includes(m.id)).map((m) => ({
+    id: m.id,
+    summary: m.summary,
+    direction: m.direction,
+    unit: m.unit,
+  }));
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    experiment: exp as unknown as Record<string, unknown>,
+    experimentHash: sha256Json(exp),
+    environment: {
+      uibVersion: packageVersion(),
+      backend: env.backend,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: os.cpus().length,
+    },
+    startedAt: env.startedAt,
+    updatedAt: new Date().toISOString(),
+    complete: references.length + cells.length === expected,
+    metrics: metricInfo,
+    scenarios,
+    references,
+    methods: exp.methods.map(methodLabel),
+    cells,
+  };
+}
+
+export async function writeReports(results: Results, outDir: string): Promise<RunOutcome['files']> {
+  const files = {
+    json: path.join(outDir, 'results.json'),
+    markdown: path.join(outDir, 'results.md'),
+    html: path.join(outDir, 'report.html'),
+  };
+  writeJsonAtomic(files.json, results);
+  writeFileAtomic(files.markdown, renderMarkdown(results));
+  writeFileAtomic(files.html, await renderHtml(results));
+  return files;
+}
+
+function packageVersion(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * The experiment file (what `uib run` reads) and the results file (what it writes), both as zod
+ * schemas. An experiment names a dataset, a model, a training recipe, forget scenarios, unlearning
+ * methods and seeds; the runner crosses scenarios × seeds × methods. Results are versioned
+ * (`schemaVersion: 1`) so reports and later tools can refuse files they do not understand.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { UsageError } from '../core/errors.ts';
+import { ScenarioParams } from '../data/scenarios/manifest.ts';
+
+// ─── experiment file ───────────────────────────────────────────────────────────────────────────
+
+/** Registry-style ids: lowercase words joined by dashes (`l1-sparse`, `uib-if`), `+uib` allowed. */
+const ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const METHOD_ID = /^[a-z0-9]+(-[a-z0-9]+)*(\+uib)?$/;
+
+const DatasetSchema = z.strictObject({
+  /** Data set id as `src/data/registry.ts` knows it (`mnist`, `fashion-mnist`, `cps-wages`...). */
+  name: z.string().regex(ID, 'must be a dataset id like "mnist" or "fashion-mnist"'),
+  /** Train on a class-balanced subset of this many samples (all when omitted), drawn per seed. */
+  trainSubset: z.int().positive().optional(),
+  /** Test on a class-balanced subset of this many samples (all when omitted). */
+  testSubset: z.int().positive().optional(),
+  /** Data directory (required for CIFAR; overrides the default for Fashion-MNIST, German credit). */
+  dir: z.string().min(1).optional(),
+});
+
+const ModelSchema = z.strictObject({
+  arch: z.enum(['mlp', 'cnn', 'resnet18']),
+  /** MLP hidden widths. */
+  hidden: z.array(z.int().positive()).min(1).optional(),
+  /** ResNet-18 base width (64 in the original; 8-16 trains on 2 CPU cores). */
+  width: z.int().positive().optional(),
+});
+
+const OptimizerSchema = z.strictObject({
+  name: z.enum(['sgd', 'adam']),
+  lr: z.number().positive(),
+  momentum: z.number().min(0).max(1).optional(),
+  weightDecay: z.number().min(0).optional(),
+  schedule: z.enum(['constant', 'cosine', 'linear', 'step']).optional(),
+  warmupSteps: z.int().min(0).optional(),
+});
+
+/** How the original model is trained; Retrain reuses it on D_r (the seed comes from `seeds`). */
+const TrainingSchema = z.strictObject({
+  optimizer: OptimizerSchema,
+  epochs: z.number().positive(),
+  batchSize: z.int().positive(),
+});
+
+/**
+ * One forget scenario: `kind` plus the parameters `src/data`'s scenario generator takes
+ * (`ScenarioParams`: `biasClass`, `corruption`, `rho`, `q`, `forgetFraction`...), checked by its
+ * schema. `id` names the scenario in reports (default: the kind and its parameters).
+ */
+const ScenarioSchema = z
+  .looseObject({
+    id: z.string().regex(ID, 'must be lowercase words joined by dashes').optional(),
+  })
+  .transform((s, ctx) => {
+    const { id, ...rest } = s;
+    const r = ScenarioParams.safeParse(rest, { reportInput: true });
+    if (!r.success) {
+      for (const issue of r.error.issues) {
+        const message = describeIssue(issue, false);
+        ctx.addIssue({ code: 'custom', path: issue.path, message, input: undefined });
+      }
+      return z.NEVER;
+    }
+    return { id: id ?? defaultScenarioId(r.data), params: r.data };
+  });
+
+const MethodSchema = z.strictObject({
+  /** Registry id; `<id>+uib` adds the UIB regulariser. */
+  id: z.string().regex(METHOD_ID, 'must be a method id like "ft", "salun" or "ft+uib"'),
+  /** Report row name when one method appears twice with different parameters (default: id). */
+  label: z.string().min(1).max(40).optional(),
+  /** Hyper-parameters, validated by the method's own schema. */
+  params: z.record(z.string(), z.unknown()).default({}),
+});
+
+const OptionsSchema = z.strictObject({
+  /** Batch size of evaluation forward passes. */
+  evalBatchSize: z.int().positive().default(256),
+  /** Metric ids to compute (default: every metric that applies to the scenario). */
+  metrics: z.array(z.string().regex(ID)).min(1).optional(),
+  /** Forget-set images shown in the report. */
+  exampleImages: z.int().min(0).max(64).default(16),
+});
+
+export const ExperimentSchema = z
+  .strictObject({
+    name: z.string().regex(ID, 'must be lowercase words joined by dashes'),
+    description: z.string().optional(),
+    dataset: DatasetSchema,
+    model: ModelSchema,
+    training: TrainingSchema,
+    scenarios: z.array(ScenarioSchema).min(1),
+    methods: z.array(MethodSchema).min(1),
+    seeds: z.array(z.int().min(0).max(0xffffffff)).min(1),
+    options: OptionsSchema.default(() => OptionsSchema.parse({})),
+  })
+  .superRefine((e, ctx) => {
+    const unique = (values: string[], where: string, what: string) => {
+      const seen = new Set<string>();
+      values.forEach((v, i) => {
+        if (seen.has(v))
+          ctx.addIssue({
+            code: 'custom',
+            path: [where, i],
+            message: `duplicate ${what} "${v}"; give each a distinct ${where === 'methods' ? 'label' : 'id'}`,
+          });
+        seen.add(v);
+      });
+    };
+    unique(
+      e.scenarios.map((s) => s.id),
+      'scenarios',
+      'scenario id',
+    );
+    unique(e.methods.map(methodLabel), 'methods', 'method label');
+    unique(e.seeds.map(String), 'seeds', 'seed');
+  });
+
+export type Experiment = z.infer<typeof ExperimentSchema>;
+export type ExperimentInput = z.input<typeof ExperimentSchema>;
+export type ScenarioConfig = Experiment['scenarios'][number];
+export type MethodConfig = Experiment['methods'][number];
+
+/** The row name of a method in reports and cell files. */
+export function methodLabel(m: { id: string; label?: string }): string {
+  return m.label ?? m.id;
+}
+
+/** `bias-stripe-3`, `class-3`, `random-10pct`: the kind, its pattern or group, its class. */
+function defaultScenarioId(s: ScenarioParams): string {
+  const parts: string[] = [s.kind];
+  for (const [k, v] of Object.entries(s)) {
+    if (typeof v === 'string' && k !== 'kind') parts.push(v);
+    if (typeof v === 'number' && /Class$/.test(k)) parts.push(String(v));
+  }
+  if (s.kind === 'random') parts.push(`${Math.round(s.forgetFraction * 1000) / 10}pct`);
+  return parts
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+}
+
+/** Validate a parsed experiment object; errors name `where` (the file) and the field. */
+export function parseExperiment(value: unknown, where: string): Experiment {
+  return parseWith(ExperimentSchema, value, where);
+}
+
+/** Read an experiment from a `.json`, `.yaml` or `.yml` file. */
+export function loadExperiment(file: string): Experiment {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      file,
+      code === 'ENOENT' ? 'no such experiment file' : `cannot read (${code})`,
+    );
+  }
+  const ext = path.extname(file).toLowerCase();
+  let value: unknown;
+  try {
+    if (ext === '.json') value = JSON.parse(text);
+    else if (ext === '.yaml' || ext === '.yml') value = YAML.parse(text);
+    else throw new UsageError(file, `must end in .json, .yaml or .yml; got "${ext || '(none)'}"`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(
+      file,
+      `is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${firstLine(e)}`,
+    );
+  }
+  return parseExperiment(value, file);
+}
+
+// ─── results file ──────────────────────────────────────────────────────────────────────────────
+
+export const RESULTS_SCHEMA_VERSION = 1;
+
+/** One metric's value as `evaluateAll` gives it: a number, or null with the reason. */
+export const MetricValueSchema = z.object({
+  value: z.number().nullable(),
+  reason: z.string().optional(),
+});
+
+/** `evaluateAll`'s record (src/eval/evaluate.ts), as stored. */
+export const EvalRecordSchema = z.object({
+  values: z.record(z.string(), MetricValueSchema),
+  notApplicable: z.record(z.string(), z.string()),
+  notes: z.record(z.string(), z.record(z.string(), z.unknown())),
+  details: z.object({
+    perClassTestAccuracy: z.array(z.number().nullable()),
+    perClassForgetAccuracy: z.array(z.number().nullable()),
+    testConfusion: z.array(z.array(z.number())),
+  }),
+});
+export type StoredEvalRecord = z.infer<typeof EvalRecordSchema>;
+
+export const CostSchema = z.object({
+  /** Wall time of the unlearning step alone (Retrain: its training run). */
+  timeMs: z.number().min(0),
+  /** T_retrain / T_unlearn on the same seed and scenario; null where undefined. */
+  speedUp: z.number().nullable(),
+  gradEvals: z.number().min(0),
+  forwardEvals: z.number().min(0),
+  epochsTouched: z.number().min(0),
+  phases: z.record(z.string(), z.number()),
+});
+export type Cost = z.infer<typeof CostSchema>;
+
+/** One (scenario, seed, method) result: the unit the runner persists as it finishes. */
+export const CellSchema = z.object({
+  scenario: z.string(),
+  seed: z.number(),
+  /** Row label (the method id unless the experiment gave a label). */
+  method: z.string(),
+  methodId: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  /** Content hash of everything the cell depends on; a cell whose key changed is recomputed. */
+  key: z.string(),
+  status: z.enum(['ok', 'failed']),
+  /** One-line reason when `status` is failed. */
+  error: z.string().optional(),
+  /** `divergence`: the method blew up (kept on resume); `fault`: anything else (retried on resume). */
+  failure: z.enum(['divergence', 'fault']).optional(),
+  metrics: EvalRecordSchema.nullable(),
+  /** Retrain's metric values on the same scenario and seed (the target of match-retrain metrics). */
+  retrain: z.record(z.string(), MetricValueSchema),
+  cost: CostSchema.nullable(),
+  details: z.record(z.string(), z.unknown()),
+  finishedAt: z.string(),
+});
+export type Cell = z.infer<typeof CellSchema>;
+
+/** A trained reference model of one (scenario, seed): the original θ̂ or the Retrain oracle. */
+export const ReferenceSchema = z.object({
+  scenario: z.string(),
+  seed: z.number(),
+  role: z.enum(['original', 'retrain']),
+  /** Content hash the checkpoint is cached under. */
+  cacheKey: z.string(),
+  metrics: EvalRecordSchema,
+  cost: CostSchema,
+});
+export type Reference = z.infer<typeof ReferenceSchema>;
+
+export const ScenarioInfoSchema = z.object({
+  id: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  /** Per seed: the manifest's hash and the split sizes. */
+  seeds: z.array(
+    z.object({
+      seed: z.number(),
+      manifestHash: z.string(),
+      counts: z.record(z.string(), z.number()),
+    }),
+  ),
+  /** A few forget-set images as PNG data URIs (first seed), with their labels. */
+  forgetExamples: z.array(z.object({ label: z.number(), png: z.string() })),
+  classNames: z.array(z.string()),
+});
+export type ScenarioInfo = z.infer<typeof ScenarioInfoSchema>;
+
+/** What the report needs to know about each metric column (copied from the metric registry). */
+export const MetricInfoSchema = z.object({
+  id: z.string(),
+  summary: z.string(),
+  direction: z.enum(['higher', 'lower', 'match-retrain']),
+  unit: z.string(),
+});
+export type MetricInfo = z.infer<typeof MetricInfoSchema>;
+
+export const ResultsSchema = z.object({
+  schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
+  experiment: z.record(z.string(), z.unknown()),
+  experimentHash: z.string(),
+  environment: z.object({
+    uibVersion: z.string(),
+    backend: z.string(),
+    node: z.string(),
+    platform: z.string(),
+    cpus: z.number(),
+  }),
+  startedAt: z.string(),
+  updatedAt: z.string(),
+  /** True when every cell of the experiment is present. */
+  complete: z.boolean(),
+  metrics: z.array(MetricInfoSchema),
+  scenarios: z.array(ScenarioInfoSchema),
+  references: z.array(ReferenceSchema),
+  /** Row labels in the experiment's order (Retrain, when listed, is still reported first). */
+  methods: z.array(z.string()),
+  cells: z.array(CellSchema),
+});
+export type Results = z.infer<typeof ResultsSchema>;
+
+export function parseResults(value: unknown, where: string): Results {
+  const v = value as { schemaVersion?: unknown } | null;
+  if (v && typeof v === 'object' && v.schemaVersion !== RESULTS_SCHEMA_VERSION) {
+    throw new UsageError(
+      where,
+      `schemaVersion must be ${RESULTS_SCHEMA_VERSION}; got ${JSON.stringify(v.schemaVersion)}`,
+    );
+  }
+  return parseWith(ResultsSchema, value, where);
+}
+
+// ─── one-line errors ───────────────────────────────────────────────────────────────────────────
+
+function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const r = schema.safeParse(value, { reportInput: true });
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw new UsageError(where, describeIssue(issue));
+}
+
+/** `scenarios[0].class: must be an integer ≥ 0; got 12` */
+export function describeIssue(issue: z.core.$ZodIssue, withField = true): string {
+  const field = formatPath(issue.path);
+  const at = field && withField ? `${field}: ` : '';
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+      return `${at}unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}`;
+    }
+    case 'invalid_type':
+      if (input === undefined) return `${at}missing (must be ${article(issue.expected)})`;
+      return `${at}must be ${article(issue.expected)}; got ${shortJson(input)}`;
+    case 'invalid_value':
+      return `${at}must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}; got ${shortJson(input)}`;
+    case 'too_small':
+    case 'too_big': {
+      const op =
+        issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const what =
+        issue.origin === 'array'
+          ? 'the number of entries'
+          : issue.origin === 'string'
+            ? 'the length'
+            : '';
+      const got = Array.isArray(input) ? `${input.length} entries` : shortJson(input);
+      return `${at}${what ? `${what} must be` : 'must be'} ${op} ${String(bound)}; got ${got}`;
+    }
+    case 'custom': {
+      const primitive = input === null || ['string', 'number', 'boolean'].includes(typeof input);
+      return `${at}${issue.message}${primitive ? `; got ${shortJson(input)}` : ''}`;
+    }
+    default: {
+      // A discriminated union reports the whole object as input: show the offending field.
+      const last = issue.path[issue.path.length - 1];
+      const shown =
+        input && typeof input === 'object' && !Array.isArray(input) && typeof last === 'string'
+          ? (input as Record<string, unknown>)[last]
+          : input;
+      const got = shown === undefined ? '' : `; got ${shortJson(shown)}`;
+      return `${at}${issue.message.replace(/^Invalid input: /, '')}${got}`;
+    }
+  }
+}
+
+function article(t: string): string {
+  if (t === 'int') return 'an integer';
+  if (t === 'array' || t === 'object') return `an ${t}`;
+  return `a ${t}`;
+}
+
+function formatPath(p: readonly PropertyKey[]): string {
+  let s = '';
+  for (const k of p) {
+    if (typeof k === 'number') s += `[${k}]`;
+    else s += s ? `.${String(k)}` : String(k);
+  }
+  return s;
+}
+
+function shortJson(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}

@@ -1,0 +1,150 @@
+/**
+ * The output directory of `uib run`: one file per finished unit of work, written atomically, so an
+ * interrupted run resumes where it stopped and a reader never sees half a result.
+ *
+ *   OUT/results.json, results.md, report.html     assembled from the files below
+ *   OUT/cells/<scenario>/seed-<s>/<method>.json   one (scenario, seed, method) cell
+ *   OUT/cells/<scenario>/seed-<s>/_original.json  the original model's record (likewise _retrain)
+ *   OUT/cells/<scenario>/seed-<s>/_scenario.json  manifest hash, split sizes, example images
+ *   OUT/cache/                                    trained models and manifests, by content hash
+ *   OUT/.lock                                     the pid of the run using the directory
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { writeJsonAtomic } from '../core/atomic.ts';
+import { UsageError } from '../core/errors.ts';
+import { type Cell, CellSchema, type Reference, ReferenceSchema } from './schema.ts';
+
+export const SeedScenarioSchema = z.object({
+  scenario: z.string(),
+  seed: z.number(),
+  manifestHash: z.string(),
+  counts: z.record(z.string(), z.number()),
+  /** Model input shape and class count, so a finished run can be recognised without the data. */
+  sampleShape: z.array(z.number()),
+  numClasses: z.number(),
+  forgetExamples: z.array(z.object({ label: z.number(), png: z.string() })),
+  classNames: z.array(z.string()),
+});
+export type SeedScenario = z.infer<typeof SeedScenarioSchema>;
+
+export class RunStore {
+  constructor(readonly outDir: string) {}
+
+  get cacheDir(): string {
+    return path.join(this.outDir, 'cache');
+  }
+
+  private cellDir(scenario: string, seed: number): string {
+    return path.join(this.outDir, 'cells', fileName(scenario), `seed-${seed}`);
+  }
+
+  cellPath(scenario: string, seed: number, label: string): string {
+    return path.join(this.cellDir(scenario, seed), `${fileName(label)}.json`);
+  }
+
+  private refPath(scenario: string, seed: number, role: string): string {
+    return path.join(this.cellDir(scenario, seed), `_${role}.json`);
+  }
+
+  readCell(scenario: string, seed: number, label: string): Cell | null {
+    return readJson(this.cellPath(scenario, seed, label), CellSchema);
+  }
+
+  writeCell(cell: Cell): void {
+    writeJsonAtomic(this.cellPath(cell.scenario, cell.seed, cell.method), cell);
+  }
+
+  readReference(scenario: string, seed: number, role: 'original' | 'retrain'): Reference | null {
+    return readJson(this.refPath(scenario, seed, role), ReferenceSchema);
+  }
+
+  writeReference(ref: Reference): void {
+    writeJsonAtomic(this.refPath(ref.scenario, ref.seed, ref.role), ref);
+  }
+
+  readSeedScenario(scenario: string, seed: number): SeedScenario | null {
+    return readJson(this.refPath(scenario, seed, 'scenario'), SeedScenarioSchema);
+  }
+
+  writeSeedScenario(info: SeedScenario): void {
+    writeJsonAtomic(this.refPath(info.scenario, info.seed, 'scenario'), info);
+  }
+
+  /**
+   * Claim the directory for this process. A lock left by a process that no longer runs (a
+   * killed run) is taken over; one held by a live process is refused.
+   */
+  lock(): () => void {
+    fs.mkdirSync(this.outDir, { recursive: true });
+    const file = path.join(this.outDir, '.lock');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+        return () => fs.rmSync(file, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number(fs.readFileSync(file, 'utf8').trim());
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+          throw new UsageError(
+            this.outDir,
+            `is in use by another uib run (pid ${pid}); wait for it or choose another --out`,
+          );
+        }
+        fs.rmSync(file, { force: true });
+      }
+    }
+    throw new UsageError(this.outDir, 'could not take the lock file .lock');
+  }
+
+  /** Remove temp files an interrupted writer left (`.name.tmp-*`); none is ever a result. */
+  removeStaleTemps(): number {
+    let removed = 0;
+    const walk = (dir: string) => {
+      if (!fs.existsSync(dir)) return;
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (/^\..+\.tmp-\d+-[0-9a-f]+(\.old)?$/.test(e.name)) {
+          fs.rmSync(p, { recursive: true, force: true });
+          removed++;
+        } else if (e.isDirectory()) walk(p);
+      }
+    };
+    walk(this.outDir);
+    return removed;
+  }
+}
+
+/** A label as a file name: ids stay readable (`ft+uib`), anything else is percent-encoded. */
+export function fileName(label: string): string {
+  return label.replace(
+    /[^A-Za-z0-9+._-]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/** A stored record, or null when absent or unreadable (it is then recomputed). */
+function readJson<T>(file: string, schema: z.ZodType<T>): T | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const r = schema.safeParse(JSON.parse(text));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
