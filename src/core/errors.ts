@@ -12,7 +12,14 @@ export class UsageError extends Error {
     readonly where: string,
     readonly problem: string,
   ) {
-    super(`${where}: ${problem}`);
+    // Text echoed from a hostile file may hold control characters (CR, NUL, ESC): escape them so
+    // the message stays one printable line.
+    super(
+      `${where}: ${problem}`.replace(
+        /\p{Cc}/gu,
+        (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+      ),
+    );
   }
 }
 

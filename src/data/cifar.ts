@@ -84,8 +84,13 @@ function resolveDir(variant: CifarVariant, dir: string, where: string): string {
 
 function readNames(file: string, n: number): string[] | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const names = fs
-    .readFileSync(file, 'utf8')
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const names = text
     .split(/\r?\n/)
     .map((s) => s.trim())
     .filter((s) => s !== '');
@@ -108,7 +113,12 @@ export function loadCifar(variant: CifarVariant, split: Split, dir: string): Dat
 
   const recordBytes = layout.labelBytes + PIXELS;
   const bufs = files.map((f) => {
-    const buf = fs.readFileSync(f);
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(f);
+    } catch (e) {
+      throw new UsageError(f, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
     if (buf.length === 0) throw new UsageError(f, 'empty file; no records');
     if (buf.length % recordBytes !== 0) {
       throw new UsageError(

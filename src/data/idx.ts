@@ -12,6 +12,8 @@ import { UsageError } from '../core/errors.ts';
 
 export const IDX_IMAGES_MAGIC = 2051;
 export const IDX_LABELS_MAGIC = 2049;
+/** Largest inflated IDX file accepted (EMNIST ByClass, the largest IDX set, is 0.55 GB). */
+export const IDX_MAX_INFLATED_BYTES = 1 << 30;
 
 export function readIdxFile(file: string): Buffer {
   let buf: Buffer;
@@ -21,10 +23,23 @@ export function readIdxFile(file: string): Buffer {
     throw new UsageError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+    // A gzip bomb must not be inflated: refuse on the trailer's declared size (ISIZE), and cap
+    // the output in case the trailer lies (ISIZE is mod 2^32).
+    const declared = buf.length >= 18 ? buf.readUInt32LE(buf.length - 4) : 0;
+    if (declared > IDX_MAX_INFLATED_BYTES) {
+      throw new UsageError(
+        file,
+        `gzip data declares ${declared} bytes inflated (max ${IDX_MAX_INFLATED_BYTES})`,
+      );
+    }
     try {
-      buf = gunzipSync(buf);
-    } catch {
-      throw new UsageError(file, 'corrupt gzip data');
+      buf = gunzipSync(buf, { maxOutputLength: IDX_MAX_INFLATED_BYTES });
+    } catch (e) {
+      const tooBig = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new UsageError(
+        file,
+        tooBig ? `gzip data inflates past ${IDX_MAX_INFLATED_BYTES} bytes` : 'corrupt gzip data',
+      );
     }
   }
   return buf;

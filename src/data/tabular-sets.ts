@@ -72,7 +72,12 @@ export function loadTabularFile(file: string, spec: TabularSpec, split: Split): 
   const key = `${spec.id}|${fileKey([file])}`;
   let both = cache.get(key);
   if (!both) {
-    const text = fs.readFileSync(file, 'utf8');
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
     const table = /\.arff$/i.test(file) ? parseArff(text, file) : parseCsv(text, file);
     both = encodeTable(table, spec);
     cache.set(key, both);

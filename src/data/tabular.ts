@@ -200,6 +200,9 @@ export interface TabularSource extends DataSource {
   readonly groupings: Readonly<Record<string, Grouping>>;
 }
 
+/** Most categories a nominal column may one-hot encode to (a label allows 255 classes). */
+export const MAX_CATEGORIES = 256;
+
 function columnIndex(t: RawTable, c: string): number {
   const j = t.columns.indexOf(c);
   if (j < 0) throw new UsageError(t.file, `no column "${c}"; columns: ${t.columns.join(', ')}`);
@@ -312,6 +315,13 @@ export function encodeTable(t: RawTable, spec: TabularSpec): Record<Split, Tabul
       return;
     }
     const cats = declared ?? [...new Set(t.rows.map((r) => r[j]).filter((s) => s !== null))].sort();
+    // One-hot width multiplies the table's size: an ID-like column would ask for rows² floats.
+    if (cats.length > MAX_CATEGORIES) {
+      throw new UsageError(
+        t.file,
+        `column ${c} has ${cats.length} distinct values; one-hot encoding allows at most ${MAX_CATEGORIES} (is it an ID column?)`,
+      );
+    }
     const at = new Map(cats.map((v, k) => [v as string, k]));
     for (const v of cats) featureNames.push(`${c}=${v}`);
     width += cats.length;

@@ -129,6 +129,10 @@ function readArtifacts(dir: string): tf.io.ModelArtifacts {
       if (!fs.existsSync(resolved) || !fs.statSync(resolved).isFile()) {
         throw new UsageError(resolved, `missing (listed in ${MODEL_FILE})`);
       }
+      // A symlink inside the directory may still point outside it: compare real paths too.
+      if (path.relative(fs.realpathSync(root), fs.realpathSync(resolved)).startsWith('..')) {
+        throw new UsageError(file, `weight path "${p}" leaves the checkpoint directory (symlink)`);
+      }
       files.push({ file: resolved, bytes: fs.statSync(resolved).size });
     }
     group.weights.forEach((w: unknown, i: number) => {

@@ -99,7 +99,8 @@ export const SCENARIO_KINDS: readonly ScenarioKindId[] = [
 ];
 
 const hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256');
-const indexList = z.array(z.number().int().min(0));
+/** Indices are stored as Uint32 when materialised: a larger one would wrap onto another sample. */
+const indexList = z.array(z.number().int().min(0).max(0xffffffff));
 const subset = z.strictObject({ size: z.number().int().min(1), seed: z.number().int() }).nullable();
 
 export const Manifest = z.strictObject({
