@@ -2,7 +2,9 @@
  * Compute backends. The only module that picks a tfjs backend; everything else calls
  * `initBackend()` once and then uses tfjs ops.
  *
- *   wasm        default on Node (XNNPACK); uib registers the kernels tfjs-wasm lacks for training
+ *   wasm        default on Node (XNNPACK); uib registers the kernels tfjs-wasm lacks for training,
+ *               and native ones (OpenBLAS, UIB_THREADS threads) over them when `npm ci` built
+ *               native/ (./native/addon.ts; UIB_NATIVE=0 turns them off)
  *   cpu         pure-JS fallback, the reference the other backends are tested against
  *   webgpu      optional: npm `webgpu` (Dawn) + `@tensorflow/tfjs-backend-webgpu`, when a GPU adapter exists
  *   tensorflow  optional: only if the user installed `@tensorflow/tfjs-node` (never required)
@@ -10,6 +12,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../core/errors.ts';
 import { registerWasmKernels } from './wasm/kernels.ts';
+
+export { nativeUnavailableReason } from './native/addon.ts';
+export { nativeKernelsActive } from './wasm/kernels.ts';
 
 export const BACKENDS = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKENDS)[number];

@@ -3,20 +3,29 @@
  *
  *   missing   kernels the stock backend lacks, without which training fails
  *             ("Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'")
- *   faster    stock kernels replaced by a faster route through XNNPACK; the stock kernel stays
- *             reachable (base.ts `runStock`) and its setup still runs
+ *   faster    stock kernels replaced by a faster route (through XNNPACK, or plain heap copies);
+ *             the stock kernel stays reachable (base.ts `runStock`) and its setup still runs
  *
- * Each is tested against the cpu backend in tests/backend/wasm/. Found by running training steps of
- * the project's models (tests/backend/wasm/train-step.test.ts). Also missing in tfjs-wasm but not
- * needed by any uib model, so not registered: DepthwiseConv2dNativeBackpropFilter/Input, Einsum.
+ * Each is tested against the cpu backend in tests/backend/wasm/ and tests/backend/native/. Found by
+ * running training steps of the project's models (tests/backend/wasm/train-step.test.ts) and by
+ * profiling them (src/backend/profile.ts). Also missing in tfjs-wasm but not needed by any uib
+ * model, so not registered: DepthwiseConv2dNativeBackpropFilter/Input, Einsum.
+ *
+ * Over these, when the native addon is built (../native/addon.ts), the native kernels of
+ * ../native/kernels.ts are registered; each falls back to the kernel below it (uib's or stock)
+ * for the cases it does not handle.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeAddon } from '../native/addon.ts';
+import { NATIVE_KERNELS } from '../native/kernels.ts';
 import { captureStock, markUib } from './base.ts';
 import { batchMatMulConfig } from './batch-mat-mul.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { fusedMatMulConfig } from './fused-mat-mul.ts';
+import { identityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { tileConfig } from './tile.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 
 export const WASM_KERNELS: readonly { config: tf.KernelConfig; kind: 'missing' | 'faster' }[] = [
@@ -26,15 +35,54 @@ export const WASM_KERNELS: readonly { config: tf.KernelConfig; kind: 'missing' |
   { config: batchMatMulConfig, kind: 'faster' },
   { config: fusedMatMulConfig, kind: 'faster' },
   { config: maxPoolGradConfig, kind: 'faster' },
+  { config: tileConfig, kind: 'faster' },
+  { config: identityConfig, kind: 'faster' },
 ];
 
-/** Registers (or re-registers) every uib wasm kernel; idempotent. Needs tfjs-backend-wasm imported. */
+let nativeRegistered = false;
+let nativeWanted = true;
+
+/** Whether the native kernels are registered for wasm now (the addon loaded, not switched off). */
+export function nativeKernelsActive(): boolean {
+  return nativeRegistered;
+}
+
+/**
+ * Chooses the route for every later registration (initBackend re-registers on each switch to
+ * wasm) and re-registers now: native kernels over the wasm ones when `on` and the addon is
+ * available, else the wasm kernels alone. For tests and benchmarks that compare the two routes.
+ */
+export function useNativeKernels(on: boolean): void {
+  nativeWanted = on;
+  registerWasmKernels();
+}
+
+/**
+ * Registers (or re-registers) every uib wasm kernel, and the native ones over them when the addon
+ * is available and not switched off (`useNativeKernels(false)`); idempotent. Needs
+ * tfjs-backend-wasm imported.
+ */
 export function registerWasmKernels(): void {
-  for (const { config } of WASM_KERNELS) {
-    const stock = captureStock(config.kernelName);
-    if (tf.getKernel(config.kernelName, 'wasm') !== undefined) {
-      tf.unregisterKernel(config.kernelName, 'wasm');
-    }
+  const addon = nativeWanted ? nativeAddon() : undefined;
+  const names = new Set([
+    ...WASM_KERNELS.map((k) => k.config.kernelName),
+    ...NATIVE_KERNELS.map((k) => k.kernelName),
+  ]);
+  for (const kernelName of names) {
+    const stock = captureStock(kernelName);
+    const base = WASM_KERNELS.find((k) => k.config.kernelName === kernelName)?.config ?? stock;
+    if (base === undefined) throw new Error(`wasm has no kernel ${kernelName} to fall back on`);
+    const nat = addon && NATIVE_KERNELS.find((k) => k.kernelName === kernelName);
+    const config: tf.KernelConfig = nat
+      ? {
+          kernelName,
+          backendName: 'wasm',
+          kernelFunc: (args) =>
+            nat.run(addon, args as Parameters<typeof nat.run>[1]) ?? base.kernelFunc(args),
+        }
+      : base;
+    if (tf.getKernel(kernelName, 'wasm') !== undefined) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel(markUib({ ...config, setupFunc: stock?.setupFunc ?? config.setupFunc }));
   }
+  nativeRegistered = addon !== undefined;
 }

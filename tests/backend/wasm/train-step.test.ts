@@ -76,9 +76,14 @@ for (const spec of SPECS) {
       const labels = Array.from({ length: BATCH }, () => rng.int(0, spec.numClasses));
       const want = await trainOn('cpu', spec, kind, init, xs, labels);
       const got = await trainOn('wasm', spec, kind, init, xs, labels);
+      // The tiny ResNet is ill-conditioned (BatchNorm over 4 samples at 1×1 in the last stage): its
+      // gradients reach ~18 and differ from cpu's by ~2e-5 of that on either wasm route (float
+      // sums in another order), and scaling its initial weights by 1 + 1e-7 moves the second loss
+      // by ~1.2e-4.
+      const tol = spec.arch === 'resnet18' ? 5e-4 : 1e-4;
       for (let i = 0; i < 2; i++)
         assert.ok(
-          Math.abs(got.losses[i] - want.losses[i]) < 1e-4,
+          Math.abs(got.losses[i] - want.losses[i]) < tol,
           `loss ${i}: ${got.losses[i]} vs ${want.losses[i]}`,
         );
       let moved = 0;
@@ -88,7 +93,7 @@ for (const spec of SPECS) {
           worst = Math.max(worst, Math.abs(got.weights[k][i] - want.weights[k][i]));
           moved = Math.max(moved, Math.abs(want.weights[k][i] - init[k][i]));
         }
-        assert.ok(worst < 1e-4, `weight ${k}: max difference ${worst.toExponential(2)}`);
+        assert.ok(worst < tol, `weight ${k}: max difference ${worst.toExponential(2)}`);
       }
       assert.ok(moved > 1e-3, 'the reference weights moved, so the comparison proves something');
     });

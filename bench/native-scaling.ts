@@ -1,0 +1,128 @@
+/**
+ * Training-step throughput of the wasm backend on each kernel route, measured alternately in one
+ * process so that a machine loaded by other work biases no route: the wasm kernels alone
+ * (src/backend/wasm/), then the native kernels (src/backend/native/, needs the addon) with 1 and
+ * with 2 threads. Not a test:
+ * `node --import tsx bench/native-scaling.ts [--models mlp,cnn,resnet] [--rounds 5] [--seconds 2]`.
+ * Prints one JSON document on stdout: per route and workload the median samples/s (wall clock) and
+ * samples per CPU-second of the process, and every round.
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend } from '../src/backend/index.ts';
+import { nativeAddon, nativeUnavailableReason } from '../src/backend/native/addon.ts';
+import { useNativeKernels } from '../src/backend/wasm/kernels.ts';
+import { buildModel, type ModelSpec } from '../src/models/index.ts';
+
+// As bench/train-steps.ts.
+const WORKLOADS: Record<string, { spec: ModelSpec; batch: number; adam: boolean }> = {
+  mlp: {
+    spec: { arch: 'mlp', inputShape: [28, 28, 1], numClasses: 10, hidden: [256, 256], seed: 1 },
+    batch: 128,
+    adam: true,
+  },
+  cnn: {
+    spec: { arch: 'cnn', inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
+    batch: 128,
+    adam: true,
+  },
+  resnet: {
+    spec: { arch: 'resnet18', inputShape: [28, 28, 1], numClasses: 10, width: 8, seed: 1 },
+    batch: 64,
+    adam: false,
+  },
+};
+
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'mlp,cnn,resnet' },
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '2' },
+  },
+});
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+await initBackend('wasm');
+const addon = nativeAddon();
+const routes = [
+  { route: 'wasm', native: false, threads: 1 },
+  ...(addon === undefined
+    ? []
+    : [
+        { route: 'native-1-thread', native: true, threads: 1 },
+        { route: 'native-2-threads', native: true, threads: 2 },
+      ]),
+];
+if (addon === undefined)
+  process.stderr.write(`native addon absent: ${nativeUnavailableReason()}\n`);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results: Record<string, unknown>[] = [];
+for (const id of values.models.split(',')) {
+  const w = WORKLOADS[id];
+  if (w === undefined) throw new Error(`unknown model ${id}; one of ${Object.keys(WORKLOADS)}`);
+  const model: tfl.LayersModel = buildModel(w.spec);
+  const opt: tf.Optimizer = w.adam ? tf.train.adam(1e-3) : tf.train.momentum(0.01, 0.9);
+  const x = tf.randomNormal([w.batch, ...w.spec.inputShape], 0, 1, 'float32', 7);
+  const y = tf.tidy(() =>
+    tf.oneHot(tf.randomUniform([w.batch], 0, w.spec.numClasses, 'int32', 8), w.spec.numClasses),
+  );
+  const step = () =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.losses.softmaxCrossEntropy(
+            y,
+            model.apply(x, { training: true }) as tf.Tensor,
+          ) as tf.Scalar,
+      );
+      opt.applyGradients(grads);
+      value.dataSync();
+    });
+  const perRoute: Record<string, number[]> = {};
+  const perRouteCpu: Record<string, number[]> = {};
+  for (let round = 0; round < rounds; round++) {
+    for (const r of routes) {
+      useNativeKernels(r.native);
+      addon?.setThreads(r.threads);
+      step(); // warm-up: kernel setup, the route's first allocations
+      let steps = 0;
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      while (steps === 0 || performance.now() - t0 < seconds * 1000) {
+        step();
+        steps++;
+      }
+      const sps = (steps * w.batch * 1000) / (performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      // Samples per second of this process's CPU time (all its threads): on a machine that other
+      // work keeps busy, the fairer comparison of the single-threaded routes.
+      const spcs = (steps * w.batch * 1e6) / (cpu.user + cpu.system);
+      perRoute[r.route] = [...(perRoute[r.route] ?? []), Math.round(sps)];
+      perRouteCpu[r.route] = [...(perRouteCpu[r.route] ?? []), Math.round(spcs)];
+      process.stderr.write(
+        `${id} round ${round + 1} ${r.route}: ${Math.round(sps)} samples/s, ${Math.round(spcs)} samples/CPU-s\n`,
+      );
+    }
+  }
+  results.push({
+    model: id,
+    batch: w.batch,
+    medianSamplesPerSec: Object.fromEntries(
+      Object.entries(perRoute).map(([k, v]) => [k, median(v)]),
+    ),
+    medianSamplesPerCpuSec: Object.fromEntries(
+      Object.entries(perRouteCpu).map(([k, v]) => [k, median(v)]),
+    ),
+    rounds: perRoute,
+    roundsPerCpuSec: perRouteCpu,
+  });
+  tf.dispose([x, y]);
+  opt.dispose();
+  model.dispose();
+}
+useNativeKernels(true);
+process.stdout.write(
+  `${JSON.stringify({ bench: 'native-scaling', date: new Date().toISOString(), openblas: addon?.config(), results }, null, 2)}\n`,
+);

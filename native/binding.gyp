@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "uib_native",
+      "sources": ["uib_native.cc"],
+      "cflags_cc": ["-O3", "-std=c++17", "-Wall", "-Wextra"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-lopenblas", "-pthread"]
+    }
+  ]
+}

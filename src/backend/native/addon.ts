@@ -1,0 +1,124 @@
+/**
+ * The native addon (native/uib_native.cc, OpenBLAS sgemm + uib's threads), built by `npm ci` when
+ * the machine has a C++ compiler and libopenblas-dev. Optional: when it is absent, fails to load,
+ * or UIB_NATIVE=0, `nativeAddon()` is undefined and the wasm kernels run instead.
+ *
+ * Every function works in place on the wasm heap: `heap` is the backend's HEAPF32 and each tensor
+ * is passed as the index of its first float in it.
+ */
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import { UsageError } from '../../core/errors.ts';
+
+export interface NativeAddon {
+  /** c[i] = op(a[i])·op(b[i]) (+ bias per column) (relu); strides 0 broadcast over the batch. */
+  matMul(
+    heap: Float32Array,
+    transposeA: number,
+    transposeB: number,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    b: number,
+    c: number,
+    strideA: number,
+    strideB: number,
+    bias: number,
+    relu: number,
+  ): void;
+  conv2d(
+    heap: Float32Array,
+    x: number,
+    filter: number,
+    y: number,
+    bias: number,
+    relu: number,
+    ...geometry: number[]
+  ): void;
+  conv2dBackpropInput(
+    heap: Float32Array,
+    dy: number,
+    filter: number,
+    dx: number,
+    ...geometry: number[]
+  ): void;
+  conv2dBackpropFilter(
+    heap: Float32Array,
+    x: number,
+    dy: number,
+    dw: number,
+    ...geometry: number[]
+  ): void;
+  maxPoolGrad(heap: Float32Array, x: number, dy: number, dx: number, ...geometry: number[]): void;
+  /** out[c] = scale · Σ_r x[r, c]. */
+  sumRows(
+    heap: Float32Array,
+    x: number,
+    out: number,
+    rows: number,
+    cols: number,
+    scale: number,
+  ): void;
+  /** out[r, c] = full[r, c] ∘ vec[c] (vec[c] ∘ full[r, c] when vecFirst); ∘ = + − × ÷ for op 0..3. */
+  broadcastRows(
+    heap: Float32Array,
+    op: number,
+    full: number,
+    vec: number,
+    out: number,
+    rows: number,
+    cols: number,
+    vecFirst: number,
+  ): void;
+  /**
+   * Threads for every later call, and the least work (multiply-adds or element visits, default
+   * 2²²) worth splitting over them; tests pass 0 to split even tiny cases.
+   */
+  setThreads(n: number, minParallelWork?: number): void;
+  /** OpenBLAS's build description (version, target CPU). */
+  config(): string;
+}
+
+const ADDON_PATH = '../../../native/build/Release/uib_native.node';
+
+let loaded: { addon?: NativeAddon; reason?: string } | undefined;
+
+/** The addon, or undefined (then `nativeUnavailableReason()` says why). Loads it once. */
+export function nativeAddon(): NativeAddon | undefined {
+  if (loaded === undefined) loaded = load();
+  return loaded.addon;
+}
+
+export function nativeUnavailableReason(): string | undefined {
+  nativeAddon();
+  return loaded?.reason;
+}
+
+function load(): { addon?: NativeAddon; reason?: string } {
+  if (process.env.UIB_NATIVE === '0') return { reason: 'disabled by UIB_NATIVE=0' };
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return { reason: `native/build/Release/uib_native.node did not load (${msg})` };
+  }
+  addon.setThreads(threadsFromEnv());
+  return { addon };
+}
+
+/** UIB_THREADS (a positive integer), else every core this process may use. */
+export function threadsFromEnv(): number {
+  const env = process.env.UIB_THREADS;
+  if (env === undefined || env === '') return os.availableParallelism();
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(
+      'UIB_THREADS',
+      `must be a positive integer (threads for the native kernels); got "${env}"`,
+    );
+  }
+  return n;
+}

@@ -1,0 +1,61 @@
+/**
+ * Native Add, Sub, Multiply and RealDiv for the wasm backend when one operand is broadcast over the
+ * other's leading axes ([B, H, W, C] with [C] or [1, 1, 1, C]: BatchNorm's per-channel terms and
+ * their gradients). The stock kernels index such broadcasts element by element. Same-shape and
+ * other broadcasts return undefined (the stock kernels, which do those well or rarely).
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import type { NativeAddon } from './addon.ts';
+
+type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
+
+const OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
+
+/** The trailing-axes size of `vec` within `full`'s shape, or 0 when vec is not such a broadcast. */
+function rowWidth(full: number[], vec: number[]): number {
+  if (vec.length > full.length) return 0; // the output would gain leading axes
+  let v = vec;
+  while (v.length > 0 && v[0] === 1) v = v.slice(1);
+  if (v.length === 0 || v.length >= full.length) return 0;
+  const tail = full.slice(full.length - v.length);
+  return tail.every((d, i) => d === v[i]) ? tail.reduce((p, d) => p * d, 1) : 0;
+}
+
+export function binary(kernelName: string) {
+  const op = OPS[kernelName];
+  return (addon: NativeAddon, args: Args): tf.TensorInfo | undefined => {
+    const { backend } = args;
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    if (
+      a.dtype !== 'float32' ||
+      b.dtype !== 'float32' ||
+      (a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]))
+    ) {
+      return undefined;
+    }
+    const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+    let full = a;
+    let vec = b;
+    let cols = rowWidth(a.shape, b.shape);
+    if (cols === 0) {
+      full = b;
+      vec = a;
+      cols = rowWidth(b.shape, a.shape);
+    }
+    if (cols === 0 || size(full.shape) < 4096) return undefined;
+    const out = backend.makeOutput(full.shape, 'float32');
+    addon.broadcastRows(
+      heap(backend),
+      op,
+      heapIndex(backend, full),
+      heapIndex(backend, vec),
+      heapIndex(backend, out),
+      size(full.shape) / cols,
+      cols,
+      vec === a ? 1 : 0,
+    );
+    return out;
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Native convolutions for the wasm backend (NHWC, HWIO filters): Conv2D, FusedConv2D (bias and
+ * relu/linear only), Conv2DBackpropInput and Conv2DBackpropFilter, each im2col + OpenBLAS sgemm
+ * split over the batch in native/uib_native.cc. Anything else (NCHW, other activations, PReLU,
+ * non-float32) returns undefined and the caller runs the wasm kernel.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import type { NativeAddon } from './addon.ts';
+
+type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
+
+/** The geometry as native/uib_native.cc's readConv takes it. */
+function geometry(info: tf.backend_util.Conv2DInfo): number[] {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: tf.NamedAttrMap,
+): tf.backend_util.Conv2DInfo | undefined {
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } =
+    attrs as unknown as tf.Conv2DAttrs;
+  if (dataFormat !== undefined && dataFormat !== 'NHWC') return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const empty = [info.batchSize, info.outHeight, info.outWidth, info.outChannels, info.inChannels];
+  return empty.every((d) => d > 0) ? info : undefined;
+}
+
+const allFloat = (...ts: (tf.TensorInfo | undefined)[]) =>
+  ts.every((t) => t === undefined || t.dtype === 'float32');
+
+export function conv2d(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+  const { backend, attrs } = args;
+  const x = args.inputs.x as tf.TensorInfo;
+  const filter = args.inputs.filter as tf.TensorInfo;
+  const bias = args.inputs.bias as tf.TensorInfo | undefined;
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  if (activation !== 'linear' && activation !== 'relu') return undefined;
+  if (args.inputs.preluActivationWeights !== undefined || !allFloat(x, filter, bias))
+    return undefined;
+  const info = convInfo(x.shape, filter.shape, attrs);
+  if (info === undefined) return undefined;
+  if (bias !== undefined && tf.util.sizeFromShape(bias.shape) !== info.outChannels)
+    return undefined;
+  const y = backend.makeOutput(info.outShape, 'float32');
+  addon.conv2d(
+    heap(backend),
+    heapIndex(backend, x),
+    heapIndex(backend, filter),
+    heapIndex(backend, y),
+    bias === undefined ? -1 : heapIndex(backend, bias),
+    activation === 'relu' ? 1 : 0,
+    ...geometry(info),
+  );
+  return y;
+}
+
+export function conv2dBackpropInput(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+  const { backend, attrs } = args;
+  const dy = args.inputs.dy as tf.TensorInfo;
+  const filter = args.inputs.filter as tf.TensorInfo;
+  if (!allFloat(dy, filter)) return undefined;
+  const { inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const info = convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 });
+  if (info === undefined) return undefined;
+  const dx = backend.makeOutput(info.inShape, 'float32');
+  addon.conv2dBackpropInput(
+    heap(backend),
+    heapIndex(backend, dy),
+    heapIndex(backend, filter),
+    heapIndex(backend, dx),
+    ...geometry(info),
+  );
+  return dx;
+}
+
+export function conv2dBackpropFilter(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+  const { backend, attrs } = args;
+  const x = args.inputs.x as tf.TensorInfo;
+  const dy = args.inputs.dy as tf.TensorInfo;
+  if (!allFloat(x, dy)) return undefined;
+  const { filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
+  if (info === undefined) return undefined;
+  const dw = backend.makeOutput(filterShape, 'float32');
+  addon.conv2dBackpropFilter(
+    heap(backend),
+    heapIndex(backend, x),
+    heapIndex(backend, dy),
+    heapIndex(backend, dw),
+    ...geometry(info),
+  );
+  return dw;
+}

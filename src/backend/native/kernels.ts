@@ -1,0 +1,35 @@
+/**
+ * The native kernels (./addon.ts) that ../wasm/kernels.ts registers over the wasm backend's when
+ * the addon is built. Each takes the kernel's arguments and returns its output, or undefined for
+ * a case it does not handle, which then runs on the wasm kernel it replaced (uib's or stock).
+ * Each is tested against the cpu backend in tests/backend/native/.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '../wasm/base.ts';
+import type { NativeAddon } from './addon.ts';
+import { binary } from './binary.ts';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv2d.ts';
+import { matMul } from './mat-mul.ts';
+import { maxPoolGrad } from './max-pool-grad.ts';
+import { mean, sum } from './sum.ts';
+
+export type NativeKernel = (
+  addon: NativeAddon,
+  args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap },
+) => tf.TensorInfo | undefined;
+
+export const NATIVE_KERNELS: readonly { kernelName: string; run: NativeKernel }[] = [
+  { kernelName: 'Conv2D', run: conv2d },
+  { kernelName: 'FusedConv2D', run: conv2d },
+  { kernelName: 'Conv2DBackpropInput', run: conv2dBackpropInput },
+  { kernelName: 'Conv2DBackpropFilter', run: conv2dBackpropFilter },
+  { kernelName: 'BatchMatMul', run: matMul },
+  { kernelName: '_FusedMatMul', run: matMul },
+  { kernelName: 'MaxPoolGrad', run: maxPoolGrad },
+  { kernelName: 'Sum', run: sum },
+  { kernelName: 'Mean', run: mean },
+  ...['Add', 'Sub', 'Multiply', 'RealDiv'].map((kernelName) => ({
+    kernelName,
+    run: binary(kernelName),
+  })),
+];

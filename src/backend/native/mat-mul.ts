@@ -1,0 +1,62 @@
+/**
+ * Native BatchMatMul and _FusedMatMul (bias, relu/linear) for the wasm backend: OpenBLAS sgemm,
+ * which takes transposed operands as they come (the stock wasm kernel is ~7x slower on those).
+ * Batch dimensions must match or be 1 (broadcast); other cases return undefined (wasm kernel).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import type { NativeAddon } from './addon.ts';
+
+type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
+
+export function matMul(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+  const { backend, attrs } = args;
+  const a = args.inputs.a as tf.TensorInfo;
+  const b = args.inputs.b as tf.TensorInfo;
+  const bias = args.inputs.bias as tf.TensorInfo | undefined;
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  if (activation !== 'linear' && activation !== 'relu') return undefined;
+  if (args.inputs.preluActivationWeights !== undefined) return undefined;
+  if ([a, b, bias].some((t) => t !== undefined && t.dtype !== 'float32')) return undefined;
+  const ta = attrs.transposeA === true;
+  const tb = attrs.transposeB === true;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const m = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  if ((tb ? b.shape[rb - 1] : b.shape[rb - 2]) !== k || m * n * k === 0) return undefined;
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(
+    a.shape.slice(0, -2),
+    b.shape.slice(0, -2),
+  );
+  const batch = tf.util.sizeFromShape(outer);
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  if (batch === 0 || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) {
+    return undefined;
+  }
+  // Bias per output column only (what dense layers pass); other broadcasts go to the wasm kernel.
+  if (bias !== undefined && (tf.util.sizeFromShape(bias.shape) !== n || bias.shape.at(-1) !== n)) {
+    return undefined;
+  }
+  const c = backend.makeOutput([...outer, m, n], 'float32');
+  addon.matMul(
+    heap(backend),
+    ta ? 1 : 0,
+    tb ? 1 : 0,
+    batch,
+    m,
+    n,
+    k,
+    heapIndex(backend, a),
+    heapIndex(backend, b),
+    heapIndex(backend, c),
+    batchA === 1 ? 0 : m * k,
+    batchB === 1 ? 0 : k * n,
+    bias === undefined ? -1 : heapIndex(backend, bias),
+    activation === 'relu' ? 1 : 0,
+  );
+  return c;
+}

@@ -1,0 +1,46 @@
+/**
+ * Native MaxPoolGrad for the wasm backend: as ../wasm/max-pool-grad.ts (dy to the first maximum
+ * of each window, row-major, like the cpu backend), split over the batch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import type { NativeAddon } from './addon.ts';
+
+type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
+
+export function maxPoolGrad(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+  const { backend } = args;
+  const dy = args.inputs.dy as tf.TensorInfo;
+  const input = args.inputs.input as tf.TensorInfo;
+  if (dy.dtype !== 'float32' || input.dtype !== 'float32') return undefined;
+  const { filterSize, strides, pad, dimRoundingMode } =
+    args.attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const dx = backend.makeOutput(input.shape, 'float32');
+  addon.maxPoolGrad(
+    heap(backend),
+    heapIndex(backend, input),
+    heapIndex(backend, dy),
+    heapIndex(backend, dx),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.effectiveFilterHeight,
+    info.effectiveFilterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  return dx;
+}

@@ -1,0 +1,287 @@
+/**
+ * The native kernels (src/backend/native/) against the cpu backend, values and gradients through
+ * the ops. Every case runs on each route this machine has: the wasm kernels alone, and, when the
+ * addon is built, the native kernels with 1 and with 2 threads (uneven batch splits included; the
+ * work threshold for splitting set to 0 so that these small cases are split).
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../../src/backend/index.ts';
+import {
+  nativeAddon,
+  nativeUnavailableReason,
+  threadsFromEnv,
+} from '../../../src/backend/native/addon.ts';
+import { nativeKernelsActive, useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
+import { assertMatchesCpu, type Inputs, runKernel } from '../wasm/compare.ts';
+
+const addon = nativeAddon();
+type Route = { name: string; native: boolean; threads: number };
+const ROUTES: Route[] = [
+  { name: 'wasm', native: false, threads: 1 },
+  ...(addon === undefined
+    ? []
+    : [
+        { name: 'native, 1 thread', native: true, threads: 1 },
+        { name: 'native, 2 threads', native: true, threads: 2 },
+      ]),
+];
+if (addon === undefined)
+  test(`native addon absent (${nativeUnavailableReason()}): wasm route only`, () => {});
+
+after(() => {
+  useNativeKernels(true);
+  addon?.setThreads(threadsFromEnv());
+});
+
+/** assertMatchesCpu on every route. */
+async function onEveryRoute(
+  inputs: Inputs,
+  f: (t: Record<string, tf.Tensor>) => tf.Tensor | tf.Tensor[],
+  tol = 1e-5,
+): Promise<void> {
+  for (const route of ROUTES) {
+    await initBackend('wasm');
+    useNativeKernels(route.native);
+    assert.equal(nativeKernelsActive(), route.native, `${route.name}: route registered`);
+    addon?.setThreads(route.threads, 0); // split even these small cases
+    await assertMatchesCpu(inputs, f, { tol }).catch((e: Error) => {
+      throw new Error(`${route.name}: ${e.message}`);
+    });
+  }
+}
+
+function outSize(n: number, k: number, s: number, pad: 'valid' | 'same', d = 1): number {
+  const ek = (k - 1) * d + 1;
+  return pad === 'same' ? Math.ceil(n / s) : Math.ceil((n - ek + 1) / s);
+}
+
+// [batch, h, w, ci, kh, kw, co, stride, pad, dilation]
+const CONVS: [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  'valid' | 'same',
+  number,
+][] = [
+  [3, 7, 7, 1, 3, 3, 4, 1, 'valid', 1], // first CNN layer, odd batch (uneven thread split)
+  [3, 6, 6, 5, 3, 3, 6, 1, 'same', 1], // ResNet 3×3
+  [2, 9, 9, 4, 3, 3, 8, 2, 'same', 1], // stride 2, odd input
+  [3, 8, 8, 4, 1, 1, 8, 2, 'same', 1], // 1×1 stride-2 projection
+  [3, 5, 5, 4, 1, 1, 6, 1, 'valid', 1], // 1×1 stride 1: no im2col
+  [2, 9, 7, 3, 2, 3, 5, 2, 'valid', 1], // non-square, even filter
+  [1, 6, 6, 2, 3, 3, 3, 1, 'same', 1], // batch 1: one thread's worth
+  [2, 9, 9, 2, 3, 3, 3, 1, 'valid', 2], // dilation 2 (forward only)
+  [3, 32, 32, 64, 3, 3, 8, 1, 'same', 1], // im2col of 1 sample per chunk: several chunks a thread
+];
+
+for (const [b, h, w, ci, kh, kw, co, s, pad, d] of CONVS) {
+  const name = `x ${b}×${h}×${w}×${ci}, filter ${kh}×${kw}×${ci}×${co}, stride ${s}, ${pad}, dilation ${d}`;
+  const dyShape = [b, outSize(h, kh, s, pad, d), outSize(w, kw, s, pad, d), co];
+  test(`Conv2D and FusedConv2D (bias, relu) match cpu: ${name}`, async () => {
+    await onEveryRoute(
+      { x: { shape: [b, h, w, ci] }, f: { shape: [kh, kw, ci, co] }, bias: { shape: [co] } },
+      (t) => [
+        tf.conv2d(t.x as tf.Tensor4D, t.f as tf.Tensor4D, s, pad, 'NHWC', d),
+        tf.fused.conv2d({
+          x: t.x as tf.Tensor4D,
+          filter: t.f as tf.Tensor4D,
+          strides: s,
+          pad,
+          dilations: d,
+          bias: t.bias,
+          activation: 'relu',
+        }),
+      ],
+    );
+  });
+  if (d !== 1) continue;
+  test(`Conv2DBackpropInput and Conv2DBackpropFilter match cpu: ${name}`, async () => {
+    await onEveryRoute(
+      { x: { shape: [b, h, w, ci] }, f: { shape: [kh, kw, ci, co] }, dy: { shape: dyShape } },
+      (t) => [
+        runKernel(
+          tf.Conv2DBackpropInput,
+          { dy: t.dy, filter: t.f },
+          { strides: [s, s], pad, dataFormat: 'NHWC', inputShape: [b, h, w, ci] },
+        ),
+        runKernel(
+          tf.Conv2DBackpropFilter,
+          { x: t.x, dy: t.dy },
+          { strides: [s, s], pad, dataFormat: 'NHWC', filterShape: [kh, kw, ci, co] },
+        ),
+      ],
+    );
+  });
+}
+
+test('gradients through a fused conv2d (bias, relu) and max-pool match cpu', async () => {
+  await onEveryRoute(
+    {
+      x: { shape: [3, 8, 8, 3] },
+      f: { shape: [3, 3, 3, 5] },
+      bias: { shape: [5] },
+      dy: { shape: [3, 4, 4, 5] },
+    },
+    (t) =>
+      tf.grads((x: tf.Tensor, f: tf.Tensor, bias: tf.Tensor) =>
+        tf.maxPool(
+          tf.fused.conv2d({
+            x: x as tf.Tensor4D,
+            filter: f as tf.Tensor4D,
+            strides: 1,
+            pad: 'same',
+            bias,
+            activation: 'relu',
+          }),
+          2,
+          2,
+          'valid',
+        ),
+      )([t.x, t.f, t.bias], t.dy),
+  );
+});
+
+// [a shape, b shape, transposeA, transposeB]
+const MATMULS: [number[], number[], boolean, boolean][] = [
+  [[5, 7], [7, 3], false, false],
+  [[7, 5], [7, 3], true, false],
+  [[5, 7], [3, 7], false, true],
+  [[7, 5], [3, 7], true, true],
+  [[4, 5, 7], [4, 7, 3], false, false], // batched
+  [[4, 7, 5], [1, 3, 7], true, true], // b broadcast over the batch
+  [[64, 300], [300, 96], false, false], // big enough to split over threads (rows)
+  [[8, 300], [300, 512], false, false], // few rows: split over columns
+  [[300, 64], [96, 300], true, true],
+];
+
+for (const [as, bs, ta, tb] of MATMULS) {
+  test(`BatchMatMul matches cpu: ${as.join('×')}${ta ? 'ᵀ' : ''} · ${bs.join('×')}${tb ? 'ᵀ' : ''}`, async () => {
+    await onEveryRoute({ a: { shape: as }, b: { shape: bs } }, (t) => tf.matMul(t.a, t.b, ta, tb));
+  });
+}
+
+test('_FusedMatMul (bias, relu / linear) and its gradients match cpu', async () => {
+  await onEveryRoute(
+    { a: { shape: [6, 9] }, b: { shape: [9, 4] }, bias: { shape: [4] }, dy: { shape: [6, 4] } },
+    (t) => {
+      const relu = tf.fused.matMul({ a: t.a, b: t.b, bias: t.bias, activation: 'relu' });
+      const linearT = tf.fused.matMul({
+        a: tf.transpose(t.a),
+        b: tf.transpose(t.b),
+        transposeA: true,
+        transposeB: true,
+        bias: t.bias,
+      });
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) =>
+        tf.fused.matMul({ a, b, bias, activation: 'relu' }),
+      )([t.a, t.b, t.bias], t.dy);
+      return [relu, linearT, ...grads];
+    },
+  );
+});
+
+test('MaxPoolGrad matches cpu, ties going to the first maximum', async () => {
+  const tied = Array.from({ length: 3 * 6 * 6 * 2 }, (_, i) => (i % 5 === 0 ? 1 : (i % 3) / 4));
+  await onEveryRoute(
+    { x: { shape: [3, 6, 6, 2], values: tied }, dy: { shape: [3, 3, 3, 2] } },
+    (t) => tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'))(t.x, t.dy),
+  );
+  await onEveryRoute({ x: { shape: [3, 7, 7, 4] }, dy: { shape: [3, 4, 4, 4] } }, (t) =>
+    tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same'))(t.x, t.dy),
+  );
+});
+
+test('Sum matches cpu over leading axes (native) and others (wasm)', async () => {
+  await onEveryRoute({ x: { shape: [5, 4, 3, 6] } }, (t) => [
+    tf.sum(t.x, [0, 1, 2]),
+    tf.sum(t.x, [2, 0, 1], true),
+    tf.sum(t.x, 0),
+    tf.sum(t.x, -1),
+    tf.sum(t.x, [1, 2]),
+    tf.sum(t.x),
+  ]);
+  await onEveryRoute({ x: { shape: [300, 400] } }, (t) => tf.sum(t.x, 0)); // split over threads
+});
+
+test('Mean matches cpu over leading axes (native) and others (wasm)', async () => {
+  await onEveryRoute({ x: { shape: [5, 4, 3, 6] } }, (t) => [
+    tf.mean(t.x, [0, 1, 2]),
+    tf.mean(t.x, [0, 1], true),
+    tf.mean(t.x, -1),
+    tf.mean(t.x),
+  ]);
+});
+
+test('Add, Sub, Multiply, RealDiv with a per-channel operand match cpu, either order', async () => {
+  await onEveryRoute(
+    {
+      x: { shape: [4, 8, 8, 32] },
+      c: { shape: [32] },
+      c4: { shape: [1, 1, 1, 32] },
+      m: { shape: [8, 32] },
+    },
+    (t) => {
+      const pos = tf.add(tf.abs(t.c), 0.5); // divisors away from 0
+      return [
+        tf.add(t.x, t.c),
+        tf.sub(t.c4, t.x),
+        tf.sub(t.x, t.c4),
+        tf.mul(t.c, t.x),
+        tf.div(t.x, pos),
+        tf.div(pos, tf.add(tf.abs(t.x), 0.5)),
+        tf.mul(t.x, t.m), // broadcast over the two leading axes
+        tf.mul(t.x, t.x), // same shape (stock)
+        tf.add(tf.reshape(t.x, [1, 4, 8, 8, 32]), t.c), // rank 5 full operand
+        tf.add(tf.reshape(t.c4, [1, 1, 1, 1, 32]), t.x), // the vector has more axes: output gains one
+      ];
+    },
+  );
+});
+
+test('Identity shares data: a clone outlives its source, and gradients pass through', async () => {
+  await onEveryRoute({ x: { shape: [3, 4] }, dy: { shape: [3, 4] } }, (t) => {
+    const src = tf.add(t.x, 1);
+    const copy = tf.clone(src);
+    src.dispose();
+    const g = tf.grad((x: tf.Tensor) => tf.mul(tf.clone(x), 2))(t.x, t.dy);
+    return [copy, g];
+  });
+});
+
+test('Tile matches cpu: float and int, every axis repeated or not', async () => {
+  const ints = Array.from({ length: 6 }, (_, i) => i - 2);
+  await onEveryRoute(
+    { x: { shape: [2, 1, 3] }, n: { shape: [2, 3], dtype: 'int32', values: ints } },
+    (t) => [
+      tf.tile(t.x, [3, 4, 2]),
+      tf.tile(t.x, [1, 1, 1]),
+      tf.tile(t.x, [1, 5, 1]),
+      tf.tile(tf.reshape(t.x, [1, 1, 1, 6]), [2, 3, 2, 1]),
+      tf.cast(tf.tile(t.n, [3, 2]), 'float32'),
+    ],
+  );
+});
+
+test('gradients through batch normalisation (Tile, Sum) match cpu', async () => {
+  await onEveryRoute(
+    {
+      x: { shape: [4, 5, 5, 3] },
+      scale: { shape: [3] },
+      offset: { shape: [3] },
+      dy: { shape: [4, 5, 5, 3] },
+    },
+    (t) =>
+      tf.grads((x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor) => {
+        const { mean, variance } = tf.moments(x, [0, 1, 2]);
+        return tf.batchNorm(x, mean, variance, offset, scale, 1e-3);
+      })([t.x, t.scale, t.offset], t.dy),
+    1e-4,
+  );
+});
