@@ -7,18 +7,22 @@
  *
  * The directory is written atomically. Reading checks every file before allocating anything:
  * a missing or corrupt file, a size that disagrees with the manifest, an unsupported dtype or
- * shape, or a weight path leaving the directory is a one-line UsageError naming the file.
+ * shape, or a weight path leaving the directory is a one-line UsageError naming the file. The
+ * model is rebuilt from the spec in metadata.json, never from model.json's topology, which must
+ * describe the same model (tfjs would otherwise build whatever a hostile topology claims).
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { writeDirAtomic } from '../core/atomic.ts';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { recoverDir, writeDirAtomic } from '../core/atomic.ts';
 import { UsageError } from '../core/errors.ts';
 import { sha256 } from '../core/hash.ts';
 import type { TrainRecipe } from '../train/types.ts';
-import { attachSpec, specOf, validateSpec } from './index.ts';
+import { attachSpec, buildModel, specOf, validateSpec } from './index.ts';
+import { MLP_DEFAULT_HIDDEN } from './mlp.ts';
+import { RESNET_DEFAULT_WIDTH } from './resnet.ts';
 import type { ModelSpec } from './types.ts';
 
 export const MODEL_FILE = 'model.json';
@@ -100,8 +104,23 @@ function readJson(file: string): unknown {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Read and check model.json and its weight files; nothing is allocated for weights until all checks pass. */
-function readArtifacts(dir: string): tf.io.ModelArtifacts {
+/** model.json, checked: its topology (unchecked JSON), its weight specs, the files holding them. */
+interface ModelFiles {
+  file: string;
+  json: Record<string, unknown>;
+  topology: Record<string, unknown>;
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  weightFiles: { file: string; bytes: number }[];
+  /** Bytes the weight manifest declares, equal to the weight files' sizes. */
+  bytes: number;
+}
+
+/**
+ * Read model.json and check its weight manifest against the files on disk: every path stays in
+ * the directory, every dtype is supported, every shape is sane, and the declared bytes are the
+ * files' bytes. Nothing is allocated for the weights.
+ */
+function readModelFiles(dir: string): ModelFiles {
   const file = path.join(dir, MODEL_FILE);
   const json = readJson(file);
   if (!isObject(json) || !isObject(json.modelTopology) || !Array.isArray(json.weightsManifest)) {
@@ -112,7 +131,7 @@ function readArtifacts(dir: string): tf.io.ModelArtifacts {
   }
   const root = path.resolve(dir);
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  const files: { file: string; bytes: number }[] = [];
+  const weightFiles: { file: string; bytes: number }[] = [];
   let expected = 0;
   json.weightsManifest.forEach((group: unknown, g: number) => {
     if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
@@ -133,7 +152,7 @@ function readArtifacts(dir: string): tf.io.ModelArtifacts {
       if (path.relative(fs.realpathSync(root), fs.realpathSync(resolved)).startsWith('..')) {
         throw new UsageError(file, `weight path "${p}" leaves the checkpoint directory (symlink)`);
       }
-      files.push({ file: resolved, bytes: fs.statSync(resolved).size });
+      weightFiles.push({ file: resolved, bytes: fs.statSync(resolved).size });
     }
     group.weights.forEach((w: unknown, i: number) => {
       const where = `weightsManifest[${g}].weights[${i}]`;
@@ -163,26 +182,157 @@ function readArtifacts(dir: string): tf.io.ModelArtifacts {
       });
     });
   });
-  const actual = files.reduce((s, f) => s + f.bytes, 0);
+  const actual = weightFiles.reduce((s, f) => s + f.bytes, 0);
   if (actual !== expected) {
-    const names = files.map((f) => f.file).join(', ') || WEIGHTS_FILE;
+    const names = weightFiles.map((f) => f.file).join(', ') || WEIGHTS_FILE;
     throw new UsageError(
       names,
       `holds ${actual} bytes but ${MODEL_FILE} declares ${expected} (truncated or mismatched)`,
     );
   }
-  const weightData = new Uint8Array(expected);
+  return { file, json, topology: json.modelTopology, weightSpecs, weightFiles, bytes: expected };
+}
+
+/** The weight files' bytes, concatenated in manifest order (their sizes were checked). */
+function readWeightBytes(m: ModelFiles): Uint8Array {
+  const data = new Uint8Array(m.bytes);
   let offset = 0;
-  for (const f of files) {
-    weightData.set(fs.readFileSync(f.file), offset);
+  for (const f of m.weightFiles) {
+    data.set(fs.readFileSync(f.file), offset);
     offset += f.bytes;
   }
-  return {
-    modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
-    format: typeof json.format === 'string' ? json.format : undefined,
-    weightSpecs,
-    weightData: weightData.buffer,
-  };
+  return data;
+}
+
+/**
+ * Scalars in `buildModel(spec)`, moving statistics included, from the spec alone: the spec is
+ * checked against the declared bytes before the model is built, so a metadata.json claiming a
+ * 10^7-unit layer is refused, not allocated. Mirrors mlp.ts, cnn.ts and resnet.ts; a test holds
+ * it equal to `countParams(buildModel(spec), { all: true })`.
+ */
+export function specParamCount(spec: ModelSpec): number {
+  const dense = (inputs: number, units: number) => inputs * units + units;
+  const c = spec.numClasses;
+  if (spec.arch === 'mlp') {
+    let n = 0;
+    let inputs = spec.inputShape.reduce((a, b) => a * b, 1);
+    for (const units of spec.hidden ?? MLP_DEFAULT_HIDDEN) {
+      n += dense(inputs, units);
+      inputs = units;
+    }
+    return n + dense(inputs, c);
+  }
+  const [h, w, channels] = spec.inputShape;
+  if (spec.arch === 'cnn') {
+    // Twice: a 3×3 valid convolution (side − 2), then 2×2 pooling (halved, floored).
+    const side = (x: number) => Math.floor((Math.floor((x - 2) / 2) - 2) / 2);
+    return (
+      dense(9 * channels, 32) +
+      dense(9 * 32, 64) +
+      dense(side(h) * side(w) * 64, 128) +
+      dense(128, c)
+    );
+  }
+  // ResNet-18: bias-free convolutions, each followed by BatchNorm (γ, β, moving mean, variance).
+  const convBn = (inC: number, outC: number, k: number) => k * k * inC * outC + 4 * outC;
+  const width = spec.width ?? RESNET_DEFAULT_WIDTH;
+  let n = convBn(channels, width, 3);
+  let inC = width;
+  for (const [stage, f] of [width, 2 * width, 4 * width, 8 * width].entries()) {
+    for (let b = 0; b < 2; b++) {
+      const projected = (stage > 0 && b === 0) || inC !== f;
+      n += convBn(inC, f, 3) + convBn(f, f, 3) + (projected ? convBn(inC, f, 1) : 0);
+      inC = f;
+    }
+  }
+  return n + dense(8 * width, c);
+}
+
+// Keys of a layer config that do not change the loaded model: initialisers (the weights are
+// loaded over them), trainable flags (a method may freeze layers), and tfjs's version stamps.
+const IGNORED_KEYS = /^(trainable|keras_version|backend|.*_initializer)$/;
+
+/** The first path at which two JSON values differ (IGNORED_KEYS aside), or null. */
+function firstDifference(got: unknown, want: unknown, at: string): string | null {
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got)) return at;
+    if (got.length !== want.length) return `${at}.length`;
+    for (let i = 0; i < want.length; i++) {
+      const d = firstDifference(got[i], want[i], `${at}[${i}]`);
+      if (d) return d;
+    }
+    return null;
+  }
+  if (isObject(want)) {
+    if (!isObject(got)) return at;
+    for (const k of new Set([...Object.keys(got), ...Object.keys(want)])) {
+      if (IGNORED_KEYS.test(k)) continue;
+      if (!Object.hasOwn(got, k) || !Object.hasOwn(want, k)) return `${at}.${k}`;
+      const d = firstDifference(got[k], want[k], `${at}.${k}`);
+      if (d) return d;
+    }
+    return null;
+  }
+  return got === want ? null : at;
+}
+
+/** The value at a path from firstDifference, shortened for a one-line message. */
+function valueAt(root: unknown, at: string): string {
+  let v: unknown = root;
+  for (const part of at.split(/[.[\]]+/).filter(Boolean)) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, part)) return '(absent)';
+    v = (v as Record<string, unknown>)[part];
+  }
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * Build the model the spec describes and check that model.json describes the same model: its
+ * topology (every layer's config and inbound nodes) and its weight manifest (names, shapes,
+ * dtypes). model.json's topology is never handed to tfjs, so a hostile one can neither allocate
+ * (a layer claiming 10^7 units) nor hang tfjs's graph rebuild (malformed `inbound_nodes`).
+ * Returns the model with its initial weights; on a disagreement, disposes it and throws.
+ */
+function buildFromSpec(meta: CheckpointMeta, m: ModelFiles, metaFile: string): tfl.LayersModel {
+  let model: tfl.LayersModel;
+  try {
+    model = buildModel(meta.spec);
+  } catch (e) {
+    throw new UsageError(metaFile, `spec cannot be built (${(e as Error).message.split('\n')[0]})`);
+  }
+  try {
+    // Through JSON, as saved: keys holding undefined drop out.
+    const want = JSON.parse(JSON.stringify(model.toJSON(null, false))) as Record<string, unknown>;
+    const diff = firstDifference(m.topology, want, 'modelTopology');
+    if (diff) {
+      throw new UsageError(
+        m.file,
+        `${diff} is ${valueAt({ modelTopology: m.topology }, diff)} but the spec in ${METADATA_FILE} builds ${valueAt({ modelTopology: want }, diff)}`,
+      );
+    }
+    const declared = new Map(m.weightSpecs.map((w) => [w.name, w]));
+    if (declared.size !== m.weightSpecs.length || declared.size !== model.weights.length) {
+      throw new UsageError(
+        m.file,
+        `the weight manifest lists ${m.weightSpecs.length} weights (${declared.size} names) but the spec in ${METADATA_FILE} builds ${model.weights.length}`,
+      );
+    }
+    for (const v of model.weights) {
+      const w = declared.get(v.originalName);
+      if (!w) throw new UsageError(m.file, `the weight manifest lacks ${v.originalName}`);
+      if (w.dtype !== v.dtype || w.shape.join(',') !== v.shape.join(',')) {
+        throw new UsageError(
+          m.file,
+          `weight ${w.name} is ${w.dtype} [${w.shape}] but the spec in ${METADATA_FILE} builds ${v.dtype} [${v.shape}]`,
+        );
+      }
+    }
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
 }
 
 /** Save `model` and its metadata to `dir` atomically (the old directory, if any, is replaced). */
@@ -219,6 +369,7 @@ export async function saveCheckpoint(
 
 /** Read and check a checkpoint's metadata.json (without loading the model). */
 export function readCheckpointMeta(dir: string): CheckpointMeta {
+  recoverDir(dir); // a writer killed mid-swap left the previous checkpoint aside: put it back
   const file = path.join(dir, METADATA_FILE);
   const meta = readJson(file);
   if (!isObject(meta) || meta.format !== CHECKPOINT_FORMAT) {
@@ -238,36 +389,86 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
   return meta as unknown as CheckpointMeta;
 }
 
-/** Load a checkpoint written by `saveCheckpoint`; the weights must match metadata's SHA-256. */
-export async function loadCheckpoint(
-  dir: string,
-): Promise<{ model: tfl.LayersModel; meta: CheckpointMeta }> {
+/**
+ * Every check of a uib checkpoint, ordered so nothing is allocated that the files do not
+ * justify: metadata.json; model.json's weight manifest against the files; the spec's size
+ * against the declared bytes; the SHA-256 of the weights; then the model built from the spec
+ * against model.json's topology and manifest. Returns the model holding the checkpoint's weights.
+ */
+function openCheckpoint(dir: string): {
+  model: tfl.LayersModel;
+  meta: CheckpointMeta;
+  files: ModelFiles;
+  weights: Uint8Array;
+} {
   const meta = readCheckpointMeta(dir);
-  const artifacts = readArtifacts(dir);
-  const weightsFile = path.join(dir, WEIGHTS_FILE);
-  if (sha256(new Uint8Array(artifacts.weightData as ArrayBuffer)) !== meta.weightsSha256) {
+  const files = readModelFiles(dir);
+  const need = specParamCount(meta.spec) * DTYPE_BYTES.float32;
+  if (!(need <= files.bytes)) {
     throw new UsageError(
-      weightsFile,
+      files.file,
+      `declares ${files.bytes} bytes of weights but the spec in ${METADATA_FILE} (${meta.spec.arch}) needs ${need}`,
+    );
+  }
+  const weights = readWeightBytes(files);
+  if (sha256(weights) !== meta.weightsSha256) {
+    throw new UsageError(
+      path.join(dir, WEIGHTS_FILE),
       `SHA-256 differs from ${METADATA_FILE} (corrupt or replaced weights)`,
     );
   }
-  let model: tfl.LayersModel;
+  const model = buildFromSpec(meta, files, path.join(dir, METADATA_FILE));
   try {
-    model = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    const named = tf.io.decodeWeights(weights.buffer as ArrayBuffer, files.weightSpecs);
+    tf.tidy(() => model.setWeights(model.weights.map((v) => named[v.originalName])));
+    for (const t of Object.values(named)) t.dispose();
   } catch (e) {
-    throw new UsageError(
-      path.join(dir, MODEL_FILE),
-      `cannot be loaded as a tfjs model (${(e as Error).message.split('\n')[0]})`,
-    );
-  }
-  const out = model.outputs[0].shape;
-  if (out[out.length - 1] !== meta.spec.numClasses) {
     model.dispose();
-    throw new UsageError(
-      path.join(dir, MODEL_FILE),
-      `outputs ${out[out.length - 1]} classes but ${METADATA_FILE} says ${meta.spec.numClasses}`,
-    );
+    throw e;
   }
   attachSpec(model, meta.spec);
+  return { model, meta, files, weights };
+}
+
+/** Load a checkpoint written by `saveCheckpoint`, with every check `openCheckpoint` runs. */
+export async function loadCheckpoint(
+  dir: string,
+): Promise<{ model: tfl.LayersModel; meta: CheckpointMeta }> {
+  const { model, meta } = openCheckpoint(dir);
   return { model, meta };
+}
+
+/** Run every check `loadCheckpoint` runs, then free the model (for `uib verify`). */
+export function checkCheckpoint(dir: string): CheckpointMeta {
+  const { model, meta } = openCheckpoint(dir);
+  model.dispose();
+  return meta;
+}
+
+/**
+ * What `fileHandler(dir).load()` hands tfjs. For a uib checkpoint (metadata.json present) every
+ * check of `loadCheckpoint` runs first and tfjs gets the topology built from the spec. A bare tfjs
+ * directory (no metadata.json) gets the weight-manifest checks only; its topology goes to tfjs
+ * unchecked, as tfjs's own loaders would pass it.
+ */
+function readArtifacts(dir: string): tf.io.ModelArtifacts {
+  let files: ModelFiles;
+  let weights: Uint8Array;
+  let topology: unknown;
+  if (fs.existsSync(path.join(dir, METADATA_FILE))) {
+    const opened = openCheckpoint(dir);
+    ({ files, weights } = opened);
+    topology = opened.model.toJSON(null, false);
+    opened.model.dispose();
+  } else {
+    files = readModelFiles(dir);
+    weights = readWeightBytes(files);
+    topology = files.topology;
+  }
+  return {
+    modelTopology: topology as tf.io.ModelArtifacts['modelTopology'],
+    format: typeof files.json.format === 'string' ? files.json.format : undefined,
+    weightSpecs: files.weightSpecs,
+    weightData: weights.buffer as ArrayBuffer,
+  };
 }

@@ -8,8 +8,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { UsageError } from '../../src/core/errors.ts';
 import { sha256 } from '../../src/core/hash.ts';
-import { fileHandler, loadCheckpoint, saveCheckpoint } from '../../src/models/checkpoint.ts';
-import { buildModel, specOf } from '../../src/models/index.ts';
+import {
+  fileHandler,
+  loadCheckpoint,
+  saveCheckpoint,
+  specParamCount,
+} from '../../src/models/checkpoint.ts';
+import { buildModel, countParams, specOf } from '../../src/models/index.ts';
 import type { ModelSpec } from '../../src/models/types.ts';
 
 const spec: ModelSpec = {
@@ -167,5 +172,41 @@ test('a topology that does not match the weights is refused naming model.json', 
   const json = modelJson(dir);
   json.modelTopology = modelJson(other).modelTopology;
   writeModelJson(dir, json);
-  await refuses(dir, 'model.json', /cannot be loaded as a tfjs model/);
+  await refuses(
+    dir,
+    'model.json',
+    /modelTopology\.config\.name is "mlp" but the spec in metadata\.json builds "resnet18"/,
+  );
+});
+
+test('specParamCount equals the built model’s parameter count (moving statistics included)', () => {
+  const specs: ModelSpec[] = [
+    { arch: 'mlp', inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
+    { arch: 'mlp', inputShape: [17], numClasses: 2, hidden: [5, 3, 7], seed: 1 },
+    { arch: 'cnn', inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
+    { arch: 'cnn', inputShape: [11, 13, 3], numClasses: 4, seed: 1 },
+    { arch: 'resnet18', inputShape: [8, 8, 1], numClasses: 3, width: 2, seed: 1 },
+    { arch: 'resnet18', inputShape: [9, 12, 3], numClasses: 5, width: 3, seed: 1 },
+  ];
+  for (const s of specs) {
+    const m = buildModel(s);
+    assert.equal(specParamCount(s), countParams(m, { all: true }), JSON.stringify(s));
+    m.dispose();
+  }
+});
+
+test('loading frees what it allocates, also when it refuses; a frozen layer still loads', async () => {
+  const dir = path.join(tmp, 'frozen');
+  const model = buildModel({ arch: 'mlp', inputShape: [6], numClasses: 3, hidden: [4], seed: 2 });
+  model.getLayer('dense_1').trainable = false; // saved as trainable: false, which does not matter
+  await saveCheckpoint(dir, model);
+  model.dispose();
+  const before = tf.memory().numTensors;
+  (await loadCheckpoint(dir)).model.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  const json = modelJson(dir);
+  json.modelTopology.config.layers[1].config.units = 5;
+  writeModelJson(dir, json);
+  await refuses(dir, 'model.json', /units is 5 but the spec in metadata\.json builds 4/);
+  assert.equal(tf.memory().numTensors, before);
 });

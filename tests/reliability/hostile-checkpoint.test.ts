@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import * as tfl from '@tensorflow/tfjs-layers';
 import fc from 'fast-check';
 import { initBackend } from '../../src/backend/index.ts';
 import {
+  fileHandler,
   loadCheckpoint,
   METADATA_FILE,
   MODEL_FILE,
@@ -26,6 +28,7 @@ import {
   describeTally,
   FUZZ_SEED,
   fuzzRuns,
+  hostileJsonValue,
   jsonMutationArb,
   mutateJson,
   mutationArb,
@@ -180,31 +183,177 @@ test('tampered weights (same size) fail the SHA-256 in metadata.json', async () 
 });
 
 /**
- * loadCheckpoint hands model.json's modelTopology to tfjs-layers unchecked. A Dense layer claiming
- * 10^7 units makes tfjs allocate its 31 GB kernel before the weights are compared (the allocation
- * watch stops it here), and a malformed `inbound_nodes` list sends tfjs's graph reconstruction
- * into an endless loop (so topology fuzzing stays off until the loader checks the topology).
+ * model.json's topology is never built: loadCheckpoint builds the model from metadata.json's spec
+ * and refuses a topology that disagrees with it. (Handed to tfjs, a Dense layer claiming 10^7
+ * units allocated a 31 GB kernel, and a malformed `inbound_nodes` list looped forever.)
  */
-const TOPOLOGY_TODO =
-  'src/models/checkpoint.ts: check modelTopology against metadata.json spec before tfjs builds it';
-
-test('fuzz model.json topology (off: tfjs loops forever on malformed inbound_nodes)', {
-  skip: TOPOLOGY_TODO,
-}, () => {});
-
-test('a topology whose layers disagree with the weight manifest is refused before building them', {
-  todo: TOPOLOGY_TODO,
-}, async () => {
+test('a topology that disagrees with the spec is refused before tfjs builds it', async () => {
   // dense_1 claims 10^7 units (a 31 GB kernel) while the manifest and the bytes stay small.
   const wide = await variant((_d, m) => {
     m.modelTopology.config.layers.find((l: Json) => l.name === 'dense_1').config.units = 1e7;
   });
-  await refused(wide, /dense_1|declares|cannot be loaded/);
+  await refused(
+    wide,
+    /model\.json: modelTopology\.config\.layers\[2\]\.config\.units is 10000000 but the spec in metadata\.json builds 8/,
+  );
   // The input layer claims 10^5 x 10^5 images.
   const big = await variant((_d, m) => {
     m.modelTopology.config.layers[0].config.batch_input_shape = [null, 1e5, 1e5, 1];
   });
-  await refused(big, /input|cannot be loaded|declares/);
+  await refused(big, /batch_input_shape\[1\] is 100000 but the spec in metadata\.json builds 28/);
+  // Graph edges: a layer fed by itself, by a layer that does not exist, by a malformed node.
+  for (const inbound of [
+    [[['dense_1', 0, 0, {}]]],
+    [[['nowhere', 0, 0, {}]]],
+    [[['relu_1']]],
+    [[]],
+    7,
+  ]) {
+    const dir = await variant((_d, m) => {
+      m.modelTopology.config.layers.find((l: Json) => l.name === 'dense_1').inbound_nodes = inbound;
+    });
+    await refused(dir, /model\.json: modelTopology\.config\.layers\[2\]\.inbound_nodes/);
+  }
+  // Another architecture's topology over the same weight manifest.
+  const swapped = await variant((_d, m) => {
+    m.modelTopology.config.layers.splice(3, 1); // drop relu_1
+    m.modelTopology.config.layers[3].inbound_nodes = [[['dense_1', 0, 0, {}]]];
+  });
+  await refused(
+    swapped,
+    /model\.json: modelTopology\.config\.layers\.length is 4 but the spec in metadata\.json builds 5/,
+  );
+});
+
+test('a spec that disagrees with the weight manifest is refused before the model is built', async () => {
+  // metadata.json claims a 10^7-unit hidden layer: building it would allocate 31 GB.
+  const dir = await variant((d) => {
+    const f = path.join(d, METADATA_FILE);
+    const meta = JSON.parse(fs.readFileSync(f, 'utf8'));
+    meta.spec.hidden = [1e7];
+    fs.writeFileSync(f, JSON.stringify(meta));
+  });
+  await refused(
+    dir,
+    /model\.json: declares 25480 bytes of weights but the spec in metadata\.json \(mlp\) needs 31800000040/,
+  );
+  // A smaller spec than the manifest: built (it is small), then its weights disagree.
+  const small = await variant((d) => {
+    const f = path.join(d, METADATA_FILE);
+    const meta = JSON.parse(fs.readFileSync(f, 'utf8'));
+    meta.spec.hidden = [4];
+    fs.writeFileSync(f, JSON.stringify(meta));
+  });
+  await refused(
+    small,
+    /model\.json: modelTopology\.config\.layers\[2\]\.config\.units is 8 but the spec in metadata\.json builds 4/,
+  );
+  // The same topology and spec, but a weight renamed or reshaped in the manifest (same bytes).
+  const renamed = await variant((_d, m) => {
+    weights(m)[2].name = 'output/kernel_x';
+  });
+  await refused(renamed, /model\.json: the weight manifest lacks output\/kernel/);
+  const reshaped = await variant((_d, m) => {
+    weights(m)[2].shape = [10, 8];
+  });
+  await refused(
+    reshaped,
+    /model\.json: weight output\/kernel is float32 \[10,8\] but the spec in metadata\.json builds float32 \[8,10\]/,
+  );
+});
+
+test('tf.loadLayersModel(fileHandler(dir)) gets the same checks and the spec-built topology', async () => {
+  const ok = await tfl.loadLayersModel(fileHandler(await good()));
+  assert.equal(ok.outputs[0].shape[1], 10);
+  ok.dispose();
+  const wide = await variant((_d, m) => {
+    m.modelTopology.config.layers.find((l: Json) => l.name === 'dense_1').config.units = 1e7;
+  });
+  const tally = newTally();
+  await checkReaderAsync(
+    {
+      read: async () => (await tfl.loadLayersModel(fileHandler(wide))).dispose(),
+      names: wide,
+      inputBytes: bytesOf(wide),
+      allocPerByte: 4,
+    },
+    tally,
+  );
+  assert.equal(tally.refused, 1);
+});
+
+/**
+ * Damage aimed at the graph: a layer's `inbound_nodes` replaced, or one level of a node entry
+ * ([[[source, nodeIndex, tensorIndex, kwargs]]]) replaced; at the deepest level a source layer
+ * name makes a cycle or a dangling edge.
+ */
+const inboundArb = fc
+  .tuple(
+    fc.nat(),
+    fc.oneof(hostileJsonValue, fc.constantFrom('input', 'flatten', 'dense_1', 'relu_1', 'output')),
+    fc.nat({ max: 3 }),
+  )
+  .map(([layer, value, depth]) => (topology: Json) => {
+    const layers = topology.config.layers as Json[];
+    let parent: unknown = layers[layer % layers.length];
+    let key: string | number = 'inbound_nodes';
+    for (let d = 0; d < depth; d++) {
+      const next = (parent as Json)[key];
+      if (!Array.isArray(next) || next.length === 0) break;
+      parent = next;
+      key = 0;
+    }
+    (parent as Json)[key] = value;
+  });
+
+test('fuzz model.json topology: structure anywhere, and the graph edges', async (t) => {
+  const src = await good();
+  const model = JSON.parse(fs.readFileSync(path.join(src, MODEL_FILE), 'utf8'));
+  const root = tempDir('fuzz-topology');
+  let k = 0;
+  const cases: [string, fc.Arbitrary<(topology: Json) => unknown>][] = [
+    [
+      'structure',
+      fc
+        .array(jsonMutationArb, { minLength: 1, maxLength: 3 })
+        .map((m) => (topology: Json) => mutateJson(topology, m)),
+    ],
+    [
+      'inbound_nodes',
+      fc.array(inboundArb, { minLength: 1, maxLength: 2 }).map((edits) => (topology: Json) => {
+        const copy = structuredClone(topology);
+        for (const e of edits) e(copy);
+        return copy;
+      }),
+    ],
+  ];
+  for (const [label, arb] of cases) {
+    const tally = newTally();
+    await fc.assert(
+      fc.asyncProperty(arb, async (edit) => {
+        const dir = path.join(root, `c${k++}`);
+        fs.cpSync(src, dir, { recursive: true });
+        fs.writeFileSync(
+          path.join(dir, MODEL_FILE),
+          JSON.stringify({ ...model, modelTopology: edit(model.modelTopology) }),
+        );
+        await checkReaderAsync(
+          {
+            read: async () => (await loadCheckpoint(dir)).model.dispose(),
+            names: dir,
+            inputBytes: bytesOf(dir),
+            allocPerByte: 4,
+            budgetMs: 2000,
+          },
+          tally,
+        );
+        fs.rmSync(dir, { recursive: true });
+      }),
+      { numRuns: fuzzRuns(100), seed: FUZZ_SEED },
+    );
+    assert.ok(tally.refused > 0, JSON.stringify(tally));
+    t.diagnostic(describeTally(`checkpoint topology ${label}`, tally));
+  }
 });
 
 test('fuzz checkpoints: model.json and metadata.json mutations, weights.bin damage', async (t) => {
@@ -216,7 +365,7 @@ test('fuzz checkpoints: model.json and metadata.json mutations, weights.bin dama
   const cases: [string, fc.Arbitrary<(dir: string) => void>][] = [
     [
       'model.json',
-      // The weight manifest and top-level fields; the topology is left whole (see TOPOLOGY_TODO).
+      // The weight manifest and top-level fields; the topology has its own fuzz test above.
       fc.array(jsonMutationArb, { minLength: 1, maxLength: 3 }).map((m) => (dir: string) => {
         const { modelTopology, ...rest } = model;
         const v = mutateJson(rest, m);
