@@ -36,6 +36,11 @@ export interface UnlearnContext {
   uibPenalty?: (model: LayersModel) => Penalty;
   /** Where cached curvature (F_D written by `uib train --cache-fisher`) can be read, if any. */
   checkpointDir?: string;
+  /**
+   * Diagonal Fisher over the whole training set D at θ̂, by weight name (`conv_1/kernel`),
+   * computed once after training (SSD's importance []_D). SSD reads it instead of touching D_r.
+   */
+  fisherD?: Map<string, Float32Array>;
   quiet?: boolean;
 }
 

@@ -1,0 +1,118 @@
+/**
+ * Boundary Shrink (Chen et al. 2023, "Boundary unlearning"; class-wise): move each ΔD sample
+ * across the nearest decision boundary of the original model, then fine-tune on ΔD towards the
+ * class found there.
+ *
+ *   1. neighbour search: x' = clip(x + ε·sign ∇_x CE(θ̂; x, y)) (one FGSM step on the original
+ *      model; byte images are also re-quantised to 1/255 as in the reference code);
+ *   2. y_nbi = argmax f_θ̂(x'), and when the step did not leave class y, the most probable class
+ *      other than y — the paper's "nearest but incorrect" label;
+ *   3. fine-tune a copy of θ̂ on ΔD with labels y_nbi (CE). Reads only ΔD.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+import type { Dataset } from '../../data/dataset.ts';
+import { cloneModel } from '../../models/index.ts';
+import type { CostCounter } from '../../train/cost.ts';
+import { softmaxCrossEntropy } from '../../train/evaluate.ts';
+import { trainLoop } from '../../train/loop.ts';
+import type { UnlearnMethod } from '../types.ts';
+import {
+  batchCE,
+  disposeOnThrow,
+  frozenLogits,
+  labelsAt,
+  optimizerOf,
+  penaltiesFor,
+  timed,
+  trainingParams,
+} from './common.ts';
+
+const params = z.strictObject({
+  ...trainingParams({ epochs: 5, lr: 1e-3, batchSize: 32 }),
+  epsilon: z
+    .number()
+    .positive()
+    .max(1)
+    .default(0.1)
+    .describe('FGSM step size (input units; pixels are in [0, 1])'),
+});
+
+/** The nearest-but-incorrect label of every sample of `ds` under `model`, indexed by position. */
+export function neighbourLabels(
+  model: LayersModel,
+  ds: Dataset,
+  epsilon: number,
+  cost: CostCounter,
+  batchSize = 128,
+): { labels: Int32Array; crossed: number } {
+  const out = new Int32Array(ds.length);
+  let crossed = 0;
+  const isBytes = ds.source.x instanceof Uint8Array;
+  for (let start = 0; start < ds.length; start += batchSize) {
+    const pos = Uint32Array.from(
+      { length: Math.min(batchSize, ds.length - start) },
+      (_, i) => start + i,
+    );
+    const [labels, crossedT] = tf.tidy(() => {
+      const { xs, ys } = ds.tensors(pos);
+      const gx = tf.grad((x: tf.Tensor) => softmaxCrossEntropy(frozenLogits(model, x), ys))(xs);
+      let adv = tf.add(xs, tf.mul(tf.sign(gx), epsilon));
+      if (isBytes) adv = tf.div(tf.round(tf.mul(tf.clipByValue(adv, 0, 1), 255)), 255);
+      const logits = frozenLogits(model, adv);
+      // The true class is pushed to −∞ only where it is still the argmax: "nearest incorrect".
+      const k = logits.shape[1] as number;
+      const isTrue = tf.cast(tf.oneHot(ys, k), 'bool');
+      const stillTrue = tf.expandDims(tf.equal(tf.argMax(logits, -1), ys), 1);
+      const masked = tf.where(
+        tf.logicalAnd(isTrue, stillTrue),
+        tf.fill(logits.shape, -Infinity),
+        logits,
+      );
+      return [tf.argMax(masked, -1), tf.sum(tf.cast(tf.logicalNot(stillTrue), 'int32'))];
+    });
+    out.set(labels.dataSync(), start);
+    crossed += crossedT.dataSync()[0];
+    tf.dispose([labels, crossedT]);
+    cost.addGrad(pos.length, 'forget');
+    cost.addForward(pos.length, 'forget');
+  }
+  return { labels: out, crossed };
+}
+
+export const boundaryShrink: UnlearnMethod<typeof params> = {
+  id: 'boundary-shrink',
+  summary:
+    'Fine-tune ΔD towards its nearest wrong class found by an FGSM neighbour search (class-wise)',
+  params,
+  readsRetain: false,
+  supportsUib: false,
+  async run(ctx, p) {
+    const phases: Record<string, number> = {};
+    const forget = ctx.data.forget;
+    const { labels: nbi, crossed } = await timed(phases, 'neighbour-search', () =>
+      neighbourLabels(ctx.original, forget, p.epsilon, ctx.cost),
+    );
+    const model = cloneModel(ctx.original);
+    const run = await timed(phases, 'finetune', () =>
+      disposeOnThrow(model, () =>
+        trainLoop({
+          model,
+          streams: { forget: { data: forget, batchSize: p.batchSize } },
+          epochOver: 'forget',
+          epochs: p.epochs,
+          loss: (b) => batchCE(model, b.forget, labelsAt(nbi, b.forget.positions)),
+          penalties: penaltiesFor(ctx, model),
+          optimizer: optimizerOf(p),
+          rng: ctx.rng.fork('boundary-shrink'),
+          cost: ctx.cost,
+          quiet: ctx.quiet,
+          label: 'boundary-shrink',
+        }),
+      ),
+    );
+    // Share of ΔD that the FGSM step alone carried across the boundary.
+    return { model, phases, details: { steps: run.steps, crossedShare: crossed / forget.length } };
+  },
+};

@@ -1,0 +1,207 @@
+/**
+ * What the method files share: the training hyper-parameters every loop-based method takes (each
+ * method states its own defaults), the forward pass, per-sample label tables, and the penalties a
+ * `<id>+uib` variant adds. Nothing here trains: training is `train/loop.ts`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+import type { Dataset } from '../../data/dataset.ts';
+import { softmaxCrossEntropy } from '../../train/evaluate.ts';
+import type { Batch, OptimizerSpec, Penalty } from '../../train/types.ts';
+import type { UnlearnContext } from '../types.ts';
+
+export interface TrainingDefaults {
+  epochs: number;
+  lr: number;
+  batchSize?: number;
+  optimizer?: 'sgd' | 'adam';
+  momentum?: number;
+  weightDecay?: number;
+  schedule?: 'constant' | 'cosine' | 'linear' | 'step';
+}
+
+/** The loop hyper-parameters (zod shape) with a method's defaults. */
+export function trainingParams(d: TrainingDefaults) {
+  return {
+    epochs: z
+      .number()
+      .positive()
+      .max(1000)
+      .default(d.epochs)
+      .describe('passes over the epoch stream (may be fractional)'),
+    lr: z.number().positive().max(10).default(d.lr).describe('peak learning rate'),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(65536)
+      .default(d.batchSize ?? 64)
+      .describe('samples per step'),
+    optimizer: z
+      .enum(['sgd', 'adam'])
+      .default(d.optimizer ?? 'sgd')
+      .describe('optimiser'),
+    momentum: z
+      .number()
+      .min(0)
+      .max(0.999)
+      .default(d.momentum ?? 0.9)
+      .describe('SGD momentum'),
+    weightDecay: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(d.weightDecay ?? 0)
+      .describe('decoupled weight decay'),
+    schedule: z
+      .enum(['constant', 'cosine', 'linear', 'step'])
+      .default(d.schedule ?? 'constant')
+      .describe('learning-rate schedule'),
+  };
+}
+
+export type TrainingParams = {
+  epochs: number;
+  lr: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'adam';
+  momentum: number;
+  weightDecay: number;
+  schedule: 'constant' | 'cosine' | 'linear' | 'step';
+};
+
+export function optimizerOf(p: TrainingParams): OptimizerSpec {
+  return {
+    name: p.optimizer,
+    lr: p.lr,
+    momentum: p.momentum,
+    weightDecay: p.weightDecay,
+    schedule: p.schedule,
+  };
+}
+
+/**
+ * The divergence guard of the ascent methods (GA, NegGrad+, SCRUB): a step whose global gradient
+ * norm exceeds `maxGradNorm` stops the run with a DivergenceError before it is applied (the loop
+ * checks NaN/Inf always). The default sits far above the norms of healthy runs (≲ 30 on the MNIST
+ * CNN and MLP) and far below the 1e5+ of a run that is blowing up.
+ */
+export const guardParams = {
+  maxGradNorm: z
+    .number()
+    .positive()
+    .max(1e30)
+    .default(1000)
+    .describe("stop with a divergence error when a step's gradient norm exceeds this"),
+};
+
+/**
+ * The forget-loss ceiling of the ascent methods: each ΔD sample's cross-entropy counts up to
+ * `forgetLossCeiling` nats and no further, so the ascent objective is bounded and a sample that
+ * is forgotten (p(y|x) ≤ e^−ceiling) stops pulling the weights. Without it −CE has no maximum and
+ * GA walks the weights off to infinity. Default 5 nats: p(y|x) ≤ 0.7 %, far past misclassified.
+ */
+export function ceilingParam(defaultNats = 5) {
+  return z
+    .number()
+    .positive()
+    .max(1000)
+    .default(defaultNats)
+    .describe('per-sample cap (nats) on the ΔD cross-entropy that is ascended');
+}
+
+/**
+ * Mean of min(x_i, ceiling) over a batch of per-sample losses: the bounded objective of the ascent
+ * steps. A capped sample passes no gradient. The `+ 0·x` keeps a NaN/Inf loss NaN whatever the
+ * backend's `minimum` does with NaN, so the loop's guard still sees a diverged forward pass.
+ */
+export function capMean(perSample: tf.Tensor1D, ceiling: number): tf.Scalar {
+  return tf.mean(tf.add(tf.minimum(perSample, ceiling), tf.mul(perSample, 0))) as tf.Scalar;
+}
+
+/** Mean over the batch of min(CE_i, ceiling): the bounded forget loss of GA and NegGrad+. */
+export function cappedCE(model: LayersModel, batch: Batch, ceiling: number): tf.Scalar {
+  return capMean(softmaxCrossEntropy(trainLogits(model, batch.x), batch.y, 'none'), ceiling);
+}
+
+/**
+ * Runs `fn`, which trains `model` (a clone the method made); if it throws — a divergence, a bad
+ * parameter — the clone is freed before the error goes on, so a failed run leaks no tensors.
+ */
+export async function disposeOnThrow<T>(model: LayersModel, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** Logits of the model being trained (training mode: BatchNorm uses batch statistics). */
+export function trainLogits(model: LayersModel, x: tf.Tensor): tf.Tensor {
+  return model.apply(x, { training: true }) as tf.Tensor;
+}
+
+/** Logits of a fixed model (teacher, original): inference mode, never updates its statistics. */
+export function frozenLogits(model: LayersModel, x: tf.Tensor): tf.Tensor {
+  return model.apply(x, { training: false }) as tf.Tensor;
+}
+
+/** Mean cross-entropy of `model` on a batch, against `labels` (default: the batch's own). */
+export function batchCE(model: LayersModel, batch: Batch, labels?: tf.Tensor1D): tf.Scalar {
+  return softmaxCrossEntropy(trainLogits(model, batch.x), labels ?? batch.y);
+}
+
+/** The labels of a table (indexed by stream position) for a batch's positions. */
+export function labelsAt(table: Int32Array, positions: Uint32Array): tf.Tensor1D {
+  const out = new Int32Array(positions.length);
+  for (let i = 0; i < positions.length; i++) out[i] = table[positions[i]];
+  return tf.tensor1d(out, 'int32');
+}
+
+/** The `<id>+uib` penalty over `model` when the registry set one, plus the method's own. */
+export function penaltiesFor(
+  ctx: UnlearnContext,
+  model: LayersModel,
+  own: Penalty[] = [],
+): Penalty[] {
+  return ctx.uibPenalty ? [...own, ctx.uibPenalty(model)] : own;
+}
+
+/** Runs `fn`, adding its wall time in ms to `phases[name]`. */
+export async function timed<T>(
+  phases: Record<string, number>,
+  name: string,
+  fn: () => Promise<T> | T,
+): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    phases[name] = (phases[name] ?? 0) + (performance.now() - t0);
+  }
+}
+
+/**
+ * A random wrong label for every sample of `ds` (uniform over the other classes), indexed by
+ * position: RL and SalUn relabel ΔD once per run, so a sample keeps its wrong label throughout.
+ */
+export function randomWrongLabels(
+  ds: Dataset,
+  rng: { int(lo: number, hi: number): number },
+): Int32Array {
+  const k = ds.numClasses;
+  const out = new Int32Array(ds.length);
+  for (let i = 0; i < out.length; i++) {
+    const y = ds.label(i);
+    const r = rng.int(0, k - 1); // one of the k−1 other classes
+    out[i] = r >= y ? r + 1 : r;
+  }
+  return out;
+}
+
+/** The trainable weights of `model` by their name inside the model (`conv_1/kernel`): stable across clones. */
+export function weightsByName(model: LayersModel): Map<string, tf.Variable> {
+  return new Map(model.trainableWeights.map((w) => [w.originalName, w.read() as tf.Variable]));
+}

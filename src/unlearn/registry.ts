@@ -1,0 +1,287 @@
+/**
+ * The unlearning methods, by id. One explicit frozen list; `<id>+uib` variants are composed here
+ * (never a file) for every method with `supportsUib`. `unlearn()` is the one entry point: it
+ * validates hyper-parameters, hides D_r from methods that must not read it, runs the method on a
+ * seeded context, checks that the original model came back untouched, and reports the cost.
+ */
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+import { UsageError } from '../core/errors.ts';
+import { sha256 } from '../core/hash.ts';
+import { rngFor } from '../core/rng.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { ModelSpec } from '../models/types.ts';
+import { CostCounter } from '../train/cost.ts';
+import type { TrainRecipe } from '../train/types.ts';
+import { boundaryShrink } from './methods/boundary-shrink.ts';
+import { fisherForgetting } from './methods/fisher-forgetting.ts';
+import { ft } from './methods/ft.ts';
+import { ga } from './methods/ga.ts';
+import { iu } from './methods/iu.ts';
+import { l1Sparse } from './methods/l1-sparse.ts';
+import { negGradPlus } from './methods/neg-grad-plus.ts';
+import { retrain } from './methods/retrain.ts';
+import { rl } from './methods/rl.ts';
+import { salun } from './methods/salun.ts';
+import { scrub } from './methods/scrub.ts';
+import { ssd } from './methods/ssd.ts';
+import { uibIf } from './methods/uib-if.ts';
+import type { UnlearnContext, UnlearnData, UnlearnMethod, UnlearnResult } from './types.ts';
+import {
+  boundValue,
+  buildUibPlugin,
+  type DisposablePenalty,
+  priorParams,
+} from './uib/regularizer.ts';
+
+// ---------------------------------------------------------------------------------------------
+// `<id>+uib`: the base method's loss plus (β / n_r)·Σ_l R^(l)(θ^(l)) around the dynamic prior.
+
+/** Prior hyper-parameters are prefixed in variants (`priorTau`), as `alpha` etc. clash with the bases'. */
+const prefixed = (k: string) => `prior${k[0].toUpperCase()}${k.slice(1)}`;
+const priorShape: z.ZodRawShape = Object.fromEntries(
+  Object.entries(priorParams).map(([k, v]) => [prefixed(k), v]),
+);
+
+function uibVariant(base: UnlearnMethod): UnlearnMethod {
+  if (!(base.params instanceof z.ZodObject))
+    throw new Error(`registry: ${base.id}'s params must be a zod object`);
+  const baseKeys = Object.keys(base.params.shape);
+  const params = base.params.extend({
+    beta: z
+      .number()
+      .min(0)
+      .max(1e9)
+      .default(1)
+      .describe('β: weight of the UIB bound R (scaled by 1/n_r)'),
+    ...priorShape,
+  });
+  return {
+    id: `${base.id}+uib`,
+    summary: `${base.summary}; plus the UIB regulariser`,
+    params,
+    readsRetain: true, // the dynamic prior reads D_r (F_r) as well as ΔD
+    supportsUib: false,
+    async run(ctx, p: Record<string, unknown>) {
+      const priorRaw: Record<string, unknown> = { beta: p.beta };
+      for (const k of Object.keys(priorParams)) priorRaw[k] = p[prefixed(k)];
+      const plugin = await buildUibPlugin(ctx, priorRaw);
+      const made: DisposablePenalty[] = [];
+      const uibPenalty = (model: LayersModel) => {
+        const penalty = plugin.penalty(model);
+        made.push(penalty);
+        return penalty;
+      };
+      const baseParams = Object.fromEntries(baseKeys.map((k) => [k, p[k]]));
+      try {
+        const out = await base.run({ ...ctx, uibPenalty }, baseParams);
+        return {
+          ...out,
+          phases: { ...plugin.prior.record.timeMs, ...(out.phases ?? {}) },
+          details: {
+            ...(out.details ?? {}),
+            prior: plugin.prior.record,
+            // Σ_l R^(l) (unscaled) at the result: how far it ended from the bound's centre.
+            boundAtEnd: boundValue(plugin.prior, out.model, plugin.centre),
+          },
+        };
+      } finally {
+        // Penalties own μ and Λ as tensors; every one made for this run is freed here.
+        for (const penalty of made) penalty.dispose();
+      }
+    },
+  };
+}
+
+/** The base methods, in the order `uib methods` lists them. */
+export const BASE_METHODS: readonly UnlearnMethod[] = Object.freeze([
+  retrain,
+  ft,
+  ga,
+  negGradPlus,
+  rl,
+  l1Sparse,
+  iu,
+  salun,
+  scrub,
+  ssd,
+  fisherForgetting,
+  boundaryShrink,
+  uibIf,
+] as UnlearnMethod[]);
+
+/** Every method: the base list, then `<id>+uib` for each base method that supports it. */
+export const METHODS: readonly UnlearnMethod[] = Object.freeze([
+  ...BASE_METHODS,
+  ...BASE_METHODS.filter((m) => m.supportsUib).map((m) => uibVariant(m)),
+]);
+
+const byId = new Map<string, UnlearnMethod>();
+for (const m of METHODS) {
+  if (byId.has(m.id)) throw new Error(`registry: duplicate method id "${m.id}"`);
+  byId.set(m.id, m);
+}
+
+export function listMethods(): readonly UnlearnMethod[] {
+  return METHODS;
+}
+
+export function getMethod(id: string, where = '--method'): UnlearnMethod {
+  const m = byId.get(id);
+  if (!m)
+    throw new UsageError(
+      where,
+      `unknown method "${id}"; must be one of ${[...byId.keys()].join(', ')}`,
+    );
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hyper-parameters: one validator, one message shape (parameter, allowed values, value received).
+
+interface FieldSchema {
+  type?: string;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  default?: unknown;
+  description?: string;
+}
+
+/** Each hyper-parameter of a method as JSON Schema (type, range, default, description). */
+export function paramFields(method: UnlearnMethod): Record<string, FieldSchema> {
+  const schema = z.toJSONSchema(method.params, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, FieldSchema>;
+  };
+  return schema.properties ?? {};
+}
+
+/** "a number in (0, 1]", "an integer ≥ 1", "one of sgd, adam". */
+export function describeField(f: FieldSchema): string {
+  if (f.enum) return `one of ${f.enum.join(', ')}`;
+  const kind =
+    f.type === 'integer'
+      ? 'an integer'
+      : f.type === 'boolean'
+        ? 'true or false'
+        : `a ${f.type ?? 'value'}`;
+  const lo = f.exclusiveMinimum ?? f.minimum;
+  const hi = f.exclusiveMaximum ?? f.maximum;
+  const big = (x: number | undefined) => x === undefined || Math.abs(x) >= Number.MAX_SAFE_INTEGER;
+  if (big(lo) && big(hi)) return kind;
+  if (big(hi)) return `${kind} ${f.exclusiveMinimum !== undefined ? '>' : '≥'} ${lo}`;
+  if (big(lo)) return `${kind} ${f.exclusiveMaximum !== undefined ? '<' : '≤'} ${hi}`;
+  const open = f.exclusiveMinimum !== undefined ? '(' : '[';
+  const close = f.exclusiveMaximum !== undefined ? ')' : ']';
+  return `${kind} in ${open}${lo}, ${hi}${close}`;
+}
+
+/** Validate `raw` against the method's schema (defaults filled in); UsageError on the first fault. */
+export function parseParams(
+  method: UnlearnMethod,
+  raw: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const r = method.params.safeParse(raw);
+  if (r.success) return r.data as Record<string, unknown>;
+  const issue = r.error.issues[0];
+  const fields = paramFields(method);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0];
+    throw new UsageError(
+      `${method.id}.${key}`,
+      `unknown hyper-parameter; ${method.id} takes ${Object.keys(fields).join(', ') || 'none'}`,
+    );
+  }
+  const key = String(issue.path[0] ?? '');
+  const f = fields[key];
+  const got = JSON.stringify(raw[key]) ?? 'nothing';
+  throw new UsageError(
+    `${method.id}.${key}`,
+    `must be ${f ? describeField(f) : 'valid'}; got ${got}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a method.
+
+export interface UnlearnInputs {
+  original: LayersModel;
+  spec: ModelSpec;
+  recipe: TrainRecipe;
+  data: UnlearnData;
+  /** Seeds every random choice of the run. */
+  seed: number;
+  /** n = |D|; default |D_r| + |ΔD|. */
+  numTrain?: number;
+  checkpointDir?: string;
+  fisherD?: Map<string, Float32Array>;
+  quiet?: boolean;
+}
+
+/** SHA-256 of each weight tensor (moving statistics included), by weight name. */
+export function weightHashes(model: LayersModel): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const w of model.weights) out[w.originalName] = sha256(w.read().dataSync() as Float32Array);
+  return out;
+}
+
+/** D_r for a method that declared it never reads it: any use is a bug in that method. */
+export function hiddenRetain(methodId: string, real: Dataset): Dataset {
+  return new Proxy(real, {
+    get(_t, prop) {
+      if (typeof prop === 'symbol' || prop === 'then') return undefined;
+      throw new Error(
+        `${methodId}: read the retain set D_r (".${prop}") but declares readsRetain: false`,
+      );
+    },
+  });
+}
+
+export async function unlearn(
+  id: string,
+  inputs: UnlearnInputs,
+  rawParams: Record<string, unknown> = {},
+): Promise<UnlearnResult & { params: Record<string, unknown> }> {
+  const method = getMethod(id);
+  const params = parseParams(method, rawParams);
+  const before = weightHashes(inputs.original);
+  const cost = new CostCounter();
+  const numTrain = inputs.numTrain ?? inputs.data.retain.length + inputs.data.forget.length;
+  const ctx: UnlearnContext = {
+    original: inputs.original,
+    spec: inputs.spec,
+    recipe: inputs.recipe,
+    data: method.readsRetain
+      ? inputs.data
+      : { ...inputs.data, retain: hiddenRetain(id, inputs.data.retain) },
+    numTrain,
+    rng: rngFor(inputs.seed, 'unlearn', id),
+    cost,
+    checkpointDir: inputs.checkpointDir,
+    fisherD: inputs.fisherD,
+    quiet: inputs.quiet,
+  };
+  cost.restart();
+  const out = await method.run(ctx, params);
+  cost.stop();
+  if (out.model === inputs.original)
+    throw new Error(`${id}: returned the original model; methods must clone it`);
+  const after = weightHashes(inputs.original);
+  const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
+  if (changed.length > 0)
+    throw new Error(`${id}: changed the original model's weights (${changed.join(', ')})`);
+  return {
+    model: out.model,
+    params,
+    stats: {
+      timeMs: cost.timeMs,
+      gradEvals: cost.gradEvals,
+      forwardEvals: cost.forwardEvals,
+      epochsTouched: cost.epochsTouched(numTrain),
+      phases: out.phases ?? {},
+    },
+    details: { ...(out.details ?? {}), touched: { ...cost.touched } },
+  };
+}

@@ -1,0 +1,556 @@
+/**
+ * Gradients and curvature of the loss over a data set, per parameter group θ^(l).
+ *
+ * One pass over the data (batches of 128-256) gives, per parameter tensor, the mean loss gradient
+ * g, the diagonal Fisher (empirical: true labels; "sampled": labels drawn from the model's own
+ * softmax, an unbiased estimate of the true Fisher), and per Dense/Conv layer the K-FAC factors
+ * A = E[ã ãᵀ] (ã = layer input with a 1 appended for the bias) and G = E[δ δᵀ].
+ *
+ * Per-example gradients without vmap: every Dense/Conv/BatchNorm layer is run with a zero "probe"
+ * added to its pre-activation output z, and `tf.grads` of the *summed* loss w.r.t. the probes gives
+ * δ_i = ∂ℓ_i/∂z_i for every example at once (in inference mode ℓ_i depends only on row i). With the
+ * layer input a_i kept from the same forward pass, the per-example parameter gradients are exact:
+ *   Dense   ∇W ℓ_i = a_i δ_iᵀ          Σ_i (∇W ℓ_i)² = (a²)ᵀ(δ²)       bias: Σ_i δ_i²
+ *   Conv    ∇W ℓ_i = U_iᵀ δ_i          (U_i = the input unfolded into patches [P, kh·kw·cin]),
+ *           squared and summed over i;  bias: Σ_i (Σ_p δ_ip)²
+ *   BatchNorm (inference: y = γ x̂ + β with the moving statistics)
+ *           ∇γ ℓ_i = Σ_p δ_ip x̂_ip     ∇β ℓ_i = Σ_p δ_ip
+ * Exact: g, the empirical diagonal Fisher, the sampled-label diagonal Fisher for the labels drawn,
+ * Dense K-FAC factors (as statistics). Approximate by construction: the sampled Fisher (one label
+ * draw per example: a Monte-Carlo estimate), K-FAC as a Fisher (A ⊗ G assumes a ⟂ δ; Conv factors
+ * further assume spatially uncorrelated δ, Grosse & Martens 2016). All quantities are taken in
+ * inference mode (BatchNorm on its moving statistics, no dropout): training-mode BatchNorm couples
+ * the examples of a batch and per-example gradients would not be defined.
+ *
+ * Never nested `tf.grads`: on tfjs 4.22 double backprop throws for exp, sigmoid, softmax-CE and
+ * conv/pool, and is silently wrong for log-sum-exp MLPs. Hessian-vector products are central
+ * differences of gradients, or Gauss-Newton products (J v by central differences of the logits,
+ * then Jᵀ by one backward pass).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel, layers } from '@tensorflow/tfjs-layers';
+import type { Rng } from '../../core/rng.ts';
+import type { Dataset } from '../../data/dataset.ts';
+import type { ParamGroup, ParamRole } from '../../models/types.ts';
+import type { CostCounter } from '../../train/cost.ts';
+import { softmaxCrossEntropy } from '../../train/evaluate.ts';
+
+export type LayerKind = 'dense' | 'conv' | 'norm';
+export type FisherLabels = 'true' | 'sampled';
+
+/** A layer whose parameters the pass differentiates, and where its tensors sit in the groups. */
+interface Tap {
+  layer: layers.Layer;
+  kind: LayerKind;
+  slots: { role: ParamRole; group: number; param: number }[];
+}
+
+/** K-FAC factors of one Dense/Conv layer, means over examples. Row-major, symmetric. */
+export interface KfacFactors {
+  layer: string;
+  kind: 'dense' | 'conv';
+  /** A = E[ã ãᵀ], dim = fan-in (+1 with a bias). Conv: summed over output positions. */
+  A: Float64Array;
+  dimA: number;
+  /** G = E[δ δᵀ], dim = units / filters. Conv: averaged over output positions. */
+  G: Float64Array;
+  dimG: number;
+  /** Kernel and (optional) bias slot as [group, param]. */
+  kernel: [number, number];
+  bias?: [number, number];
+}
+
+export interface CurvatureOptions {
+  /** Per-example gradients are of CE against these labels (default 'true'). */
+  labels?: FisherLabels;
+  /** Draws the sampled labels (required for `labels: 'sampled'`). */
+  rng?: Rng;
+  batchSize?: number;
+  gradient?: boolean;
+  diag?: boolean;
+  kfac?: boolean;
+  cost?: CostCounter;
+  /** Set name for the cost counter. */
+  set?: string;
+}
+
+export interface Curvature {
+  n: number;
+  labels: FisherLabels;
+  /** Mean loss gradient, indexed [group][param] like the groups. */
+  grad?: Float32Array[][];
+  /** Diagonal Fisher: mean of per-example squared gradients, [group][param]. */
+  diag?: Float32Array[][];
+  kfac?: KfacFactors[];
+}
+
+function tapsOf(model: LayersModel, groups: ParamGroup[]): Tap[] {
+  const taps = new Map<string, Tap>();
+  groups.forEach((g, gi) => {
+    g.params.forEach((p, pi) => {
+      let t = taps.get(p.layer);
+      if (!t) {
+        t = { layer: model.getLayer(p.layer), kind: p.layerKind, slots: [] };
+        taps.set(p.layer, t);
+      }
+      t.slots.push({ role: p.role, group: gi, param: pi });
+    });
+  });
+  // Forward order of the model's layers.
+  const order = new Map(model.layers.map((l, i) => [l.name, i]));
+  return [...taps.values()].sort((a, b) => order.get(a.layer.name)! - order.get(b.layer.name)!);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tfjs-layers keeps these fields protected.
+type Internals = any;
+
+/** Conv2D geometry of a layer, NHWC only. */
+function convGeometry(layer: layers.Layer) {
+  const l = layer as Internals;
+  if (l.dataFormat !== 'channelsLast') {
+    throw new Error(`curvature: ${layer.name}: only channelsLast convolutions are supported`);
+  }
+  const dil =
+    typeof l.dilationRate === 'number' ? [l.dilationRate, l.dilationRate] : l.dilationRate;
+  return {
+    kh: l.kernelSize[0] as number,
+    kw: l.kernelSize[1] as number,
+    strides: l.strides as [number, number],
+    padding: l.padding as 'valid' | 'same',
+    dilations: dil as [number, number],
+  };
+}
+
+/**
+ * Patches of an NHWC input as seen by a convolution: [b, oh, ow, kh·kw·cin], feature order
+ * (i, j, c) row-major — the order of a kernel [kh, kw, cin, cout] reshaped to [kh·kw·cin, cout].
+ * Built as a convolution with a one-hot kernel, so strides, padding and dilation match exactly.
+ */
+export function unfoldPatches(
+  x: tf.Tensor4D,
+  kh: number,
+  kw: number,
+  strides: [number, number],
+  padding: 'valid' | 'same',
+  dilations: [number, number] = [1, 1],
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const cin = x.shape[3];
+    const k = kh * kw * cin;
+    const eye = new Float32Array(k * k);
+    for (let i = 0; i < k; i++) eye[i * k + i] = 1;
+    const kernel = tf.tensor4d(eye, [kh, kw, cin, k]);
+    return tf.conv2d(x, kernel, strides, padding, 'NHWC', dilations);
+  });
+}
+
+/** The layer's output before its activation, with the probe added (BatchNorm: also x̂). */
+function probedForward(
+  tap: Tap,
+  x: tf.Tensor,
+  probe: tf.Tensor,
+): { z: tf.Tensor; kept: tf.Tensor } {
+  const l = tap.layer as Internals;
+  if (tap.kind === 'dense') {
+    if (x.rank !== 2) throw new Error(`curvature: ${tap.layer.name}: Dense input must be rank 2`);
+    let z = tf.matMul(x, l.kernel.read());
+    if (l.useBias) z = tf.add(z, l.bias.read());
+    return { z: tf.add(z, probe), kept: x };
+  }
+  if (tap.kind === 'conv') {
+    const g = convGeometry(tap.layer);
+    let z: tf.Tensor = tf.conv2d(
+      x as tf.Tensor4D,
+      l.kernel.read(),
+      g.strides,
+      g.padding,
+      'NHWC',
+      g.dilations,
+    );
+    if (l.useBias) z = tf.add(z, l.bias.read());
+    return { z: tf.add(z, probe), kept: x };
+  }
+  const axis =
+    l.axis === -1 ||
+    l.axis === x.rank - 1 ||
+    (Array.isArray(l.axis) &&
+      l.axis.length === 1 &&
+      (l.axis[0] === -1 || l.axis[0] === x.rank - 1));
+  if (!axis)
+    throw new Error(`curvature: ${tap.layer.name}: BatchNorm must normalise the last axis`);
+  const xh = tf.div(
+    tf.sub(x, l.movingMean.read()),
+    tf.sqrt(tf.add(l.movingVariance.read(), l.epsilon)),
+  );
+  let z: tf.Tensor = xh;
+  if (l.scale) z = tf.mul(z, l.gamma.read());
+  if (l.center) z = tf.add(z, l.beta.read());
+  return { z: tf.add(z, probe), kept: xh };
+}
+
+/**
+ * Runs `model` in inference mode on `xs` with probes on the taps; returns the per-example
+ * δ = ∂ℓ_i/∂z_i of every tap, the kept inputs (x̂ for BatchNorm) and the labels used.
+ * `labelsOf` maps the logits to the labels of the loss (it may read them: sampled labels).
+ */
+function probePass(
+  model: LayersModel,
+  taps: Tap[],
+  xs: tf.Tensor,
+  labelsOf: (logits: tf.Tensor) => tf.Tensor1D,
+): { deltas: tf.Tensor[]; inputs: tf.Tensor[] } {
+  const b = xs.shape[0];
+  const probes = taps.map((t) => {
+    const shape = t.layer.outputShape as (number | null)[];
+    return tf.zeros([b, ...(shape.slice(1) as number[])]);
+  });
+  const inputs: tf.Tensor[] = new Array(taps.length);
+  let current: tf.Tensor[] = probes;
+  const originals = taps.map((t) => (t.layer as Internals).call);
+  taps.forEach((t, i) => {
+    const l = t.layer as Internals;
+    l.call = (input: tf.Tensor | tf.Tensor[]) => {
+      const x = Array.isArray(input) ? input[0] : input;
+      const { z, kept } = probedForward(t, x, current[i]);
+      inputs[i] = tf.keep(kept.clone());
+      return t.kind === 'norm' || !l.activation ? z : l.activation.apply(z);
+    };
+  });
+  try {
+    const deltas = tf.grads((...ps: tf.Tensor[]) => {
+      current = ps;
+      const logits = model.apply(xs, { training: false }) as tf.Tensor;
+      const labels = labelsOf(logits);
+      return tf.sum(softmaxCrossEntropy(logits, labels, 'none'));
+    })(probes);
+    return { deltas, inputs };
+  } catch (e) {
+    tf.dispose(inputs.filter(Boolean));
+    throw e;
+  } finally {
+    taps.forEach((t, i) => {
+      (t.layer as Internals).call = originals[i];
+    });
+    tf.dispose(probes);
+  }
+}
+
+/** Draw one label per row from softmax(logits). */
+function sampleLabels(logits: tf.Tensor, rng: Rng): tf.Tensor1D {
+  const [b, k] = logits.shape as [number, number];
+  const p = tf.tidy(() => tf.softmax(logits)).dataSync() as Float32Array;
+  const out = new Int32Array(b);
+  for (let i = 0; i < b; i++) {
+    let u = rng.next();
+    let c = 0;
+    for (; c < k - 1; c++) {
+      u -= p[i * k + c];
+      if (u < 0) break;
+    }
+    out[i] = c;
+  }
+  return tf.tensor1d(out, 'int32');
+}
+
+/** Accumulates summed statistics on the backend; one tensor per key. */
+class Sums {
+  private readonly acc = new Map<string, tf.Tensor>();
+  add(key: string, t: tf.Tensor): void {
+    const old = this.acc.get(key);
+    this.acc.set(key, old ? tf.keep(tf.add(old, t)) : tf.keep(t.clone()));
+    old?.dispose();
+  }
+  /** Sum / n as floats, disposing the accumulator. */
+  take(key: string, n: number): Float32Array {
+    const t = this.acc.get(key);
+    if (!t) throw new Error(`curvature: no statistic ${key}`);
+    const out = t.dataSync().slice() as Float32Array;
+    for (let i = 0; i < out.length; i++) out[i] /= n;
+    t.dispose();
+    this.acc.delete(key);
+    return out;
+  }
+  dispose(): void {
+    tf.dispose([...this.acc.values()]);
+    this.acc.clear();
+  }
+}
+
+const key = (g: number, p: number, what: string) => `${g}:${p}:${what}`;
+
+/** Add one batch's statistics of one tap (inside a tidy). */
+function accumulate(
+  tap: Tap,
+  a: tf.Tensor,
+  d: tf.Tensor,
+  sums: Sums,
+  opts: CurvatureOptions,
+): void {
+  const slot = (role: ParamRole) => tap.slots.find((s) => s.role === role);
+  const b = a.shape[0];
+  if (tap.kind === 'dense') {
+    const w = slot('weight');
+    const bias = slot('bias');
+    if (w && opts.gradient) sums.add(key(w.group, w.param, 'g'), tf.matMul(a, d, true, false));
+    if (w && opts.diag)
+      sums.add(key(w.group, w.param, 'f'), tf.matMul(tf.square(a), tf.square(d), true, false));
+    if (bias && opts.gradient) sums.add(key(bias.group, bias.param, 'g'), tf.sum(d, 0));
+    if (bias && opts.diag) sums.add(key(bias.group, bias.param, 'f'), tf.sum(tf.square(d), 0));
+    if (opts.kfac) {
+      const aa = (tap.layer as Internals).useBias ? tf.concat([a, tf.ones([b, 1])], 1) : a;
+      sums.add(`${tap.layer.name}:A`, tf.matMul(aa, aa, true, false));
+      sums.add(`${tap.layer.name}:G`, tf.matMul(d, d, true, false));
+    }
+    return;
+  }
+  if (tap.kind === 'conv') {
+    const g = convGeometry(tap.layer);
+    const patches = unfoldPatches(a as tf.Tensor4D, g.kh, g.kw, g.strides, g.padding, g.dilations);
+    const [, oh, ow, k] = patches.shape;
+    const pcount = oh * ow;
+    const cout = d.shape[3] as number;
+    const u = tf.reshape(patches, [b, pcount, k]); // [b, P, K]
+    const dd = tf.reshape(d, [b, pcount, cout]); // [b, P, C]
+    const w = slot('weight');
+    const bias = slot('bias');
+    const kshape = ((tap.layer as Internals).kernel.read() as tf.Tensor).shape;
+    if (w && opts.gradient) {
+      const gsum = tf.matMul(
+        tf.reshape(u, [b * pcount, k]),
+        tf.reshape(dd, [b * pcount, cout]),
+        true,
+        false,
+      );
+      sums.add(key(w.group, w.param, 'g'), tf.reshape(gsum, kshape));
+    }
+    if (w && opts.diag) {
+      const perExample = tf.matMul(u, dd, true, false); // [b, K, C]
+      sums.add(key(w.group, w.param, 'f'), tf.reshape(tf.sum(tf.square(perExample), 0), kshape));
+    }
+    const dPos = tf.sum(dd, 1); // [b, C]
+    if (bias && opts.gradient) sums.add(key(bias.group, bias.param, 'g'), tf.sum(dPos, 0));
+    if (bias && opts.diag) sums.add(key(bias.group, bias.param, 'f'), tf.sum(tf.square(dPos), 0));
+    if (opts.kfac) {
+      const flat = tf.reshape(u, [b * pcount, k]);
+      const aa = (tap.layer as Internals).useBias
+        ? tf.concat([flat, tf.ones([b * pcount, 1])], 1)
+        : flat;
+      const d2 = tf.reshape(dd, [b * pcount, cout]);
+      sums.add(`${tap.layer.name}:A`, tf.matMul(aa, aa, true, false));
+      sums.add(`${tap.layer.name}:G`, tf.div(tf.matMul(d2, d2, true, false), pcount));
+    }
+    return;
+  }
+  // BatchNorm: a is x̂; reduce every axis but batch and channel.
+  const c = a.shape[a.rank - 1] as number;
+  const perGamma = tf.sum(tf.reshape(tf.mul(d, a), [b, -1, c]), 1); // [b, C]
+  const perBeta = tf.sum(tf.reshape(d, [b, -1, c]), 1);
+  for (const [role, per] of [
+    ['scale', perGamma],
+    ['shift', perBeta],
+  ] as const) {
+    const s = slot(role);
+    if (!s) continue;
+    if (opts.gradient) sums.add(key(s.group, s.param, 'g'), tf.sum(per, 0));
+    if (opts.diag) sums.add(key(s.group, s.param, 'f'), tf.sum(tf.square(per), 0));
+  }
+}
+
+function toMatrix(f: Float32Array): Float64Array {
+  return Float64Array.from(f);
+}
+
+/**
+ * Gradient, diagonal Fisher and K-FAC factors of the mean CE over `data`, per parameter tensor of
+ * `groups` (which must come from `paramGroups(model)` or list the model's own variables).
+ * One forward and one backward pass per batch: the cost of one epoch over `data`, no more.
+ */
+export function computeCurvature(
+  model: LayersModel,
+  groups: ParamGroup[],
+  data: Dataset,
+  opts: CurvatureOptions = {},
+): Curvature {
+  const labels = opts.labels ?? 'true';
+  if (labels === 'sampled' && !opts.rng)
+    throw new Error('computeCurvature: sampled labels need an rng');
+  const want = {
+    ...opts,
+    gradient: opts.gradient ?? true,
+    diag: opts.diag ?? true,
+    kfac: opts.kfac ?? false,
+  };
+  const batchSize = opts.batchSize ?? 256;
+  const taps = tapsOf(model, groups);
+  const sums = new Sums();
+  const n = data.length;
+  try {
+    for (const positions of data.batches(batchSize)) {
+      tf.tidy(() => {
+        const { xs, ys } = data.tensors(positions);
+        const { deltas, inputs } = probePass(model, taps, xs, (logits) =>
+          labels === 'true' ? ys : sampleLabels(logits, opts.rng!),
+        );
+        try {
+          taps.forEach((t, i) => {
+            accumulate(t, inputs[i], deltas[i], sums, want);
+          });
+        } finally {
+          tf.dispose(inputs);
+        }
+      });
+      opts.cost?.addGrad(positions.length, opts.set ?? data.name);
+    }
+    const out: Curvature = { n, labels };
+    const perTensor = (what: string) =>
+      groups.map((g, gi) => g.params.map((_, pi) => sums.take(key(gi, pi, what), n)));
+    if (want.gradient) out.grad = perTensor('g');
+    if (want.diag) out.diag = perTensor('f');
+    if (want.kfac) {
+      out.kfac = taps
+        .filter((t) => t.kind !== 'norm')
+        .map((t) => {
+          const w = t.slots.find((s) => s.role === 'weight')!;
+          const bias = t.slots.find((s) => s.role === 'bias');
+          const A = toMatrix(sums.take(`${t.layer.name}:A`, n));
+          const G = toMatrix(sums.take(`${t.layer.name}:G`, n));
+          return {
+            layer: t.layer.name,
+            kind: t.kind as 'dense' | 'conv',
+            A,
+            dimA: Math.round(Math.sqrt(A.length)),
+            G,
+            dimG: Math.round(Math.sqrt(G.length)),
+            kernel: [w.group, w.param] as [number, number],
+            bias: bias ? ([bias.group, bias.param] as [number, number]) : undefined,
+          };
+        });
+    }
+    return out;
+  } finally {
+    sums.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradients through the variables, and Hessian-vector products (checks, exact-Hessian priors).
+
+/** The tf.Variables of the groups' tensors, [group][param]. */
+export function groupVariables(groups: ParamGroup[]): tf.Variable[][] {
+  return groups.map((g) => g.params.map((p) => p.variable.read() as tf.Variable));
+}
+
+/** Mean CE gradient over `data` w.r.t. `vars` (inference mode), by the ordinary backward pass. */
+export function meanLossGradient(
+  model: LayersModel,
+  vars: tf.Variable[],
+  data: Dataset,
+  batchSize = 256,
+): Float32Array[] {
+  const sums = vars.map((v) => new Float64Array(v.size));
+  for (const positions of data.batches(batchSize)) {
+    const gs = tf.tidy(() => {
+      const { xs, ys } = data.tensors(positions);
+      return tf.grads((...ws: tf.Tensor[]) => {
+        void ws;
+        return tf.sum(
+          softmaxCrossEntropy(model.apply(xs, { training: false }) as tf.Tensor, ys, 'none'),
+        );
+      })(vars);
+    });
+    gs.forEach((g, i) => {
+      const v = g.dataSync();
+      for (let j = 0; j < v.length; j++) sums[i][j] += v[j];
+    });
+    tf.dispose(gs);
+  }
+  return sums.map((s) => Float32Array.from(s, (x) => x / data.length));
+}
+
+/** Run `fn` with every variable set to θ + h·v, then restore θ bit for bit. */
+function withShift<T>(vars: tf.Variable[], v: Float32Array[], h: number, fn: () => T): T {
+  const saved = vars.map((x) => tf.keep(x.clone()));
+  try {
+    vars.forEach((x, i) => {
+      tf.tidy(() => x.assign(tf.add(saved[i], tf.mul(tf.tensor(v[i], x.shape), h))));
+    });
+    return fn();
+  } finally {
+    vars.forEach((x, i) => {
+      x.assign(saved[i]);
+    });
+    tf.dispose(saved);
+  }
+}
+
+function norm(v: Float32Array[]): number {
+  let s = 0;
+  for (const a of v) for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+}
+
+/**
+ * H v of the mean CE over `data` (w.r.t. `vars`, with v in the same layout) by central differences
+ * of gradients: (∇L(θ + h v) − ∇L(θ − h v)) / 2h with h = eps/‖v‖. Error O(h²) plus float32
+ * rounding of the gradients / h; exact in the limit for smooth losses, and for ReLU nets away from
+ * kinks.
+ */
+export function hessianVectorProduct(
+  model: LayersModel,
+  vars: tf.Variable[],
+  data: Dataset,
+  v: Float32Array[],
+  opts: { eps?: number; batchSize?: number } = {},
+): Float32Array[] {
+  const nv = norm(v);
+  if (nv === 0) return v.map((a) => new Float32Array(a.length));
+  const h = (opts.eps ?? 1e-2) / nv;
+  const plus = withShift(vars, v, h, () => meanLossGradient(model, vars, data, opts.batchSize));
+  const minus = withShift(vars, v, -h, () => meanLossGradient(model, vars, data, opts.batchSize));
+  return plus.map((p, i) => p.map((x, j) => (x - minus[i][j]) / (2 * h)));
+}
+
+/**
+ * Generalised Gauss-Newton product Gv = (1/n) Σ_i J_iᵀ H_i J_i v, H_i = diag(p_i) − p_i p_iᵀ the
+ * softmax-CE Hessian in the logits (for softmax-CE this is also the true Fisher). J v is a central
+ * difference of the logits (exact for a model linear in v along the line, e.g. the output layer),
+ * Jᵀ u is one backward pass of Σ logits·u.
+ */
+export function gaussNewtonVectorProduct(
+  model: LayersModel,
+  vars: tf.Variable[],
+  data: Dataset,
+  v: Float32Array[],
+  opts: { eps?: number; batchSize?: number } = {},
+): Float32Array[] {
+  const nv = norm(v);
+  const sums = vars.map((x) => new Float64Array(x.size));
+  if (nv === 0) return sums.map((s) => Float32Array.from(s));
+  const h = (opts.eps ?? 1e-2) / nv;
+  for (const positions of data.batches(opts.batchSize ?? 256)) {
+    const { xs, ys } = data.tensors(positions);
+    ys.dispose();
+    const logitsAt = () => tf.tidy(() => model.apply(xs, { training: false }) as tf.Tensor);
+    const up = withShift(vars, v, h, logitsAt);
+    const down = withShift(vars, v, -h, logitsAt);
+    // u_i = H_i (J v)_i
+    const u = tf.tidy(() => {
+      const jv = tf.div(tf.sub(up, down), 2 * h);
+      const p = tf.softmax(logitsAt());
+      return tf.sub(tf.mul(p, jv), tf.mul(p, tf.sum(tf.mul(p, jv), -1, true)));
+    });
+    const gs = tf.tidy(() =>
+      tf.grads((...ws: tf.Tensor[]) => {
+        void ws;
+        return tf.sum(tf.mul(model.apply(xs, { training: false }) as tf.Tensor, u));
+      })(vars),
+    );
+    tf.dispose([xs, up, down, u]);
+    gs.forEach((g, i) => {
+      const a = g.dataSync();
+      for (let j = 0; j < a.length; j++) sums[i][j] += a[j];
+    });
+    tf.dispose(gs);
+  }
+  return sums.map((s) => Float32Array.from(s, (x) => x / data.length));
+}

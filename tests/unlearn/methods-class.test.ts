@@ -1,0 +1,3 @@
+import { methodChecks } from './checks.ts';
+
+methodChecks('class');

@@ -1,0 +1,338 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Rng } from '../../../src/core/rng.ts';
+import { buildModel, paramGroups } from '../../../src/models/index.ts';
+import {
+  computeCurvature,
+  gaussNewtonVectorProduct,
+  groupVariables,
+  hessianVectorProduct,
+  meanLossGradient,
+} from '../../../src/unlearn/uib/curvature.ts';
+import { maxRelErr, perExampleGrads, synthetic, tinyCnn, useCpu } from './helpers.ts';
+
+before(useCpu);
+
+/** Brute-force mean gradient and mean squared gradient from per-example grads. */
+function bruteStats(per: Float32Array[][]) {
+  const n = per.length;
+  const mean = per[0].map((g) => new Float32Array(g.length));
+  const sq = per[0].map((g) => new Float32Array(g.length));
+  for (const ex of per) {
+    ex.forEach((g, t) => {
+      for (let j = 0; j < g.length; j++) {
+        mean[t][j] += g[j] / n;
+        sq[t][j] += (g[j] * g[j]) / n;
+      }
+    });
+  }
+  return { mean, sq };
+}
+
+function checkAgainstBrute(
+  model: tfl.LayersModel,
+  data = synthetic(13, [3, 2], 3, 1),
+  batchSize = 5,
+) {
+  const groups = paramGroups(model);
+  const flatVars = groupVariables(groups).flat();
+  const curv = computeCurvature(model, groups, data, { batchSize });
+  const { mean, sq } = bruteStats(perExampleGrads(model, flatVars, data));
+  const grad = curv.grad!.flat();
+  const diag = curv.diag!.flat();
+  flatVars.forEach((v, t) => {
+    assert.ok(
+      maxRelErr(grad[t], mean[t]) < 1e-4,
+      `gradient of ${v.name}: ${maxRelErr(grad[t], mean[t])}`,
+    );
+    assert.ok(
+      maxRelErr(diag[t], sq[t]) < 1e-4,
+      `diag Fisher of ${v.name}: ${maxRelErr(diag[t], sq[t])}`,
+    );
+  });
+  // The whole-set gradient by the ordinary backward pass agrees too.
+  const whole = meanLossGradient(model, flatVars, data, 1000);
+  whole.forEach((g, t) => {
+    assert.ok(maxRelErr(grad[t], g) < 1e-4);
+  });
+}
+
+test('MLP: mean gradient and empirical diagonal Fisher match a loop of single-example grads', () => {
+  const model = buildModel({
+    arch: 'mlp',
+    inputShape: [3, 2],
+    hidden: [5, 4],
+    numClasses: 3,
+    seed: 3,
+  });
+  checkAgainstBrute(model);
+  model.dispose();
+});
+
+test('CNN (strided same-padded conv, BatchNorm, valid conv, dense): gradient and diagonal Fisher exact', () => {
+  const model = tinyCnn(2);
+  checkAgainstBrute(model, synthetic(11, [6, 6, 2], 3, 5), 4);
+  model.dispose();
+});
+
+test('project CNN on 12x12 inputs: diagonal Fisher exact', () => {
+  const model = buildModel({ arch: 'cnn', inputShape: [12, 12, 1], numClasses: 3, seed: 1 });
+  checkAgainstBrute(model, synthetic(5, [12, 12, 1], 3, 9), 3);
+  model.dispose();
+});
+
+test('sampled-label Fisher equals the empirical Fisher at the labels drawn, and is seeded', () => {
+  const model = buildModel({
+    arch: 'mlp',
+    inputShape: [3, 2],
+    hidden: [5],
+    numClasses: 3,
+    seed: 4,
+  });
+  const groups = paramGroups(model);
+  const data = synthetic(9, [3, 2], 3, 2);
+  const a = computeCurvature(model, groups, data, {
+    labels: 'sampled',
+    rng: new Rng(5),
+    batchSize: 100,
+  });
+  const b = computeCurvature(model, groups, data, {
+    labels: 'sampled',
+    rng: new Rng(5),
+    batchSize: 100,
+  });
+  assert.deepEqual(a.diag, b.diag);
+  // Redraw the same labels by hand from the model's softmax.
+  const probs = tf
+    .tidy(() => tf.softmax(model.apply(data.tensors().xs, { training: false }) as tf.Tensor))
+    .arraySync() as number[][];
+  const rng = new Rng(5);
+  const labels = Int32Array.from(probs, (p) => {
+    let u = rng.next();
+    let c = 0;
+    for (; c < p.length - 1; c++) {
+      u -= p[c];
+      if (u < 0) break;
+    }
+    return c;
+  });
+  assert.notDeepEqual([...labels], [...data.labels()], 'draws differ from the true labels here');
+  const { sq } = bruteStats(perExampleGrads(model, groupVariables(groups).flat(), data, labels));
+  a.diag!.flat().forEach((f, t) => {
+    assert.ok(maxRelErr(f, sq[t]) < 1e-4);
+  });
+  model.dispose();
+});
+
+/** A sub-model from the inputs to a layer's input. */
+function inputOf(model: tfl.LayersModel, layer: string, xs: tf.Tensor): tf.Tensor {
+  const sub = tfl.model({
+    inputs: model.inputs,
+    outputs: model.getLayer(layer).input as tfl.SymbolicTensor,
+  });
+  return sub.predict(xs) as tf.Tensor;
+}
+
+test('K-FAC factors of Dense layers match per-example inputs and bias gradients', () => {
+  const model = buildModel({
+    arch: 'mlp',
+    inputShape: [3, 2],
+    hidden: [5, 4],
+    numClasses: 3,
+    seed: 8,
+  });
+  const groups = paramGroups(model);
+  const data = synthetic(10, [3, 2], 3, 3);
+  const curv = computeCurvature(model, groups, data, { kfac: true, batchSize: 4 });
+  const per = perExampleGrads(model, groupVariables(groups).flat(), data);
+  const n = data.length;
+  const flatIndex = new Map<string, number>();
+  let t = 0;
+  groups.forEach((g) => {
+    g.params.forEach((p) => {
+      flatIndex.set(`${p.layer}:${p.role}`, t++);
+    });
+  });
+  assert.equal(curv.kfac!.length, 3);
+  for (const f of curv.kfac!) {
+    const a = tf.tidy(() => inputOf(model, f.layer, data.tensors().xs)).arraySync() as number[][];
+    const A = new Float64Array(f.dimA * f.dimA);
+    const G = new Float64Array(f.dimG * f.dimG);
+    for (let i = 0; i < n; i++) {
+      const ai = [...a[i], 1];
+      const di = per[i][flatIndex.get(`${f.layer}:bias`)!]; // ∂ℓ_i/∂b = δ_i for a Dense layer
+      for (let r = 0; r < f.dimA; r++)
+        for (let c = 0; c < f.dimA; c++) A[r * f.dimA + c] += (ai[r] * ai[c]) / n;
+      for (let r = 0; r < f.dimG; r++)
+        for (let c = 0; c < f.dimG; c++) G[r * f.dimG + c] += (di[r] * di[c]) / n;
+    }
+    assert.equal(f.dimA, a[0].length + 1);
+    assert.ok(maxRelErr(f.A, A) < 1e-5, `A of ${f.layer}`);
+    assert.ok(maxRelErr(f.G, G) < 1e-4, `G of ${f.layer}`);
+  }
+  model.dispose();
+});
+
+test('K-FAC factors of Conv layers match hand-unfolded patches and per-position δ', () => {
+  const model = tinyCnn(4);
+  const groups = paramGroups(model);
+  const data = synthetic(6, [6, 6, 2], 3, 7);
+  const curv = computeCurvature(model, groups, data, { kfac: true, batchSize: 4 });
+  const f = curv.kfac!.find((k) => k.layer === 'conv_1')!;
+  const [conv1, bn, act1, conv2, act2, flat, out] = [
+    'conv_1',
+    'bn_1',
+    'act_1',
+    'conv_2',
+    'act_2',
+    'flatten',
+    'output',
+  ].map((l) => model.getLayer(l));
+  const tail = (z: tf.Tensor) =>
+    [bn, act1, conv2, act2, flat, out].reduce((h, l) => l.apply(h) as tf.Tensor, z);
+  const n = data.length;
+  const A = new Float64Array(f.dimA * f.dimA);
+  const G = new Float64Array(f.dimG * f.dimG);
+  const x = data.gather(Array.from({ length: n }, (_, i) => i)).x;
+  for (let i = 0; i < n; i++) {
+    // Patches by hand: 3x3 kernel, stride 2, 'same' padding on 6x6 → 3x3 outputs, pad top/left 0.
+    const { xs, ys } = data.tensors([i]);
+    const z = conv1.apply(xs) as tf.Tensor;
+    const d = tf
+      .grads((zz: tf.Tensor) => {
+        const logits = tail(zz);
+        return tf.sum(tf.neg(tf.sum(tf.mul(tf.oneHot(ys, 3), tf.logSoftmax(logits)), -1)));
+      })([z])[0]
+      .arraySync() as number[][][][];
+    tf.dispose([xs, ys, z]);
+    for (let oy = 0; oy < 3; oy++) {
+      for (let ox = 0; ox < 3; ox++) {
+        const patch: number[] = [];
+        for (let ky = 0; ky < 3; ky++) {
+          for (let kx = 0; kx < 3; kx++) {
+            for (let c = 0; c < 2; c++) {
+              const iy = oy * 2 + ky;
+              const ix = ox * 2 + kx;
+              patch.push(iy < 6 && ix < 6 ? x[i * 72 + (iy * 6 + ix) * 2 + c] : 0);
+            }
+          }
+        }
+        patch.push(1);
+        const dp = d[0][oy][ox];
+        for (let r = 0; r < f.dimA; r++)
+          for (let c = 0; c < f.dimA; c++) A[r * f.dimA + c] += (patch[r] * patch[c]) / n;
+        for (let r = 0; r < f.dimG; r++)
+          for (let c = 0; c < f.dimG; c++) G[r * f.dimG + c] += (dp[r] * dp[c]) / (9 * n);
+      }
+    }
+  }
+  assert.equal(f.dimA, 19);
+  assert.ok(maxRelErr(f.A, A) < 1e-5, `A: ${maxRelErr(f.A, A)}`);
+  assert.ok(maxRelErr(f.G, G) < 1e-4, `G: ${maxRelErr(f.G, G)}`);
+  model.dispose();
+});
+
+/** Multinomial logistic regression: one Dense layer; analytic Hessian of the mean CE. */
+function logisticHessian(
+  model: tfl.LayersModel,
+  xs: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+) {
+  const probs = tf
+    .tidy(() => tf.softmax(model.predict(tf.tensor2d(xs, [n, d])) as tf.Tensor))
+    .arraySync() as number[][];
+  // Parameter order: kernel [d, k] row-major (index j*k + c), then bias [k] (index d*k + c).
+  const dim = (d + 1) * k;
+  const H = new Float64Array(dim * dim);
+  for (let i = 0; i < n; i++) {
+    const xa = [...xs.subarray(i * d, (i + 1) * d), 1];
+    const p = probs[i];
+    for (let j1 = 0; j1 <= d; j1++)
+      for (let c1 = 0; c1 < k; c1++)
+        for (let j2 = 0; j2 <= d; j2++)
+          for (let c2 = 0; c2 < k; c2++) {
+            const s = (c1 === c2 ? p[c1] : 0) - p[c1] * p[c2];
+            H[(j1 * k + c1) * dim + j2 * k + c2] += (s * xa[j1] * xa[j2]) / n;
+          }
+  }
+  return { H, dim };
+}
+
+test('Hessian-vector products (central differences, Gauss-Newton) match the analytic Hessian of logistic regression', () => {
+  const d = 4;
+  const k = 3;
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.dense({
+        units: k,
+        inputShape: [d],
+        name: 'output',
+        kernelInitializer: tfl.initializers.randomNormal({ seed: 1 }),
+      }),
+    ],
+  });
+  const data = synthetic(40, [d], k, 11);
+  const groups = paramGroups(model);
+  const vars = groupVariables(groups).flat();
+  const { H, dim } = logisticHessian(
+    model,
+    data.gather(Array.from({ length: 40 }, (_, i) => i)).x,
+    40,
+    d,
+    k,
+  );
+  const rng = new Rng(2);
+  for (let trial = 0; trial < 3; trial++) {
+    const v = Float32Array.from({ length: dim }, () => rng.normal());
+    const vt = [v.slice(0, d * k), v.slice(d * k)];
+    const expected = new Float64Array(dim);
+    for (let r = 0; r < dim; r++)
+      for (let c = 0; c < dim; c++) expected[r] += H[r * dim + c] * v[c];
+    const hv = hessianVectorProduct(model, vars, data, vt);
+    const gv = gaussNewtonVectorProduct(model, vars, data, vt);
+    const flat = (a: Float32Array[]) => Float32Array.from([...a[0], ...a[1]]);
+    assert.ok(maxRelErr(flat(hv), expected) < 2e-3, `HVP error ${maxRelErr(flat(hv), expected)}`);
+    assert.ok(maxRelErr(flat(gv), expected) < 2e-3, `GNVP error ${maxRelErr(flat(gv), expected)}`);
+  }
+  // The weights are restored bit for bit.
+  const before = vars.map((x) => x.dataSync().slice());
+  hessianVectorProduct(model, vars, data, [
+    new Float32Array(d * k).fill(1),
+    new Float32Array(k).fill(1),
+  ]);
+  vars.forEach((x, i) => {
+    assert.deepEqual(x.dataSync(), before[i]);
+  });
+  model.dispose();
+});
+
+test('no tensor leaks: the curvature pass and the vector products leave numTensors flat', () => {
+  const model = tinyCnn(1);
+  const groups = paramGroups(model);
+  const vars = groupVariables(groups).flat();
+  const data = synthetic(7, [6, 6, 2], 3, 1);
+  computeCurvature(model, groups, data, {
+    kfac: true,
+    labels: 'sampled',
+    rng: new Rng(1),
+    batchSize: 3,
+  });
+  const start = tf.memory().numTensors;
+  computeCurvature(model, groups, data, {
+    kfac: true,
+    labels: 'sampled',
+    rng: new Rng(1),
+    batchSize: 3,
+  });
+  computeCurvature(model, groups, data, { batchSize: 3 });
+  const v = vars.map((x) => new Float32Array(x.size).fill(0.1));
+  hessianVectorProduct(model, vars, data, v);
+  gaussNewtonVectorProduct(model, vars, data, v);
+  meanLossGradient(model, vars, data);
+  assert.equal(tf.memory().numTensors, start);
+  model.dispose();
+});
