@@ -25,8 +25,9 @@ import {
   trainingParams,
 } from './common.ts';
 
-// Jia et al. run GA with SGD at lr 1e-6…1e-4 for 5 epochs on CIFAR; on the small MNIST nets
-// 1e-4 × 5 epochs forgets a class without dragging its neighbours down (docs/methods.md).
+// Jia et al. run GA with SGD at lr 1e-6…1e-4 for 5 epochs on CIFAR. On the small MNIST nets GA is
+// a cliff; one pass at 5e-4 forgets a class fully and moves a biased ΔD without collapsing its
+// class (docs/methods.md, "Defaults and their sources").
 const params = z.strictObject({
   ...trainingParams({ epochs: 1, lr: 5e-4, batchSize: 32 }),
   forgetLossCeiling: ceilingParam(),
