@@ -5,23 +5,9 @@
  * Prints a Markdown table per workload on stdout.
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/backend/index.ts';
 import { profileKernels } from '../src/backend/profile.ts';
-import { buildModel, type ModelSpec } from '../src/models/index.ts';
-
-const WORKLOADS: Record<string, { spec: ModelSpec; batch: number }> = {
-  mlp: {
-    spec: { arch: 'mlp', inputShape: [28, 28, 1], numClasses: 10, hidden: [256, 256], seed: 1 },
-    batch: 128,
-  },
-  cnn: { spec: { arch: 'cnn', inputShape: [28, 28, 1], numClasses: 10, seed: 1 }, batch: 128 },
-  resnet: {
-    spec: { arch: 'resnet18', inputShape: [28, 28, 1], numClasses: 10, width: 8, seed: 1 },
-    batch: 64,
-  },
-};
+import { modelStepWorkload, setUpStep } from './lib/train-step.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,26 +18,8 @@ const { values } = parseArgs({
 });
 const backend = await initBackend(values.backend);
 for (const id of values.models.split(',')) {
-  const w = WORKLOADS[id];
-  if (w === undefined) throw new Error(`unknown model ${id}; one of ${Object.keys(WORKLOADS)}`);
-  const model: tfl.LayersModel = buildModel(w.spec);
-  const opt: tf.Optimizer = tf.train.adam(1e-3);
-  const x = tf.randomNormal([w.batch, ...w.spec.inputShape], 0, 1, 'float32', 7);
-  const y = tf.tidy(() =>
-    tf.oneHot(tf.randomUniform([w.batch], 0, w.spec.numClasses, 'int32', 8), w.spec.numClasses),
-  );
-  const step = () =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.losses.softmaxCrossEntropy(
-            y,
-            model.apply(x, { training: true }) as tf.Tensor,
-          ) as tf.Scalar,
-      );
-      opt.applyGradients(grads);
-      value.dataSync();
-    });
+  // Adam on every workload, the ResNet too, as in docs/performance.md's profiles.
+  const { step, dispose } = setUpStep(modelStepWorkload(id), 'adam');
   step();
   step();
   const p = profileKernels(backend, step, Number(values.steps));
@@ -69,7 +37,5 @@ for (const id of values.models.split(',')) {
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  tf.dispose([x, y]);
-  opt.dispose();
-  model.dispose();
+  dispose();
 }

@@ -8,31 +8,10 @@
  * samples per CPU-second of the process, and every round.
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/backend/index.ts';
 import { nativeAddon, nativeUnavailableReason } from '../src/backend/native/addon.ts';
 import { useNativeKernels } from '../src/backend/wasm/kernels.ts';
-import { buildModel, type ModelSpec } from '../src/models/index.ts';
-
-// As bench/train-steps.ts.
-const WORKLOADS: Record<string, { spec: ModelSpec; batch: number; adam: boolean }> = {
-  mlp: {
-    spec: { arch: 'mlp', inputShape: [28, 28, 1], numClasses: 10, hidden: [256, 256], seed: 1 },
-    batch: 128,
-    adam: true,
-  },
-  cnn: {
-    spec: { arch: 'cnn', inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
-    batch: 128,
-    adam: true,
-  },
-  resnet: {
-    spec: { arch: 'resnet18', inputShape: [28, 28, 1], numClasses: 10, width: 8, seed: 1 },
-    batch: 64,
-    adam: false,
-  },
-};
+import { modelStepWorkload, setUpStep } from './lib/train-step.ts';
 
 const { values } = parseArgs({
   options: {
@@ -60,26 +39,8 @@ if (addon === undefined)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results: Record<string, unknown>[] = [];
 for (const id of values.models.split(',')) {
-  const w = WORKLOADS[id];
-  if (w === undefined) throw new Error(`unknown model ${id}; one of ${Object.keys(WORKLOADS)}`);
-  const model: tfl.LayersModel = buildModel(w.spec);
-  const opt: tf.Optimizer = w.adam ? tf.train.adam(1e-3) : tf.train.momentum(0.01, 0.9);
-  const x = tf.randomNormal([w.batch, ...w.spec.inputShape], 0, 1, 'float32', 7);
-  const y = tf.tidy(() =>
-    tf.oneHot(tf.randomUniform([w.batch], 0, w.spec.numClasses, 'int32', 8), w.spec.numClasses),
-  );
-  const step = () =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.losses.softmaxCrossEntropy(
-            y,
-            model.apply(x, { training: true }) as tf.Tensor,
-          ) as tf.Scalar,
-      );
-      opt.applyGradients(grads);
-      value.dataSync();
-    });
+  const w = modelStepWorkload(id);
+  const { step, dispose } = setUpStep(w);
   const perRoute: Record<string, number[]> = {};
   const perRouteCpu: Record<string, number[]> = {};
   for (let round = 0; round < rounds; round++) {
@@ -118,9 +79,7 @@ for (const id of values.models.split(',')) {
     rounds: perRoute,
     roundsPerCpuSec: perRouteCpu,
   });
-  tf.dispose([x, y]);
-  opt.dispose();
-  model.dispose();
+  dispose();
 }
 useNativeKernels(true);
 process.stdout.write(

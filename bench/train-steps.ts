@@ -1,11 +1,7 @@
 /**
  * Training-step throughput of the project's models on every backend this machine can start.
  * Not a test: `npm run bench:train [-- --backends wasm,cpu --models mlp,cnn,resnet --seconds 5]`.
- * Prints one JSON document on stdout (progress on stderr).
- *
- *   mlp     784-256-256-10, batch 128, Adam
- *   cnn     conv3x3·32 → pool → conv3x3·64 → pool → dense128 → dense10, 28×28×1, batch 128, Adam
- *   resnet  ResNet-18 CIFAR-style, width 8 (8/16/32/64), 28×28×1, batch 64, SGD + momentum
+ * Prints one JSON document on stdout (progress on stderr). The workloads: bench/lib/train-step.ts.
  *
  * Each measurement: 2 warm-up steps (kernel setup, XNNPACK operator creation; 1 when a step takes
  * longer than `--seconds`), then timed steps until `--seconds` have passed (at least 1 step).
@@ -15,46 +11,19 @@
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { BACKENDS, type BackendName, initBackend, probeBackends } from '../src/backend/index.ts';
-import { buildModel, countParams, type ModelSpec } from '../src/models/index.ts';
+import { countParams } from '../src/models/index.ts';
+import { MODEL_STEP_WORKLOADS, type ModelStepWorkload, setUpStep } from './lib/train-step.ts';
 
-interface Workload {
-  id: 'mlp' | 'cnn' | 'resnet';
-  spec: ModelSpec;
-  batch: number;
-  optimizer: 'adam' | 'sgd-momentum';
-}
-
-const WORKLOADS: Workload[] = [
-  {
-    id: 'mlp',
-    spec: { arch: 'mlp', inputShape: [28, 28, 1], numClasses: 10, hidden: [256, 256], seed: 1 },
-    batch: 128,
-    optimizer: 'adam',
-  },
-  {
-    id: 'cnn',
-    spec: { arch: 'cnn', inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
-    batch: 128,
-    optimizer: 'adam',
-  },
-  {
-    id: 'resnet',
-    spec: { arch: 'resnet18', inputShape: [28, 28, 1], numClasses: 10, width: 8, seed: 1 },
-    batch: 64,
-    optimizer: 'sgd-momentum',
-  },
-];
 const WARMUP_STEPS = 2;
 
 interface Result {
   backend: BackendName;
-  model: Workload['id'];
+  model: ModelStepWorkload['id'];
   arch: string;
   params: number;
   batch: number;
-  optimizer: Workload['optimizer'];
+  optimizer: ModelStepWorkload['optimizer'];
   warmupSteps: number;
   steps: number;
   seconds: number;
@@ -62,26 +31,8 @@ interface Result {
   msPerStep: number;
 }
 
-function measure(backend: BackendName, w: Workload, seconds: number): Result {
-  const model: tfl.LayersModel = buildModel(w.spec);
-  const opt: tf.Optimizer =
-    w.optimizer === 'adam' ? tf.train.adam(1e-3) : tf.train.momentum(0.01, 0.9);
-  const x = tf.randomNormal([w.batch, ...w.spec.inputShape], 0, 1, 'float32', 7);
-  const y = tf.tidy(() =>
-    tf.oneHot(tf.randomUniform([w.batch], 0, w.spec.numClasses, 'int32', 8), w.spec.numClasses),
-  );
-  const step = () =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.losses.softmaxCrossEntropy(
-            y,
-            model.apply(x, { training: true }) as tf.Tensor,
-          ) as tf.Scalar,
-      );
-      opt.applyGradients(grads);
-      value.dataSync(); // wait for the step to finish (asynchronous backends)
-    });
+function measure(backend: BackendName, w: ModelStepWorkload, seconds: number): Result {
+  const { model, step, dispose } = setUpStep(w);
   // A backend that needs longer than the budget for one step (cpu on conv nets) gets one warm-up step.
   let warmupSteps = 0;
   const w0 = performance.now();
@@ -112,9 +63,7 @@ function measure(backend: BackendName, w: Workload, seconds: number): Result {
     samplesPerSec: Math.round((steps * w.batch) / elapsed),
     msPerStep: Number(((elapsed * 1000) / steps).toFixed(1)),
   };
-  tf.dispose([x, y]);
-  opt.dispose();
-  model.dispose();
+  dispose();
   return result;
 }
 
@@ -122,7 +71,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       backends: { type: 'string', default: BACKENDS.join(',') },
-      models: { type: 'string', default: WORKLOADS.map((w) => w.id).join(',') },
+      models: { type: 'string', default: MODEL_STEP_WORKLOADS.map((w) => w.id).join(',') },
       seconds: { type: 'string', default: '5' },
     },
   });
@@ -130,7 +79,7 @@ async function main(): Promise<void> {
   if (!(seconds > 0)) throw new Error(`--seconds must be a positive number; got ${values.seconds}`);
   const wanted = values.backends.split(',');
   const models = values.models.split(',');
-  const workloads = WORKLOADS.filter((w) => models.includes(w.id));
+  const workloads = MODEL_STEP_WORKLOADS.filter((w) => models.includes(w.id));
 
   const probe = await probeBackends();
   const unavailable: { backend: string; reason: string }[] = [];

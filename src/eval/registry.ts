@@ -88,16 +88,24 @@ export interface MetricDef {
   compute(input: EvalInput, get: MetricLookup, notes: Notes): MetricValue | Promise<MetricValue>;
 }
 
+/** An attack's value; its meaning and sizes go to the notes. */
+function attackValue(r: AttackResult, notes: Notes): MetricValue {
+  notes.meaning = r.meaning;
+  notes.sizes = r.sizes;
+  return r.value;
+}
+
 const svcAttack =
   (feature: MiaFeature) =>
-  async (input: EvalInput, _get: MetricLookup, notes: Notes): Promise<MetricValue> => {
-    const r: AttackResult = await svcMiaEfficacy(input.sets, { feature });
-    notes.meaning = r.meaning;
-    notes.sizes = r.sizes;
-    return r.value;
-  };
+  async (input: EvalInput, _get: MetricLookup, notes: Notes): Promise<MetricValue> =>
+    attackValue(await svcMiaEfficacy(input.sets, { feature }), notes);
 
-const retrainSets = (input: EvalInput) => input.retrain?.sets ?? {};
+/** Mean JS divergence to Retrain's predictions on one set (`name` for the message). */
+function jsToRetrain(input: EvalInput, set: 'test' | 'forget', name: string): MetricValue {
+  const r = input.retrain?.sets[set];
+  if (!r) return undefinedBecause(`no Retrain predictions on ${name}`);
+  return meanJsDivergence(input.sets[set].probs, r.probs, input.sets[set].numClasses);
+}
 
 export const METRICS: readonly MetricDef[] = [
   {
@@ -176,12 +184,8 @@ export const METRICS: readonly MetricDef[] = [
     direction: 'match-retrain',
     unit: 'fraction',
     needs: [],
-    compute: (input, _get, notes) => {
-      const r = lossLrAttack(input.sets, { rng: rngFor(input.seed, 'mia-loss-lr') });
-      notes.meaning = r.meaning;
-      notes.sizes = r.sizes;
-      return r.value;
-    },
+    compute: (input, _get, notes) =>
+      attackValue(lossLrAttack(input.sets, { rng: rngFor(input.seed, 'mia-loss-lr') }), notes),
   },
   {
     id: 'bias-correlation',
@@ -272,11 +276,7 @@ export const METRICS: readonly MetricDef[] = [
     direction: 'lower',
     unit: 'bits',
     needs: ['retrain'],
-    compute: (input) => {
-      const r = retrainSets(input).test;
-      if (!r) return undefinedBecause('no Retrain predictions on test');
-      return meanJsDivergence(input.sets.test.probs, r.probs, input.sets.test.numClasses);
-    },
+    compute: (input) => jsToRetrain(input, 'test', 'test'),
   },
   {
     id: 'js-forget',
@@ -284,11 +284,7 @@ export const METRICS: readonly MetricDef[] = [
     direction: 'lower',
     unit: 'bits',
     needs: ['retrain'],
-    compute: (input) => {
-      const r = retrainSets(input).forget;
-      if (!r) return undefinedBecause('no Retrain predictions on ΔD');
-      return meanJsDivergence(input.sets.forget.probs, r.probs, input.sets.forget.numClasses);
-    },
+    compute: (input) => jsToRetrain(input, 'forget', 'ΔD'),
   },
   {
     id: 'weight-l2',

@@ -4,7 +4,7 @@
  * → dense_1 128 → relu_3 → output (logits). Conv/Dense layers are linear; ReLUs are separate layers.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { glorotInit, heInit } from './init.ts';
+import { heInit, outputLogits } from './init.ts';
 import type { ModelSpec } from './types.ts';
 
 export function buildCnn(spec: ModelSpec): tfl.LayersModel {
@@ -42,13 +42,6 @@ export function buildCnn(spec: ModelSpec): tfl.LayersModel {
     })
     .apply(h) as tfl.SymbolicTensor;
   h = tfl.layers.activation({ activation: 'relu', name: 'relu_3' }).apply(h) as tfl.SymbolicTensor;
-  const logits = tfl.layers
-    .dense({
-      units: spec.numClasses,
-      activation: 'linear',
-      kernelInitializer: glorotInit(spec.seed, 'output'),
-      name: 'output',
-    })
-    .apply(h) as tfl.SymbolicTensor;
+  const logits = outputLogits(h, spec.numClasses, spec.seed);
   return tfl.model({ inputs: input, outputs: logits, name: 'cnn' });
 }

@@ -3,7 +3,7 @@
  * Dense layers are linear with the ReLU in its own layer, so curvature code sees pre-activations.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { glorotInit, heInit } from './init.ts';
+import { heInit, outputLogits } from './init.ts';
 import type { ModelSpec } from './types.ts';
 
 export const MLP_DEFAULT_HIDDEN = [256, 256] as const;
@@ -25,13 +25,6 @@ export function buildMlp(spec: ModelSpec): tfl.LayersModel {
       .activation({ activation: 'relu', name: `relu_${i + 1}` })
       .apply(h) as tfl.SymbolicTensor;
   });
-  const logits = tfl.layers
-    .dense({
-      units: spec.numClasses,
-      activation: 'linear',
-      kernelInitializer: glorotInit(spec.seed, 'output'),
-      name: 'output',
-    })
-    .apply(h) as tfl.SymbolicTensor;
+  const logits = outputLogits(h, spec.numClasses, spec.seed);
   return tfl.model({ inputs: input, outputs: logits, name: 'mlp' });
 }

@@ -8,7 +8,7 @@
  * Convolutions are linear and bias-free (BatchNorm follows each).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { glorotInit, heInit } from './init.ts';
+import { heInit, outputLogits } from './init.ts';
 import type { ModelSpec } from './types.ts';
 
 export const RESNET_DEFAULT_WIDTH = 8;
@@ -72,13 +72,6 @@ export function buildResnet18(spec: ModelSpec): tfl.LayersModel {
     }
   });
   h = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(h) as T;
-  const logits = tfl.layers
-    .dense({
-      units: spec.numClasses,
-      activation: 'linear',
-      kernelInitializer: glorotInit(spec.seed, 'output'),
-      name: 'output',
-    })
-    .apply(h) as T;
+  const logits = outputLogits(h, spec.numClasses, spec.seed);
   return tfl.model({ inputs: input, outputs: logits, name: 'resnet18' });
 }

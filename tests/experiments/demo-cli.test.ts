@@ -4,28 +4,25 @@
  * `uib run` / `uib demo` are listed by `uib --help`.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { test } from 'node:test';
+import { runUibSync } from '../helpers/cli.ts';
 
-const UIB = path.resolve('bin/uib.js');
-const uib = (...args: string[]) =>
-  spawnSync(process.execPath, [UIB, ...args], { encoding: 'utf8' });
+const uib = (...args: string[]) => runUibSync(args);
 
 test('uib demo: flags are checked before any work', () => {
   const seed = uib('demo', '--seed', 'x');
-  assert.equal(seed.status, 2);
+  assert.equal(seed.code, 2);
   assert.equal(seed.stderr.trim(), 'uib: --seed: must be an integer in [0, 4294967295]; got "x"');
   const backend = uib('demo', '--backend', 'gpu');
-  assert.equal(backend.status, 2);
+  assert.equal(backend.code, 2);
   assert.match(backend.stderr, /^uib: --backend: unknown backend "gpu"; must be one of wasm, cpu/);
   const extra = uib('demo', 'now');
-  assert.equal(extra.status, 2, 'the demo takes no arguments');
+  assert.equal(extra.code, 2, 'the demo takes no arguments');
 });
 
 test('uib --help lists demo and run; demo --help shows its defaults', () => {
   const help = uib('--help');
-  assert.equal(help.status, 0);
+  assert.equal(help.code, 0);
   assert.match(help.stdout, /^\s+demo\b/m);
   assert.match(help.stdout, /^\s+run\b/m);
   const demo = uib('demo', '--help');

@@ -5,12 +5,13 @@
  * parameter recomputes only that method; a directory in use by a live run is refused.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseResults } from '../../src/experiments/schema.ts';
+import { runUibSync } from '../helpers/cli.ts';
 
 const UIB = path.resolve('bin/uib.js');
 
@@ -34,13 +35,7 @@ function setup(experiment: unknown = TINY) {
   return { dir, file, out: path.join(dir, 'out') };
 }
 
-function runSync(args: string[]) {
-  const r = spawnSync(process.execPath, [UIB, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, UIB_BACKEND: 'cpu' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const runSync = (args: string[]) => runUibSync(args, { UIB_BACKEND: 'cpu' });
 
 function walk(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

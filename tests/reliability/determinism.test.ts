@@ -16,7 +16,7 @@ import {
 } from '../../src/data/scenarios/index.ts';
 import type { ScenarioParams } from '../../src/data/scenarios/manifest.ts';
 import { tempDir } from '../data/helpers.ts';
-import { runUib } from './cli.ts';
+import { runUib } from '../helpers/cli.ts';
 import { manifestsOf, metricsOf, TINY_EXPERIMENT } from './run-dir.ts';
 
 const KINDS: ScenarioParams[] = [

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { rngFor } from '../../src/core/rng.ts';
 import { tempDir } from '../data/helpers.ts';
-import { runUib, tempLeftovers, visibleFiles } from './cli.ts';
+import { runUib } from '../helpers/cli.ts';
+import { tempLeftovers, visibleFiles } from './cli.ts';
 import { checkRunDir, manifestsOf, metricsOf, TINY_EXPERIMENT } from './run-dir.ts';
 
 test('uib run: SIGKILL at seeded points, resume, same metrics as an uninterrupted run', {

@@ -14,7 +14,8 @@ import { recoverDir } from '../../src/core/atomic.ts';
 import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from '../../src/models/checkpoint.ts';
 import { buildModel } from '../../src/models/index.ts';
 import { tempDir } from '../data/helpers.ts';
-import { ROOT, tempLeftovers } from './cli.ts';
+import { ROOT } from '../helpers/cli.ts';
+import { tempLeftovers } from './cli.ts';
 
 /** Run `_swap-child.ts`, which kills itself after its `nth` rename; returns what it left beside `target`. */
 function killedSwap(target: string, nth: number): string[] {

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { rngFor } from '../../src/core/rng.ts';
 import { readCheckpointMeta } from '../../src/models/checkpoint.ts';
 import { tempDir } from '../data/helpers.ts';
-import { runUib, visibleFiles } from './cli.ts';
+import { runUib } from '../helpers/cli.ts';
+import { visibleFiles } from './cli.ts';
 import { checkCheckpointDir } from './run-dir.ts';
 
 test('uib train: SIGKILL while overwriting a checkpoint leaves the old or the new one, whole', {

@@ -13,7 +13,8 @@ import { runVerify } from '../../src/cli/commands/verify.ts';
 import { rngFor } from '../../src/core/rng.ts';
 import { RECORD_FILE, readDeletionRecord } from '../../src/unlearn/record.ts';
 import { tempDir } from '../data/helpers.ts';
-import { runUib, tempLeftovers, visibleFiles } from './cli.ts';
+import { runUib } from '../helpers/cli.ts';
+import { tempLeftovers, visibleFiles } from './cli.ts';
 import { checkCheckpointDir } from './run-dir.ts';
 import { unlearnArgs, unlearnFixture } from './unlearn-fixture.ts';
 

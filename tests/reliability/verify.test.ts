@@ -7,38 +7,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { runVerify } from '../../src/cli/commands/verify.ts';
-import { run } from '../../src/cli/main.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import { sha256Json } from '../../src/core/hash.ts';
 import { METADATA_FILE, MODEL_FILE, WEIGHTS_FILE } from '../../src/models/checkpoint.ts';
 import { RECORD_FILE } from '../../src/unlearn/record.ts';
+import { uib } from '../helpers/cli.ts';
 import { type UnlearnFixture, unlearnArgs, unlearnFixture } from './unlearn-fixture.ts';
 
 /** An edited JSON file (free-form). */
 // biome-ignore lint/suspicious/noExplicitAny: arbitrary JSON under edit
 type Json = Record<string, any>;
-
-/** Run the CLI in-process, capturing what it writes. */
-async function uib(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => {
-    out += s;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
-    err += s;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
 
 let ready: Promise<UnlearnFixture & { out: string }> | undefined;
 function fixture() {

@@ -3,33 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { run } from '../../src/cli/main.ts';
 import { loadCheckpoint } from '../../src/models/checkpoint.ts';
+import { uib } from '../helpers/cli.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'uib-train-cli-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Run the CLI in-process, capturing what it writes. */
-async function uib(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => {
-    out += s;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
-    err += s;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
 
 test('uib train: per-epoch metrics on stdout, a loadable checkpoint with its metadata', async () => {
   const out = path.join(tmp, 'mlp');

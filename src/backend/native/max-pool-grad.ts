@@ -2,8 +2,8 @@
  * Native MaxPoolGrad for the wasm backend: as ../wasm/max-pool-grad.ts (dy to the first maximum
  * of each window, row-major, like the cpu backend), split over the batch.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import type * as tf from '@tensorflow/tfjs-core';
+import { type BackendWasm, heap, heapIndex, maxPoolGradInfo } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
@@ -13,16 +13,7 @@ export function maxPoolGrad(addon: NativeAddon, args: Args): tf.TensorInfo | und
   const dy = args.inputs.dy as tf.TensorInfo;
   const input = args.inputs.input as tf.TensorInfo;
   if (dy.dtype !== 'float32' || input.dtype !== 'float32') return undefined;
-  const { filterSize, strides, pad, dimRoundingMode } =
-    args.attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = maxPoolGradInfo(input, args.attrs);
   const dx = backend.makeOutput(input.shape, 'float32');
   addon.maxPoolGrad(
     heap(backend),

@@ -104,10 +104,72 @@ export function batchChunk(batch: number, perSample: number): number {
   return Math.max(1, Math.min(batch, Math.floor(maxFloats / Math.max(1, perSample))));
 }
 
-export function assertChannelsLast(info: tf.backend_util.Conv2DInfo, kernel: string): void {
+/**
+ * The geometry of a Conv2DBackpropInput/Filter call: `xShape` is the forward input's, dilation is
+ * 1 (the attrs carry none). NHWC only.
+ */
+export function backpropConvInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Attrs,
+  kernel: string,
+): tf.backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dimRoundingMode } =
+    attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
   if (info.dataFormat !== 'channelsLast') {
     throw new Error(`uib's wasm ${kernel} supports NHWC only; got dataFormat ${info.dataFormat}`);
   }
+  return info;
+}
+
+/** The pooling windows of a MaxPoolGrad call on `input`. */
+export function maxPoolGradInfo(input: tf.TensorInfo, attrs: Attrs): tf.backend_util.Conv2DInfo {
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
+  return tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+}
+
+/** The stock (XNNPACK) NHWC Conv2D at stride 1, with explicit padding [top, bottom, left, right]. */
+export function stockConv2d(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  [pt, pb, pl, pr]: number[],
+  dilations: [number, number],
+): tf.TensorInfo {
+  return runStock(
+    'Conv2D',
+    backend,
+    { x, filter },
+    {
+      strides: [1, 1],
+      dilations,
+      pad: [
+        [0, 0],
+        [pt, pb],
+        [pl, pr],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined as unknown as string,
+    },
+  );
 }
 
 /** Swaps the last two axes: a transpose that XNNPACK's untransposed product can then consume. */

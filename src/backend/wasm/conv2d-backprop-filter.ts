@@ -13,14 +13,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertChannelsLast,
   type BackendWasm,
+  backpropConvInfo,
   free,
   heap,
   heapIndex,
   matMul2d,
   reshapeInfo,
   runStock,
+  stockConv2d,
   transpose,
 } from './base.ts';
 
@@ -110,19 +111,8 @@ function conv2DBackpropFilter(args: {
   const { backend } = args;
   const x = args.inputs.x as tf.TensorInfo;
   const dy = args.inputs.dy as tf.TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-    args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat),
-  );
-  assertChannelsLast(info, 'Conv2DBackpropFilter');
+  const { filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const info = backpropConvInfo(x.shape, filterShape, args.attrs, 'Conv2DBackpropFilter');
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
   const { top: pt, left: pl } = info.padInfo;
   if (KH * KW * info.inChannels <= SMALL_K) return viaIm2colT(backend, x, dy, info);
@@ -132,23 +122,8 @@ function conv2DBackpropFilter(args: {
 
   const xT = transpose(backend, x, [3, 1, 2, 0]); // (Ci, H, W, B): channels become the batch
   const dyT = transpose(backend, dy, [1, 2, 0, 3]); // (OH, OW, B, Co): dy becomes the filter
-  const conv = runStock(
-    'Conv2D',
-    backend,
-    { x: xT, filter: dyT },
-    {
-      strides: [1, 1],
-      dilations: [sh, sw], // the original stride spaces the taps
-      pad: [
-        [0, 0],
-        [pt, pb],
-        [pl, pr],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dimRoundingMode: undefined as unknown as string,
-    },
-  ); // (Ci, ≥KH, ≥KW, Co)
+  // The original stride spaces the taps: it becomes the dilation.
+  const conv = stockConv2d(backend, xT, dyT, [pt, pb, pl, pr], [sh, sw]); // (Ci, ≥KH, ≥KW, Co)
   free(backend, xT, dyT);
   let cropped = conv;
   if (conv.shape[1] !== KH || conv.shape[2] !== KW) {

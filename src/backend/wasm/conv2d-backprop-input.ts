@@ -11,8 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertChannelsLast,
   type BackendWasm,
+  backpropConvInfo,
   batchChunk,
   free,
   heapF32,
@@ -20,6 +20,7 @@ import {
   reshapeInfo,
   runStock,
   sliceRows,
+  stockConv2d,
   transpose,
 } from './base.ts';
 import { geometryOf, type Im2colGeometry } from './conv2d-backprop-filter.ts';
@@ -63,19 +64,8 @@ function conv2DBackpropInput(args: {
   const { backend } = args;
   const dy = args.inputs.dy as tf.TensorInfo;
   const filter = args.inputs.filter as tf.TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
-    args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat),
-  );
-  assertChannelsLast(info, 'Conv2DBackpropInput');
+  const { inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const info = backpropConvInfo(inputShape, filter.shape, args.attrs, 'Conv2DBackpropInput');
   const { filterHeight: KH, filterWidth: KW } = info;
   const pt = KH - 1 - info.padInfo.top;
   const pl = KW - 1 - info.padInfo.left;
@@ -96,23 +86,7 @@ function viaForwardConv(
   const rotated = runStock('Reverse', backend, { x: filter }, { dims: [0, 1] });
   const swapped = transpose(backend, rotated, [0, 1, 3, 2]);
   free(backend, rotated);
-  const dx = runStock(
-    'Conv2D',
-    backend,
-    { x: dy, filter: swapped },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [pt, pb],
-        [pl, pr],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-      dimRoundingMode: undefined as unknown as string,
-    },
-  );
+  const dx = stockConv2d(backend, dy, swapped, [pt, pb, pl, pr], [1, 1]);
   free(backend, swapped);
   return dx;
 }

@@ -5,7 +5,7 @@
  * window order, as on the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex } from './base.ts';
+import { type BackendWasm, heap, heapIndex, maxPoolGradInfo } from './base.ts';
 
 function maxPoolGrad(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -15,16 +15,7 @@ function maxPoolGrad(args: {
   const { backend } = args;
   const dy = args.inputs.dy as tf.TensorInfo;
   const input = args.inputs.input as tf.TensorInfo;
-  const { filterSize, strides, pad, dimRoundingMode } =
-    args.attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = maxPoolGradInfo(input, args.attrs);
   const {
     batchSize: B,
     inHeight: H,

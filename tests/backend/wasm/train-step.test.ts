@@ -10,6 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../../src/backend/index.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { buildModel, type ModelSpec } from '../../../src/models/index.ts';
+import { fixedBatchStep } from '../../../src/train/step.ts';
 
 const SPECS: ModelSpec[] = [
   { arch: 'mlp', inputShape: [4, 3], numClasses: 4, hidden: [16, 8], seed: 1 },
@@ -37,18 +38,7 @@ async function trainOn(
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), spec.numClasses));
   const opt = optimizer(kind);
   const losses: number[] = [];
-  const step = () =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.losses.softmaxCrossEntropy(
-            y,
-            model.apply(x, { training: true }) as tf.Tensor,
-          ) as tf.Scalar,
-      );
-      opt.applyGradients(grads);
-      return value.dataSync()[0];
-    });
+  const step = fixedBatchStep(model, x, y, opt);
   losses.push(step());
   const before = tf.memory().numTensors;
   losses.push(step());

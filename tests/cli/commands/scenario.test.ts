@@ -3,32 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
-import { run } from '../../../src/cli/main.ts';
 import { readManifest } from '../../../src/data/scenarios/index.ts';
 import { tempDir } from '../../data/helpers.ts';
-
-/** Run the CLI in-process, capturing what it writes. */
-async function uib(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => {
-    out += s;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
-    err += s;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await run(argv);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
+import { uib } from '../../helpers/cli.ts';
 
 test('uib scenario writes a manifest; show prints counts and draws a PNG grid', async () => {
   const dir = tempDir('cli');
