@@ -1,16 +1,20 @@
 /**
- * The UIB benchmark of issue 4: the MNIST bias scenario (the 3×3 corner patch on 90 % of class k
- * and 2 % of the rest; ΔD = the patched class-k images) with the CNN. Per seed: the original model
- * trained with a fixed recipe, Retrain with the same recipe, UIB-IF with its defaults (fresh Fisher
- * pass, and with F_D cached at training time), the ablations on the same seed — Λ = λI, β = 0, the
- * bound centred at θ̂, the retain-gradient mean — and plain FT with UIB-IF's fine-tuning budget.
+ * The UIB benchmark of issue 4: the MNIST bias scenario (a corruption, default `stripe`, on 90 % of
+ * class k and 2 % of the rest; ΔD = the corrupted class-k images) with the CNN. Per seed: the
+ * original model trained with a fixed recipe, Retrain with the same recipe, UIB-IF with its
+ * defaults (fresh Fisher pass, and with F_D cached at training time), the ablations on the same
+ * seed — Λ = λI, β = 0, the bound centred at θ̂, the retain-gradient mean — the empirical Fisher,
+ * and plain FT with UIB-IF's fine-tuning budget. (The 3×3 patch gives the CNN no bias to unlearn:
+ * docs/method.md §7.)
  *
- *   npm run bench:uib [-- --seeds 1,2,3 --train-size 5000 --test-size 2000 --backend wasm]
+ *   npm run bench:uib -- --seeds 1,2,3 --train-size 20000 [--work-dir DIR] [--backend wasm]
  *   npm run bench:uib -- --seeds 0 --variants tune      (the tuning grid, on a separate seed)
+ *   npm run bench:uib -- --seeds 1 --variants kfac      (K-FAC alone: slow, see KFAC below)
  *
  * Prints one JSON document on stdout (progress on stderr). Bias correlation ρ is always reported
- * with recall(k) and P(ŷ = k) beside it (ρ is undefined when ŷ = k is constant). Times are wall
- * times on this machine; `gradEvals` (per-example gradients) is the hardware-independent cost.
+ * with recall(k) and P(ŷ = k) beside it (ρ is undefined when ŷ = k is constant). Times: wall time,
+ * the process's CPU time (steadier on a shared machine), and `gradEvals` (per-example gradients,
+ * hardware-independent). `--work-dir` keeps each seed's original, Retrain row and result.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
