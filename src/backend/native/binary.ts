@@ -46,12 +46,15 @@ export function binary(kernelName: string) {
     }
     if (cols === 0 || size(full.shape) < 4096) return undefined;
     const out = backend.makeOutput(full.shape, 'float32');
+    // Every index before the heap view: an input still held by another backend moves onto the wasm
+    // heap when first indexed, which can grow the heap and detach a view taken earlier.
+    const [f, v, o] = [full, vec, out].map((t) => heapIndex(backend, t));
     addon.broadcastRows(
       heap(backend),
       op,
-      heapIndex(backend, full),
-      heapIndex(backend, vec),
-      heapIndex(backend, out),
+      f,
+      v,
+      o,
       size(full.shape) / cols,
       cols,
       vec === a ? 1 : 0,

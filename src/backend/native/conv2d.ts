@@ -70,12 +70,14 @@ export function conv2d(addon: NativeAddon, args: Args): tf.TensorInfo | undefine
   if (bias !== undefined && tf.util.sizeFromShape(bias.shape) !== info.outChannels)
     return undefined;
   const y = backend.makeOutput(info.outShape, 'float32');
+  // Every index before the heap view: an input still held by another backend moves onto the wasm
+  // heap when first indexed, which can grow the heap and detach a view taken earlier.
+  const at = [x, filter, y].map((t) => heapIndex(backend, t));
+  const biasAt = bias === undefined ? -1 : heapIndex(backend, bias);
   addon.conv2d(
     heap(backend),
-    heapIndex(backend, x),
-    heapIndex(backend, filter),
-    heapIndex(backend, y),
-    bias === undefined ? -1 : heapIndex(backend, bias),
+    ...(at as [number, number, number]),
+    biasAt,
     activation === 'relu' ? 1 : 0,
     ...geometry(info),
   );
@@ -91,13 +93,8 @@ export function conv2dBackpropInput(addon: NativeAddon, args: Args): tf.TensorIn
   const info = convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 });
   if (info === undefined) return undefined;
   const dx = backend.makeOutput(info.inShape, 'float32');
-  addon.conv2dBackpropInput(
-    heap(backend),
-    heapIndex(backend, dy),
-    heapIndex(backend, filter),
-    heapIndex(backend, dx),
-    ...geometry(info),
-  );
+  const at = [dy, filter, dx].map((t) => heapIndex(backend, t)); // before the heap view (conv2d)
+  addon.conv2dBackpropInput(heap(backend), ...(at as [number, number, number]), ...geometry(info));
   return dx;
 }
 
@@ -110,12 +107,7 @@ export function conv2dBackpropFilter(addon: NativeAddon, args: Args): tf.TensorI
   const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
   if (info === undefined) return undefined;
   const dw = backend.makeOutput(filterShape, 'float32');
-  addon.conv2dBackpropFilter(
-    heap(backend),
-    heapIndex(backend, x),
-    heapIndex(backend, dy),
-    heapIndex(backend, dw),
-    ...geometry(info),
-  );
+  const at = [x, dy, dw].map((t) => heapIndex(backend, t)); // before the heap view (conv2d)
+  addon.conv2dBackpropFilter(heap(backend), ...(at as [number, number, number]), ...geometry(info));
   return dw;
 }

@@ -42,6 +42,10 @@ export function matMul(addon: NativeAddon, args: Args): tf.TensorInfo | undefine
     return undefined;
   }
   const c = backend.makeOutput([...outer, m, n], 'float32');
+  // Every index before the heap view: an input still held by another backend moves onto the wasm
+  // heap when first indexed, which can grow the heap and detach a view taken earlier.
+  const [ai, bi, ci] = [a, b, c].map((t) => heapIndex(backend, t));
+  const biasAt = bias === undefined ? -1 : heapIndex(backend, bias);
   addon.matMul(
     heap(backend),
     ta ? 1 : 0,
@@ -50,12 +54,12 @@ export function matMul(addon: NativeAddon, args: Args): tf.TensorInfo | undefine
     m,
     n,
     k,
-    heapIndex(backend, a),
-    heapIndex(backend, b),
-    heapIndex(backend, c),
+    ai,
+    bi,
+    ci,
     batchA === 1 ? 0 : m * k,
     batchB === 1 ? 0 : k * n,
-    bias === undefined ? -1 : heapIndex(backend, bias),
+    biasAt,
     activation === 'relu' ? 1 : 0,
   );
   return c;

@@ -15,11 +15,12 @@ export function maxPoolGrad(addon: NativeAddon, args: Args): tf.TensorInfo | und
   if (dy.dtype !== 'float32' || input.dtype !== 'float32') return undefined;
   const info = maxPoolGradInfo(input, args.attrs);
   const dx = backend.makeOutput(input.shape, 'float32');
+  // Every index before the heap view: an input still held by another backend moves onto the wasm
+  // heap when first indexed, which can grow the heap and detach a view taken earlier.
+  const at = [input, dy, dx].map((t) => heapIndex(backend, t));
   addon.maxPoolGrad(
     heap(backend),
-    heapIndex(backend, input),
-    heapIndex(backend, dy),
-    heapIndex(backend, dx),
+    ...(at as [number, number, number]),
     info.batchSize,
     info.inHeight,
     info.inWidth,

@@ -36,13 +36,9 @@ function reduceLeading(addon: NativeAddon, args: Args, isMean: boolean): tf.Tens
   const cols = tf.util.sizeFromShape(x.shape.slice(lead));
   const shape = keepDims ? x.shape.map((d, i) => (i < lead ? 1 : d)) : x.shape.slice(lead);
   const out = backend.makeOutput(shape, 'float32');
-  addon.sumRows(
-    heap(backend),
-    heapIndex(backend, x),
-    heapIndex(backend, out),
-    rows,
-    cols,
-    isMean ? 1 / rows : 1,
-  );
+  // Every index before the heap view: an input still held by another backend moves onto the wasm
+  // heap when first indexed, which can grow the heap and detach a view taken earlier.
+  const [xi, oi] = [x, out].map((t) => heapIndex(backend, t));
+  addon.sumRows(heap(backend), xi, oi, rows, cols, isMean ? 1 / rows : 1);
   return out;
 }

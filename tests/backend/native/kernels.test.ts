@@ -13,6 +13,7 @@ import {
   nativeUnavailableReason,
   threadsFromEnv,
 } from '../../../src/backend/native/addon.ts';
+import { type BackendWasm, heap } from '../../../src/backend/wasm/base.ts';
 import { nativeKernelsActive, useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
 import { assertMatchesCpu, type Inputs, runKernel } from '../wasm/compare.ts';
 
@@ -51,6 +52,45 @@ async function onEveryRoute(
     });
   }
 }
+
+/**
+ * Inputs created on the cpu backend move onto the wasm heap only when a kernel first indexes them;
+ * one bigger than the whole heap grows it, which detaches any heap view taken before (the native
+ * kernels once took theirs first and failed with "tensor lies outside the wasm heap"). Each case
+ * grows the heap to twice its size, so only the native route with one thread runs this, first.
+ */
+test('inputs still on the cpu backend, moved onto a growing wasm heap: Add, Sum, MatMul match cpu', async (t) => {
+  if (addon === undefined) return t.skip(`native addon absent (${nativeUnavailableReason()})`);
+  const heapFloats = () => heap(tf.backend() as BackendWasm).length;
+  const cases: [string, (big: tf.Tensor2D, small: tf.Tensor) => tf.Tensor, number[]][] = [
+    ['Sub, per-channel operand first', (big, c) => tf.sub(c, big), [1, 8]],
+    ['Sum over the leading axis', (big) => tf.sum(big, 0), [1]],
+    ['MatMul', (big, w) => tf.matMul(big, w), [8, 3]],
+  ];
+  for (const [name, op, smallShape] of cases) {
+    await initBackend('wasm');
+    useNativeKernels(true);
+    addon.setThreads(1);
+    const before = heapFloats();
+    const before0 = tf.memory().numTensors;
+    await initBackend('cpu');
+    // More floats than the whole wasm heap: moving it there must grow the heap.
+    const big = tf.randomUniform([before / 8 + 8, 8], -1, 1, 'float32', 1) as tf.Tensor2D;
+    const small = tf.randomUniform(smallShape, 0.5, 1.5, 'float32', 2);
+    const want = op(big, small);
+    await initBackend('wasm');
+    const got = op(big, small);
+    assert.ok(heapFloats() > before, `${name}: the heap grew`);
+    assert.deepEqual(got.shape, want.shape, name);
+    const [g, w] = [got.dataSync(), want.dataSync()];
+    let err = 0;
+    for (let i = 0; i < w.length; i++)
+      err = Math.max(err, Math.abs(g[i] - w[i]) / (1 + Math.abs(w[i])));
+    assert.ok(err < 1e-5, `${name}: max relative error ${err}`);
+    tf.dispose([big, small, want, got]);
+    assert.equal(tf.memory().numTensors, before0, `${name}: no tensor leaked`);
+  }
+});
 
 function outSize(n: number, k: number, s: number, pad: 'valid' | 'same', d = 1): number {
   const ek = (k - 1) * d + 1;
