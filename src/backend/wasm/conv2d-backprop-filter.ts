@@ -149,13 +149,10 @@ function viaIm2colT(
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const n = info.batchSize * info.outHeight * info.outWidth;
   const colsT = backend.makeOutput([K, n], 'float32');
-  im2colT(
-    heap(backend),
-    heapIndex(backend, x),
-    heapIndex(backend, colsT),
-    geometryOf(info),
-    info.batchSize,
-  );
+  // Offsets before the heap view: looking x up can move it onto the heap and grow it.
+  const xAt = heapIndex(backend, x);
+  const colsAt = heapIndex(backend, colsT);
+  im2colT(heap(backend), xAt, colsAt, geometryOf(info), info.batchSize);
   const dw = matMul2d(backend, colsT, reshapeInfo(dy, [n, info.outChannels])); // (K, Co)
   free(backend, colsT);
   return reshapeInfo(dw, [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels]);

@@ -32,11 +32,12 @@ function maxPoolGrad(args: {
   } = info;
   const { top: pt, left: pl } = info.padInfo;
   const dx = backend.makeOutput(input.shape, 'float32');
-  // Views after the last allocation (heap growth detaches them).
-  const mem = heap(backend);
+  // Offsets first (looking a tensor up can move it onto the wasm heap and grow it), then the
+  // view, after the last allocation: heap growth detaches earlier views.
   const xAt = heapIndex(backend, input);
   const dyAt = heapIndex(backend, dy);
   const dxAt = heapIndex(backend, dx);
+  const mem = heap(backend);
   mem.fill(0, dxAt, dxAt + B * H * W * C);
   const maxVal = new Float32Array(C);
   const maxPos = new Int32Array(C);
