@@ -29,6 +29,7 @@ import type { ModelSpec } from '../models/types.ts';
 import { CostCounter } from '../train/cost.ts';
 import { trainModel } from '../train/train.ts';
 import type { TrainRecipe } from '../train/types.ts';
+import { trainingSetFisher } from '../unlearn/methods/ssd.ts';
 import { getMethod, parseParams, unlearn } from '../unlearn/registry.ts';
 import { loadCachedModel, saveCachedModel } from './cache.ts';
 import { createProgress, type Progress } from './progress.ts';
@@ -356,6 +357,13 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
     } else job.counters.skipped++;
     progress.done(`${tag}: original (${seconds(original.cost.timeMs)})`);
 
+    // SSD reads F_D, the training set's Fisher at θ̂ (as `uib unlearn` computes it): computed at
+    // most once per (seed, scenario), and only when an SSD cell actually runs.
+    let fisherD: Map<string, Float32Array> | undefined;
+    const fisherDOf = () => {
+      fisherD ??= trainingSetFisher(original.model, data.train);
+      return fisherD;
+    };
     // Every method, each cell persisted as soon as it is done.
     for (const m of methods) {
       const key = keys.cell(m);
@@ -378,6 +386,7 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
         retrainWeights,
         retrainTimeMs,
         evalOpts,
+        fisherD: m.id === 'ssd' ? fisherDOf : undefined,
       });
       store.writeCell(cell);
       job.counters.computed++;
@@ -419,6 +428,8 @@ interface CellJob {
   retrainWeights: Float32Array[];
   retrainTimeMs: number;
   evalOpts: { batchSize: number };
+  /** F_D for methods that read it (SSD), computed on first use. */
+  fisherD?: () => Map<string, Float32Array>;
 }
 
 /** Run one method and evaluate it; a method that fails becomes a failed cell, not a crash. */
@@ -443,6 +454,7 @@ async function runCell(c: CellJob): Promise<Cell> {
         recipe: c.recipe,
         data: { retain: c.data.retain, forget: c.data.forget },
         seed: job.seed,
+        fisherD: c.fisherD?.(),
         quiet: true,
       },
       m.params,

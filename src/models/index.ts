@@ -3,7 +3,7 @@
  * clone it, count its parameters. Models map `[b, ...inputShape]` to logits.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../core/errors.ts';
 import { buildCnn } from './cnn.ts';
 import { buildMlp } from './mlp.ts';
@@ -87,9 +87,11 @@ export function buildModel(spec: ModelSpec): tfl.LayersModel {
 
 /** Same architecture and weights (moving statistics included), independent variables. */
 export function cloneModel(model: tfl.LayersModel): tfl.LayersModel {
-  // fastWeightInit: skip the random init, the weights are copied right after.
-  const copy = tfl.LayersModel.fromConfig(
-    tfl.LayersModel,
+  // The model's own class rebuilds its config (a Sequential's config is a layer list, not a
+  // graph); fastWeightInit skips the random init, the weights are copied right after.
+  const cls = model.constructor as typeof tfl.LayersModel;
+  const copy = cls.fromConfig(
+    cls,
     model.getConfig() as unknown as tf.serialization.ConfigDict,
     {},
     true,

@@ -3,7 +3,10 @@
  * (never a file) for every method with `supportsUib`. `unlearn()` is the one entry point: it
  * validates hyper-parameters, hides D_r from methods that must not read it, runs the method on a
  * seeded context, checks that the original model came back untouched, and reports the cost.
+ * When a method throws, every tfjs variable created during its run (clones, optimizer slots) is
+ * disposed before the error goes on, so no method needs its own cleanup for that case.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
@@ -263,15 +266,25 @@ export async function unlearn(
     fisherD: inputs.fisherD,
     quiet: inputs.quiet,
   };
-  cost.restart();
-  const out = await method.run(ctx, params);
-  cost.stop();
-  if (out.model === inputs.original)
-    throw new Error(`${id}: returned the original model; methods must clone it`);
-  const after = weightHashes(inputs.original);
-  const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
-  if (changed.length > 0)
-    throw new Error(`${id}: changed the original model's weights (${changed.join(', ')})`);
+  // Variables are registered by name in the engine; those not there now are the run's own.
+  const existing = new Set(Object.keys(tf.engine().registeredVariables));
+  let out: Awaited<ReturnType<UnlearnMethod['run']>>;
+  try {
+    cost.restart();
+    out = await method.run(ctx, params);
+    cost.stop();
+    if (out.model === inputs.original)
+      throw new Error(`${id}: returned the original model; methods must clone it`);
+    const after = weightHashes(inputs.original);
+    const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
+    if (changed.length > 0)
+      throw new Error(`${id}: changed the original model's weights (${changed.join(', ')})`);
+  } catch (e) {
+    cost.stop();
+    const vars = tf.engine().registeredVariables;
+    for (const name of Object.keys(vars)) if (!existing.has(name)) vars[name].dispose();
+    throw e;
+  }
   return {
     model: out.model,
     params,

@@ -127,11 +127,12 @@ test('uib run: killed with SIGKILL mid-way, a rerun resumes without redoing fini
     assert.ok((html.match(/data:image\/png;base64/g) ?? []).length === 4, 'forget examples');
 
     // 4. A changed FT parameter: only the FT cells are recomputed, the trained models reused.
+    // SSD, added, runs too: the runner gives it F_D (the training set's Fisher at θ̂).
     fs.writeFileSync(
       file,
       JSON.stringify({
         ...TINY,
-        methods: [{ id: 'retrain' }, { id: 'ft', params: { epochs: 1, lr: 0.02 } }],
+        methods: [{ id: 'retrain' }, { id: 'ft', params: { epochs: 1, lr: 0.02 } }, { id: 'ssd' }],
       }),
     );
     const r2 = runSync(['run', file, '--out', out, '--quiet']);
@@ -140,6 +141,10 @@ test('uib run: killed with SIGKILL mid-way, a rerun resumes without redoing fini
     const changed = JSON.parse(fs.readFileSync(first, 'utf8'));
     assert.notEqual(changed.key, before.key);
     assert.equal(changed.params.lr, 0.02);
+    for (const seed of [1, 2]) {
+      const ssd = JSON.parse(fs.readFileSync(cellFile(out, seed, 'ssd'), 'utf8'));
+      assert.equal(ssd.status, 'ok', ssd.error);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

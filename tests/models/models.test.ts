@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
 import {
   buildModel,
   cloneModel,
@@ -150,6 +151,33 @@ test('cloneModel: same outputs and spec, independent variables', () => {
     assert.notEqual(v.name, (m.trainableWeights[0].read() as tf.Variable).name);
     tf.dispose([x, a, b]);
   }
+});
+
+test('cloneModel copies a tf.sequential model: same class, same outputs, no leak', () => {
+  const m = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ units: 4, inputShape: [3], activation: 'relu' }),
+      tfl.layers.dense({ units: 2 }),
+    ],
+  });
+  const numTensors = tf.memory().numTensors;
+  const c = cloneModel(m);
+  assert.ok(c instanceof tfl.Sequential);
+  assert.equal(tf.memory().numTensors, numTensors + m.weights.length);
+  const x = tf.tensor2d([
+    [1, -2, 0.5],
+    [0, 3, -1],
+  ]);
+  const [a, b] = [m.predict(x) as tf.Tensor, c.predict(x) as tf.Tensor];
+  assert.deepEqual(b.dataSync(), a.dataSync());
+  assert.notEqual(
+    (c.weights[0].read() as tf.Variable).name,
+    (m.weights[0].read() as tf.Variable).name,
+  );
+  tf.dispose([x, a, b]);
+  c.dispose();
+  assert.equal(tf.memory().numTensors, numTensors);
+  m.dispose();
 });
 
 test('bad specs are refused naming the field', () => {

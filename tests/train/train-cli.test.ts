@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { sha256Json } from '../../src/core/hash.ts';
+import { readManifest } from '../../src/data/scenarios/index.ts';
 import { loadCheckpoint } from '../../src/models/checkpoint.ts';
 import { uib } from '../helpers/cli.ts';
 
@@ -86,4 +88,93 @@ test('bad flags exit 2 with one line naming the flag, and write nothing', async 
   assert.equal(noOut.code, 2);
   assert.match(noOut.err, /--out: required/);
   assert.equal(fs.existsSync(out), false);
+});
+
+test('train --scenario --cache-fisher, then unlearn uib-if: the record says F_D came from the cache', async () => {
+  const manifest = path.join(tmp, 's.json');
+  const s = await uib(
+    'scenario',
+    '--dataset',
+    'mnist',
+    '--kind',
+    'class',
+    '--class',
+    '3',
+    '--seed',
+    '1',
+    '--train-size',
+    '300',
+    '--test-size',
+    '100',
+    '--out',
+    manifest,
+  );
+  assert.equal(s.code, 0, s.err);
+  const ckpt = path.join(tmp, 'cnn');
+  const t = await uib(
+    'train',
+    '--scenario',
+    manifest,
+    '--model',
+    'mlp',
+    '--epochs',
+    '1',
+    '--cache-fisher',
+    '--backend',
+    'cpu',
+    '--quiet',
+    '--out',
+    ckpt,
+  );
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /F_D cached in/);
+  const { model, meta } = await loadCheckpoint(ckpt);
+  model.dispose();
+  const m = readManifest(manifest);
+  assert.equal(meta.scenarioHash, sha256Json(m));
+  assert.equal(meta.extra?.subset, m.counts.train);
+  // The cache is tied to the checkpoint's weights (a stale one is refused).
+  const index = JSON.parse(fs.readFileSync(path.join(ckpt, 'fisher.json'), 'utf8'));
+  assert.equal(index.weightsSha256, meta.weightsSha256);
+  assert.equal(index.n, m.counts.train);
+  // Nothing of the atomic write is left beside the checkpoint.
+  assert.deepEqual(
+    fs.readdirSync(tmp).filter((n) => n.startsWith('.')),
+    [],
+  );
+
+  const out = path.join(tmp, 'cnn-uib');
+  const u = await uib(
+    'unlearn',
+    '--checkpoint',
+    ckpt,
+    '--scenario',
+    manifest,
+    '--method',
+    'uib-if',
+    '--param',
+    'epochs=0',
+    '--backend',
+    'cpu',
+    '--quiet',
+    '--out',
+    out,
+  );
+  assert.equal(u.code, 0, u.err);
+  const record = JSON.parse(fs.readFileSync(path.join(out, 'deletion-record.json'), 'utf8'));
+  assert.equal(record.scenario.matchesCheckpoint, true);
+  assert.deepEqual(record.curvature, { kind: 'fisher-sampled', source: 'cache', samples: 300 });
+  const v = await uib('verify', out);
+  assert.equal(v.code, 0, v.err);
+});
+
+test('--scenario refuses flags that would pick other data', async () => {
+  for (const flag of [
+    ['--dataset', 'mnist'],
+    ['--subset', '100'],
+  ]) {
+    const r = await uib('train', '--scenario', 'x.json', ...flag, '--out', path.join(tmp, 'no'));
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, new RegExp(`${flag[0]}: not with --scenario`));
+  }
 });

@@ -202,3 +202,57 @@ test('`uib methods` lists every id with its summary', () => {
     assert.ok(out.includes(`${m.id} `) && out.includes(m.summary), m.id);
   assert.ok(out.includes('maskRatio=0.5'));
 });
+
+test('a method that throws after cloning the model leaks no tensors or variables', async () => {
+  await initBackend('cpu');
+  const spec = { arch: 'mlp' as const, inputShape: [2, 2, 1], numClasses: 3, hidden: [5], seed: 1 };
+  const model = buildModel(spec);
+  const src = {
+    name: 't',
+    sampleShape: [2, 2, 1],
+    x: Float32Array.from({ length: 48 }, (_, i) => (i % 7) / 7),
+    scale: 1,
+    y: new Uint8Array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]),
+    numClasses: 3,
+    meta: {},
+  };
+  const ds = new Dataset(src);
+  // D_r that works for its first `uses` property reads, then throws: FT has cloned the model by
+  // then and, half-way through, taken Adam steps (optimizer slots are variables too).
+  let reads = 0;
+  const failing = (uses: number) =>
+    new Proxy(ds, {
+      get(target, prop, receiver) {
+        if (++reads > uses) throw new Error('D_r failed');
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  const inputs = (uses: number) => ({
+    original: model,
+    spec,
+    recipe: { optimizer: { name: 'adam' as const, lr: 0.1 }, epochs: 1, batchSize: 2, seed: 1 },
+    data: { retain: failing(uses), forget: ds.subset([0, 1]) },
+    seed: 1,
+    quiet: true,
+  });
+  const params = { epochs: 3, batchSize: 2, optimizer: 'adam' };
+  // A whole run first, to count the reads it makes (and to warm up anything cached once).
+  const whole = await unlearn('ft', inputs(Number.POSITIVE_INFINITY), params);
+  whole.model.dispose();
+  const total = reads;
+  assert.ok(total > 10, `a whole run reads D_r ${total} times`);
+  const numTensors = tf.memory().numTensors;
+  const numVars = Object.keys(tf.engine().registeredVariables).length;
+  for (const uses of [0, 3, Math.floor(total / 2)]) {
+    reads = 0;
+    await assert.rejects(unlearn('ft', inputs(uses), params), /D_r failed/);
+    assert.equal(tf.memory().numTensors, numTensors, `failing after ${uses} reads: tensors leaked`);
+    assert.equal(
+      Object.keys(tf.engine().registeredVariables).length,
+      numVars,
+      `failing after ${uses} reads: variables leaked`,
+    );
+  }
+  model.dispose();
+});

@@ -4,12 +4,21 @@
  *
  *   uib train --dataset mnist --model cnn --out runs/cnn
  *   uib train --dataset mnist --model mlp --subset 10000 --epochs 10 --lr 1e-3 --seed 1 --out runs/mlp
+ *   uib train --scenario s.json --model cnn --cache-fisher --out runs/cnn
+ *
+ * `--scenario`: train on the manifest's training set (ΔD included) and record the manifest's hash,
+ * which `uib unlearn` compares with the scenario it is given. `--cache-fisher`: F_D at the trained
+ * weights, written into the same atomic checkpoint directory (a kill leaves no cache or a valid one).
  */
 import type { Command } from 'commander';
 import { initBackend, parseBackendName } from '../../backend/index.ts';
+import { writeDirAtomic } from '../../core/atomic.ts';
 import { UsageError } from '../../core/errors.ts';
+import { sha256Json } from '../../core/hash.ts';
+import { rngFor } from '../../core/rng.ts';
 import { Dataset } from '../../data/dataset.ts';
 import { DATASET_IDS, datasetInfo, loadDataset } from '../../data/registry.ts';
+import { materialiseScenario, readManifest } from '../../data/scenarios/index.ts';
 import { balancedSubset } from '../../data/subset.ts';
 import { saveCheckpoint } from '../../models/checkpoint.ts';
 import { ARCHITECTURES, buildModel, countParams } from '../../models/index.ts';
@@ -19,10 +28,16 @@ import { evaluate } from '../../train/evaluate.ts';
 import { SCHEDULES } from '../../train/schedules.ts';
 import { defaultRecipe, trainModel } from '../../train/train.ts';
 import type { ScheduleName, TrainRecipe } from '../../train/types.ts';
+import { writeTrainingFisherCache } from '../../unlearn/uib/prior.ts';
 import { choiceOption, floatOption, intOption } from '../options.ts';
 
 export interface TrainFlags {
-  dataset: string;
+  /** Default mnist; not with `scenario`, which names its own data. */
+  dataset?: string;
+  /** A scenario manifest: train on its training set and record its hash. */
+  scenario?: string;
+  /** Write F_D (the training set's diagonal Fisher at the trained weights) into the checkpoint. */
+  cacheFisher?: boolean;
   dataDir?: string;
   model: Architecture;
   out?: string;
@@ -57,15 +72,34 @@ export function recipeFromFlags(f: TrainFlags): TrainRecipe {
   };
 }
 
-export async function runTrain(f: TrainFlags): Promise<void> {
-  if (!f.out) throw new UsageError('--out', 'required: the checkpoint directory to write');
-  const info = datasetInfo(f.dataset);
-  if (f.width !== undefined && f.model !== 'resnet18') {
-    throw new UsageError('--width', `applies to --model resnet18 only; got --model ${f.model}`);
+/** The training and test sets: a scenario's, or a seeded class-balanced subset of a dataset's. */
+function trainingData(f: TrainFlags): {
+  datasetId: string;
+  train: Dataset;
+  testAll: Dataset;
+  scenarioHash?: string;
+} {
+  if (f.scenario) {
+    for (const [flag, given] of [
+      ['--dataset', f.dataset],
+      ['--data-dir', f.dataDir],
+      ['--subset', f.subset],
+    ] as const) {
+      if (given !== undefined)
+        throw new UsageError(flag, `not with --scenario, whose manifest fixes the data; got both`);
+    }
+    // The same path as `uib unlearn`: read, rebuild (hash-checked), hash the manifest.
+    const manifest = readManifest(f.scenario);
+    const scenario = materialiseScenario(manifest, f.scenario);
+    return {
+      datasetId: manifest.dataset.id,
+      train: scenario.train,
+      testAll: scenario.test,
+      scenarioHash: sha256Json(manifest),
+    };
   }
-  const backend = await initBackend(f.backend);
+  const info = datasetInfo(f.dataset ?? 'mnist');
   const trainAll = new Dataset(loadDataset(info.id, 'train', { dir: f.dataDir }));
-  const testAll = new Dataset(loadDataset(info.id, 'test', { dir: f.dataDir }));
   const subset = f.subset ?? Math.min(10000, trainAll.length);
   if (subset > trainAll.length) {
     throw new UsageError(
@@ -77,10 +111,22 @@ export async function runTrain(f: TrainFlags): Promise<void> {
     subset === trainAll.length
       ? trainAll
       : balancedSubset(trainAll, subset, f.seed, `${info.id}/train[${subset}]`);
+  const testAll = new Dataset(loadDataset(info.id, 'test', { dir: f.dataDir }));
+  return { datasetId: info.id, train, testAll };
+}
+
+export async function runTrain(f: TrainFlags): Promise<void> {
+  if (!f.out) throw new UsageError('--out', 'required: the checkpoint directory to write');
+  if (f.dataset !== undefined && !f.scenario) datasetInfo(f.dataset); // unknown id: fail first
+  if (f.width !== undefined && f.model !== 'resnet18') {
+    throw new UsageError('--width', `applies to --model resnet18 only; got --model ${f.model}`);
+  }
+  const backend = await initBackend(f.backend);
+  const { datasetId, train, testAll, scenarioHash } = trainingData(f);
   const test =
     f.testSize === undefined || f.testSize >= testAll.length
       ? testAll
-      : balancedSubset(testAll, f.testSize, f.seed, `${info.id}/test[${f.testSize}]`);
+      : balancedSubset(testAll, f.testSize, f.seed, `${datasetId}/test[${f.testSize}]`);
 
   const spec: ModelSpec = {
     arch: f.model,
@@ -131,7 +177,7 @@ export async function runTrain(f: TrainFlags): Promise<void> {
     },
   });
   const last = metrics[metrics.length - 1];
-  await saveCheckpoint(f.out, model, {
+  const info = {
     spec,
     recipe,
     metrics: {
@@ -140,19 +186,33 @@ export async function runTrain(f: TrainFlags): Promise<void> {
       trainLoss: last.trainLoss,
       trainTimeMs: trainMs,
     },
+    ...(scenarioHash && { scenarioHash }),
     extra: {
-      dataset: info.id,
+      dataset: datasetId,
+      ...(f.scenario ? { scenario: f.scenario } : { subsetSeed: f.seed }),
       subset: train.length,
-      subsetSeed: f.seed,
       testSize: test.length,
       backend,
       steps: result.steps,
       gradEvals: cost.gradEvals,
       history: metrics,
     },
-  });
+  };
+  let fisherMs: number | undefined;
+  if (f.cacheFisher) {
+    // Checkpoint and cache are swapped in together: a kill leaves the old directory or both.
+    await writeDirAtomic(f.out, async (tmp) => {
+      await saveCheckpoint(tmp, model, info);
+      fisherMs = writeTrainingFisherCache(tmp, model, train, {
+        rng: rngFor(f.seed, 'train', 'fisher'),
+      });
+    });
+  } else {
+    await saveCheckpoint(f.out, model, info);
+  }
+  const fisher = fisherMs === undefined ? '' : `, F_D cached in ${(fisherMs / 1000).toFixed(1)} s`;
   say(
-    `saved ${f.out}  (test accuracy ${(100 * last.testAccuracy).toFixed(2)} %, ${(trainMs / 1000).toFixed(1)} s training)`,
+    `saved ${f.out}  (test accuracy ${(100 * last.testAccuracy).toFixed(2)} %, ${(trainMs / 1000).toFixed(1)} s training${fisher})`,
   );
   model.dispose();
 }
@@ -163,8 +223,16 @@ export function register(program: Command): void {
     .description(
       'train a model (standard recipe) on a seeded class-balanced subset and write a checkpoint',
     )
-    .option('--dataset <id>', `dataset: ${DATASET_IDS.join(', ')}`, 'mnist')
+    .option('--dataset <id>', `dataset: ${DATASET_IDS.join(', ')} (default mnist)`)
     .option('--data-dir <dir>', 'directory of the data files (datasets that need one)')
+    .option(
+      '--scenario <manifest>',
+      'train on this scenario manifest’s training set (uib scenario) and record its hash',
+    )
+    .option(
+      '--cache-fisher',
+      'write F_D (diagonal Fisher over the training set) into the checkpoint, for uib-if',
+    )
     .option(
       '--model <arch>',
       `architecture: ${ARCHITECTURES.join(', ')}`,
