@@ -39,7 +39,7 @@ export const DEMO_EXPERIMENT: ExperimentInput = {
     { id: 'salun', params: { epochs: 1 } },
     { id: 'scrub', params: { epochs: 1, maxEpochs: 1 } },
     { id: 'iu' },
-    { id: 'uib-if' },
+    { id: 'uib-if', params: { epochs: 1 } },
     { id: 'ft+uib', params: { epochs: 1 } },
   ],
   seeds: [1],
