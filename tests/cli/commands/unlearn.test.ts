@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/backend/index.ts';
-import { run } from '../../../src/cli/main.ts';
 import { sha256, sha256Json } from '../../../src/core/hash.ts';
 import { rngFor } from '../../../src/core/rng.ts';
 import {
@@ -20,29 +19,7 @@ import type { TrainRecipe } from '../../../src/train/types.ts';
 import { RECORD_FILE, readDeletionRecord } from '../../../src/unlearn/record.ts';
 import { writeTrainingFisherCache } from '../../../src/unlearn/uib/prior.ts';
 import { tempDir } from '../../data/helpers.ts';
-
-/** Run the CLI in-process, capturing what it writes. */
-async function uib(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => {
-    out += s;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
-    err += s;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await run(argv);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
+import { uib } from '../../helpers/cli.ts';
 
 const backend = process.env.UIB_BACKEND ?? 'wasm';
 
