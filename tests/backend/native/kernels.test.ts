@@ -15,7 +15,7 @@ import {
 } from '../../../src/backend/native/addon.ts';
 import { type BackendWasm, heap } from '../../../src/backend/wasm/base.ts';
 import { nativeKernelsActive, useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
-import { assertMatchesCpu, type Inputs, runKernel } from '../wasm/compare.ts';
+import { assertMatchesCpu, convOutSize, type Inputs, runKernel } from '../wasm/compare.ts';
 
 const addon = nativeAddon();
 type Route = { name: string; native: boolean; threads: number };
@@ -92,11 +92,6 @@ test('inputs still on the cpu backend, moved onto a growing wasm heap: Add, Sum,
   }
 });
 
-function outSize(n: number, k: number, s: number, pad: 'valid' | 'same', d = 1): number {
-  const ek = (k - 1) * d + 1;
-  return pad === 'same' ? Math.ceil(n / s) : Math.ceil((n - ek + 1) / s);
-}
-
 // [batch, h, w, ci, kh, kw, co, stride, pad, dilation]
 const CONVS: [
   number,
@@ -123,7 +118,7 @@ const CONVS: [
 
 for (const [b, h, w, ci, kh, kw, co, s, pad, d] of CONVS) {
   const name = `x ${b}×${h}×${w}×${ci}, filter ${kh}×${kw}×${ci}×${co}, stride ${s}, ${pad}, dilation ${d}`;
-  const dyShape = [b, outSize(h, kh, s, pad, d), outSize(w, kw, s, pad, d), co];
+  const dyShape = [b, convOutSize(h, kh, s, pad, d), convOutSize(w, kw, s, pad, d), co];
   test(`Conv2D and FusedConv2D (bias, relu) match cpu: ${name}`, async () => {
     await onEveryRoute(
       { x: { shape: [b, h, w, ci] }, f: { shape: [kh, kw, ci, co] }, bias: { shape: [co] } },

@@ -85,3 +85,16 @@ export function runKernel(
 ): tf.Tensor {
   return tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
+
+export type ConvPad = 'valid' | 'same' | number;
+
+/** One convolution case: [batch, h, w, ci, kh, kw, co, stride, pad]. */
+export type ConvCase = [number, number, number, number, number, number, number, number, ConvPad];
+
+/** Output length of a convolution along one axis (tfjs's rules for valid/same/explicit padding). */
+export function convOutSize(n: number, k: number, s: number, pad: ConvPad, dilation = 1): number {
+  const ek = (k - 1) * dilation + 1;
+  if (pad === 'valid') return Math.ceil((n - ek + 1) / s);
+  if (pad === 'same') return Math.ceil(n / s);
+  return Math.floor((n + 2 * pad - ek) / s) + 1;
+}

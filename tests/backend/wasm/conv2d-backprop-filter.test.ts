@@ -1,19 +1,9 @@
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { assertMatchesCpu, runKernel } from './compare.ts';
+import { assertMatchesCpu, type ConvCase, convOutSize, runKernel } from './compare.ts';
 
 // [batch, h, w, ci, kh, kw, co, stride, pad]; kh·kw·ci ≤ 32 takes the im2col route, more the convolution route
-const CASES: [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  'valid' | 'same' | number,
-][] = [
+const CASES: ConvCase[] = [
   [2, 7, 7, 1, 3, 3, 4, 1, 'valid'], // first CNN layer
   [3, 8, 8, 5, 3, 3, 6, 1, 'same'], // ResNet 3×3
   [2, 8, 8, 4, 3, 3, 8, 2, 'same'], // stride-2 3×3
@@ -28,18 +18,8 @@ const CASES: [
 
 for (const [b, h, w, ci, kh, kw, co, s, pad] of CASES) {
   test(`Conv2DBackpropFilter matches cpu: x ${b}×${h}×${w}×${ci}, filter ${kh}×${kw}×${ci}×${co}, stride ${s}, pad ${pad}`, async () => {
-    const oh =
-      pad === 'valid'
-        ? Math.ceil((h - kh + 1) / s)
-        : pad === 'same'
-          ? Math.ceil(h / s)
-          : Math.floor((h + 2 * pad - kh) / s) + 1;
-    const ow =
-      pad === 'valid'
-        ? Math.ceil((w - kw + 1) / s)
-        : pad === 'same'
-          ? Math.ceil(w / s)
-          : Math.floor((w + 2 * pad - kw) / s) + 1;
+    const oh = convOutSize(h, kh, s, pad);
+    const ow = convOutSize(w, kw, s, pad);
     await assertMatchesCpu({ x: { shape: [b, h, w, ci] }, dy: { shape: [b, oh, ow, co] } }, (t) =>
       runKernel(
         tf.Conv2DBackpropFilter,

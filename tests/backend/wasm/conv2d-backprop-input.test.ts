@@ -1,25 +1,9 @@
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { assertMatchesCpu, runKernel } from './compare.ts';
-
-function outSize(n: number, k: number, s: number, pad: 'valid' | 'same' | number): number {
-  if (pad === 'valid') return Math.ceil((n - k + 1) / s);
-  if (pad === 'same') return Math.ceil(n / s);
-  return Math.floor((n + 2 * pad - k) / s) + 1;
-}
+import { assertMatchesCpu, type ConvCase, convOutSize, runKernel } from './compare.ts';
 
 // [batch, h, w, ci, kh, kw, co, stride, pad]; stride 1 takes the forward-convolution route, more col2im
-const CASES: [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  'valid' | 'same' | number,
-][] = [
+const CASES: ConvCase[] = [
   [2, 7, 7, 1, 3, 3, 4, 1, 'valid'], // first CNN layer
   [2, 6, 6, 5, 3, 3, 6, 1, 'same'], // ResNet 3×3
   [2, 8, 8, 4, 3, 3, 8, 2, 'same'], // stride-2 3×3
@@ -33,7 +17,7 @@ const CASES: [
 
 for (const [b, h, w, ci, kh, kw, co, s, pad] of CASES) {
   test(`Conv2DBackpropInput matches cpu: x ${b}×${h}×${w}×${ci}, filter ${kh}×${kw}×${ci}×${co}, stride ${s}, pad ${pad}`, async () => {
-    const dyShape = [b, outSize(h, kh, s, pad), outSize(w, kw, s, pad), co];
+    const dyShape = [b, convOutSize(h, kh, s, pad), convOutSize(w, kw, s, pad), co];
     await assertMatchesCpu({ dy: { shape: dyShape }, filter: { shape: [kh, kw, ci, co] } }, (t) =>
       runKernel(
         tf.Conv2DBackpropInput,
