@@ -21,6 +21,25 @@ import {
   unlearn,
 } from '../../src/unlearn/registry.ts';
 
+/** A 3-class MLP on 2×2 inputs and a dataset of n samples (labels 0,1,2,0,...; inputs a ramp or zeros). */
+function tinySetup(n: number, ramp: boolean) {
+  const spec = { arch: 'mlp' as const, inputShape: [2, 2, 1], numClasses: 3, hidden: [5], seed: 1 };
+  const x = ramp
+    ? Float32Array.from({ length: 4 * n }, (_, i) => (i % 7) / 7)
+    : new Float32Array(4 * n);
+  const y = Uint8Array.from({ length: n }, (_, i) => i % 3);
+  const ds = new Dataset({
+    name: 't',
+    sampleShape: [2, 2, 1],
+    x,
+    scale: 1,
+    y,
+    numClasses: 3,
+    meta: {},
+  });
+  return { spec, model: buildModel(spec), ds };
+}
+
 test('unknown ids fail with one line listing the known ids', () => {
   assert.throws(
     () => getMethod('nope'),
@@ -42,18 +61,7 @@ test('every supportsUib method has a +uib variant, and ids are unique', () => {
 
 test('bad hyper-parameters fail with one line: parameter, allowed range, value received', async () => {
   await initBackend('cpu');
-  const spec = { arch: 'mlp' as const, inputShape: [2, 2, 1], numClasses: 3, hidden: [5], seed: 1 };
-  const model = buildModel(spec);
-  const src = {
-    name: 't',
-    sampleShape: [2, 2, 1],
-    x: new Float32Array(24),
-    scale: 1,
-    y: new Uint8Array([0, 1, 2, 0, 1, 2]),
-    numClasses: 3,
-    meta: {},
-  };
-  const ds = new Dataset(src);
+  const { spec, model, ds } = tinySetup(6, false);
   const inputs = {
     original: model,
     spec,
@@ -81,18 +89,7 @@ test('bad hyper-parameters fail with one line: parameter, allowed range, value r
 
 test('methods that must not read D_r get a view that throws on any use; GA never reads it', async () => {
   await initBackend('cpu');
-  const spec = { arch: 'mlp' as const, inputShape: [2, 2, 1], numClasses: 3, hidden: [5], seed: 1 };
-  const model = buildModel(spec);
-  const src = {
-    name: 't',
-    sampleShape: [2, 2, 1],
-    x: Float32Array.from({ length: 24 }, (_, i) => (i % 7) / 7),
-    scale: 1,
-    y: new Uint8Array([0, 1, 2, 0, 1, 2]),
-    numClasses: 3,
-    meta: {},
-  };
-  const ds = new Dataset(src);
+  const { spec, model, ds } = tinySetup(6, true);
   const hidden = hiddenRetain('x', ds);
   assert.throws(
     () => hidden.length,
@@ -205,18 +202,7 @@ test('`uib methods` lists every id with its summary', () => {
 
 test('a method that throws after cloning the model leaks no tensors or variables', async () => {
   await initBackend('cpu');
-  const spec = { arch: 'mlp' as const, inputShape: [2, 2, 1], numClasses: 3, hidden: [5], seed: 1 };
-  const model = buildModel(spec);
-  const src = {
-    name: 't',
-    sampleShape: [2, 2, 1],
-    x: Float32Array.from({ length: 48 }, (_, i) => (i % 7) / 7),
-    scale: 1,
-    y: new Uint8Array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]),
-    numClasses: 3,
-    meta: {},
-  };
-  const ds = new Dataset(src);
+  const { spec, model, ds } = tinySetup(12, true);
   // D_r that works for its first `uses` property reads, then throws: FT has cloned the model by
   // then and, half-way through, taken Adam steps (optimizer slots are variables too).
   let reads = 0;
