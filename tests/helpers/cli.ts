@@ -20,11 +20,16 @@ export async function uib(...argv: string[]): Promise<{ code: number; out: strin
   let err = '';
   const w1 = process.stdout.write.bind(process.stdout);
   const w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => {
+  // Capture the CLI's text only. Under `node --test` the runner reports this file's results as
+  // binary (v8-serialised) chunks on the same stdout, possibly while a CLI call is in flight:
+  // swallowing those would silently drop other tests from the report.
+  process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof s !== 'string') return (w1 as (...a: unknown[]) => boolean)(s, ...rest);
     out += s;
     return true;
   }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
+  process.stderr.write = ((s: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof s !== 'string') return (w2 as (...a: unknown[]) => boolean)(s, ...rest);
     err += s;
     return true;
   }) as typeof process.stderr.write;
