@@ -41,15 +41,16 @@ interface Variant {
   name: string;
   method: string;
   params: Record<string, unknown>;
-  /** Read F_D from the cache written at training time. */
+  /** Read F_D from the cache written at training time (of the variant's Fisher kind). */
   cached?: boolean;
 }
 
 /** UIB-IF's default fine-tuning budget, given to FT so that the reference differs only in the prior. */
 const uibDefaults = parseParams(getMethod('uib-if'), {});
-const FT_BUDGET = Object.fromEntries(
-  ['epochs', 'lr', 'batchSize', 'optimizer', 'momentum'].map((k) => [k, uibDefaults[k]]),
-);
+const FT_BUDGET = {
+  ...Object.fromEntries(['lr', 'batchSize', 'optimizer', 'momentum'].map((k) => [k, uibDefaults[k]])),
+  steps: uibDefaults.steps,
+};
 
 /**
  * K-FAC is left out of the default list: the Jacobi eigendecomposition of dense_1's 1601×1601
@@ -68,28 +69,40 @@ const MAIN: Variant[] = [
   { name: 'ft', method: 'ft', params: { ...FT_BUDGET } },
 ];
 
-/** The tuning grid (run on a seed not reported): fine-tuning budget, line-search ε, β, and Λ = λI. */
+/** The tuning grid (run on a seed not reported): fine-tuning steps, Fisher kind and source, ε, Λ = λI. */
 function tuneGrid(): Variant[] {
-  const ft = (epochs: number): Variant => ({
-    name: `ft e${epochs}`,
-    method: 'ft',
-    params: { ...FT_BUDGET, epochs },
-  });
-  const uib = (name: string, params: Record<string, unknown>): Variant => ({
+  const uib = (name: string, params: Record<string, unknown>, cached = false): Variant => ({
     name,
     method: 'uib-if',
     params,
+    cached,
   });
   return [
-    ft(0.2),
-    uib('uib-if e0.2 eps0.05', { epochs: 0.2, epsilon: 0.05 }),
-    uib('uib-if e0.2 eps0.1', { epochs: 0.2 }),
-    uib('uib-if e0.1 eps0.05', { epochs: 0.1, epsilon: 0.05 }),
-    uib('uib-if e0.1 eps0.1', { epochs: 0.1 }),
-    uib('uib-if e0.2 eps0.1 m300', { epochs: 0.2, fisherSamples: 300 }),
-    uib('uib-if e0.2 eps0.1 beta100', { epochs: 0.2, beta: 100 }),
-    uib('isotropic e0.2 eps0.1', { epochs: 0.2, fisher: 'isotropic' }),
+    { name: 'ft s40', method: 'ft', params: { ...FT_BUDGET } },
+    uib('sampled s40', {}),
+    uib('sampled s40 cached', {}, true),
+    uib('empirical s40', { fisher: 'fisher' }),
+    uib('empirical s40 cached', { fisher: 'fisher' }, true),
+    uib('sampled s20', { steps: 20 }),
+    uib('sampled s80', { steps: 80 }),
+    uib('sampled s40 eps0.05', { epsilon: 0.05 }),
+    uib('sampled s40 cached eps0.05', { epsilon: 0.05 }, true),
+    uib('empirical s40 cached eps0.05', { fisher: 'fisher', epsilon: 0.05 }, true),
+    uib('isotropic s40', { fisher: 'isotropic' }),
   ];
+}
+
+/** FT counts its budget in epochs: UIB-IF's fine-tuning steps as the same share of D_r. */
+function stepsAsEpochs(v: Variant, nRetain: number): Record<string, unknown> {
+  if (v.method !== 'ft' || v.params.steps === undefined) return v.params;
+  const { steps, ...rest } = v.params;
+  return { ...rest, epochs: ((steps as number) * (rest.batchSize as number)) / nRetain };
+}
+
+/** The Fisher kind a variant's prior uses (the cache must be of that kind). */
+function fisherKindOf(v: Variant): 'fisher' | 'fisher-sampled' {
+  const kind = (v.params.fisher as string | undefined) ?? (uibDefaults.fisher as string);
+  return kind === 'fisher' ? 'fisher' : 'fisher-sampled';
 }
 
 const log = (msg: string) => process.stderr.write(`[bench:uib] ${msg}\n`);
@@ -186,30 +199,40 @@ async function runSeed(
     }
   }
 
-  // F_D at θ̂, as `uib train --cache-fisher` writes it (a training-time cost, reported apart).
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uib-bench-'));
-  t0 = performance.now();
+  // F_D at θ̂, as `uib train --cache-fisher` writes it (a training-time cost, reported apart),
+  // one cache per Fisher kind a cached variant asks for.
   const groups = paramGroups(original);
-  const cache = computeFisherCache(original, groups, s.train, {
-    kind: 'fisher-sampled',
-    rng: rngFor(seed, 'bench', 'fisher-cache'),
-  });
-  saveFisherCache(cacheDir, groups, cache);
-  const cacheMs = performance.now() - t0;
+  const cacheDirs = new Map<string, string>();
+  const cacheMs: Record<string, number> = {};
+  for (const kind of new Set(variants.filter((v) => v.cached).map(fisherKindOf))) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uib-bench-'));
+    t0 = performance.now();
+    const cache = computeFisherCache(original, groups, s.train, {
+      kind,
+      rng: rngFor(seed, 'bench', 'fisher-cache'),
+    });
+    saveFisherCache(dir, groups, cache);
+    cacheMs[kind] = performance.now() - t0;
+    cacheDirs.set(kind, dir);
+  }
 
-  const inputs = (cached: boolean) => ({
+  const inputs = (cacheDir: string | undefined) => ({
     original,
     spec,
     recipe,
     data: { retain: s.retain, forget: s.forget },
     seed,
     quiet: true,
-    ...(cached ? { checkpointDir: cacheDir } : {}),
+    ...(cacheDir ? { checkpointDir: cacheDir } : {}),
   });
   const rowOf = async (v: Variant): Promise<Row> => {
     log(`seed ${seed}: ${v.name}`);
     const cpu0 = process.cpuUsage();
-    const r = await unlearn(v.method, inputs(!!v.cached), v.params);
+    const r = await unlearn(
+      v.method,
+      inputs(v.cached ? cacheDirs.get(fisherKindOf(v)) : undefined),
+      stepsAsEpochs(v, s.retain.length),
+    );
     const cpu = process.cpuUsage(cpu0);
     const m = await measure(r.model, s);
     const prior = r.details.prior as { alpha: number; source: string; kind: string } | undefined;
@@ -251,7 +274,7 @@ async function runSeed(
     );
   }
   original.dispose();
-  fs.rmSync(cacheDir, { recursive: true, force: true });
+  for (const dir of cacheDirs.values()) fs.rmSync(dir, { recursive: true, force: true });
   const result = {
     seed,
     n: s.train.length,
@@ -316,7 +339,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       seeds: { type: 'string', default: '1,2,3' },
-      'train-size': { type: 'string', default: '5000' },
+      'train-size': { type: 'string', default: '60000' },
       'test-size': { type: 'string', default: '2000' },
       backend: { type: 'string', default: 'wasm' },
       variants: { type: 'string', default: 'main' },

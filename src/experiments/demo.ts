@@ -39,7 +39,8 @@ export const DEMO_EXPERIMENT: ExperimentInput = {
     { id: 'salun', params: { epochs: 1 } },
     { id: 'scrub', params: { epochs: 1, maxEpochs: 1 } },
     { id: 'iu' },
-    { id: 'uib-if', params: { epochs: 1 } },
+    // Its own default: 40 fine-tuning steps from the prior mean (≈ one pass over D_r at this size).
+    { id: 'uib-if' },
     { id: 'ft+uib', params: { epochs: 1 } },
   ],
   seeds: [1],

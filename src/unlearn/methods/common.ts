@@ -71,7 +71,7 @@ export type TrainingParams = {
   schedule: 'constant' | 'cosine' | 'linear' | 'step';
 };
 
-export function optimizerOf(p: TrainingParams): OptimizerSpec {
+export function optimizerOf(p: Omit<TrainingParams, 'epochs'>): OptimizerSpec {
   return {
     name: p.optimizer,
     lr: p.lr,

@@ -52,6 +52,11 @@ export interface PriorOptions {
   mean?: PriorMean;
   /** Size of the seeded subsample of D_r the Fisher is computed on (default: all of D_r but the slice). */
   fisherSamples?: number;
+  /**
+   * Size of the seeded subsample of ΔD that g_f (and F_f, with the cache) are means over (default:
+   * all of ΔD). n_f·g_f keeps the true n_f: the subsample only estimates the mean.
+   */
+  forgetSamples?: number;
   /** Cached F_D (diagonal kinds): F_r = (n·F_D − n_f·F_f)/n_r, clipped at 0. */
   cache?: FisherCache;
   /** λ_l = c·median(n_r·F_r^(l)) (default 1). */
@@ -120,6 +125,8 @@ export interface PriorRecord {
   /** Where F_r came from: the F_D cache, or a subsample of D_r of `fisherSamples`. */
   source: 'cache' | 'subsample';
   fisherSamples: number;
+  /** Samples of ΔD that g_f (and F_f) were computed on. */
+  forgetSamples: number;
   nRetain: number;
   nForget: number;
   c: number | null;
@@ -248,7 +255,7 @@ export function writeTrainingFisherCache(
   const t0 = performance.now();
   const groups = paramGroups(model);
   const cache = computeFisherCache(model, groups, train, {
-    kind: opts.kind ?? 'fisher-sampled',
+    kind: opts.kind ?? 'fisher',
     rng: opts.rng,
     batchSize: opts.batchSize,
     cost: opts.cost,
@@ -391,6 +398,14 @@ function splitRetain(retain: Dataset, opts: PriorOptions, needsSlice: boolean) {
   return { slice, fisherSet };
 }
 
+/** ΔD itself, or a seeded subsample of `forgetSamples` of it. */
+function subsampleForget(forget: Dataset, opts: PriorOptions): Dataset {
+  const m = opts.forgetSamples;
+  if (m === undefined || m >= forget.length) return forget;
+  const perm = opts.rng.fork('prior-forget').permutation(forget.length);
+  return forget.subset(perm.subarray(0, m), `${forget.name}/subsample`);
+}
+
 /** Dense n_r·H per group, column by column (central differences of the gradient). */
 function denseHessian(
   model: LayersModel,
@@ -461,6 +476,7 @@ export async function buildPrior(
   const labels: FisherLabels =
     opts.kind === 'fisher' || opts.kind === 'hessian' ? 'true' : 'sampled';
   const curvOpts = { batchSize, cost: opts.cost };
+  const forgetSet = subsampleForget(data.forget, opts);
 
   // 1. g_f over ΔD (and F_f when F_r comes from the cache).
   const useCache =
@@ -476,7 +492,7 @@ export async function buildPrior(
       `the cached Fisher is "${opts.cache.kind}"; the prior asks for "${opts.kind}"`,
     );
   }
-  const forgetCurv = computeCurvature(model, groups, data.forget, {
+  const forgetCurv = computeCurvature(model, groups, forgetSet, {
     ...curvOpts,
     labels: 'true',
     gradient: true,
@@ -485,7 +501,7 @@ export async function buildPrior(
   });
   let forgetFisher = forgetCurv.diag;
   if (useCache && labels === 'sampled') {
-    forgetFisher = computeCurvature(model, groups, data.forget, {
+    forgetFisher = computeCurvature(model, groups, forgetSet, {
       ...curvOpts,
       labels,
       rng: opts.rng.fork('fisher-forget'),
@@ -697,6 +713,7 @@ export async function buildPrior(
     mean,
     source: useCache ? 'cache' : 'subsample',
     fisherSamples: useCache ? opts.cache!.n : fisherSet.length,
+    forgetSamples: forgetSet.length,
     nRetain,
     nForget,
     c: opts.lambda === undefined ? c : null,
@@ -763,7 +780,7 @@ export function checkMatch(groups: ParamGroup[], prior: Prior): void {
 export const priorParamsShape = {
   fisher: z
     .enum(PRIOR_KINDS)
-    .default('fisher-sampled')
+    .default('fisher')
     .describe(
       "curvature of the prior: 'fisher' (diagonal empirical), 'fisher-sampled' (diagonal, labels drawn from the model), 'kfac', 'isotropic' (Λ = λI ablation), 'hessian' (exact, tiny models)",
     ),
@@ -773,6 +790,12 @@ export const priorParamsShape = {
     .min(0)
     .default(1000)
     .describe('seeded subsample of D_r the Fisher is computed on; 0 = all of D_r'),
+  forgetSamples: z
+    .number()
+    .int()
+    .min(0)
+    .default(1024)
+    .describe('seeded subsample of ΔD that g_f and F_f are means over; 0 = all of ΔD'),
   useCache: z
     .boolean()
     .default(true)
@@ -817,6 +840,7 @@ export const priorParamsShape = {
 export type PriorParams = {
   fisher: PriorKind;
   fisherSamples: number;
+  forgetSamples: number;
   useCache: boolean;
   c: number;
   lambda?: number;
@@ -845,6 +869,7 @@ export function priorOptionsFrom(
     kind: p.fisher,
     mean: p.mean,
     fisherSamples: p.fisherSamples > 0 ? p.fisherSamples : undefined,
+    forgetSamples: p.forgetSamples > 0 ? p.forgetSamples : undefined,
     cache,
     c: p.c,
     lambda: p.lambda,

@@ -10,6 +10,7 @@ import {
   groupVariables,
   hessianVectorProduct,
   meanLossGradient,
+  unfoldPatches,
 } from '../../../src/unlearn/uib/curvature.ts';
 import { maxRelErr, perExampleGrads, synthetic, tinyCnn, useCpu } from './helpers.ts';
 
@@ -335,4 +336,54 @@ test('no tensor leaks: the curvature pass and the vector products leave numTenso
   meanLossGradient(model, vars, data);
   assert.equal(tf.memory().numTensors, start);
   model.dispose();
+});
+
+test('unfoldPatches equals patches cut out by hand (strides, same/valid padding, dilation)', () => {
+  const rng = new Rng(11);
+  const cases: [
+    number,
+    number,
+    [number, number],
+    'same' | 'valid',
+    [number, number],
+    number,
+    number,
+  ][] = [
+    [3, 3, [1, 1], 'same', [1, 1], 7, 2],
+    [3, 3, [2, 2], 'same', [1, 1], 8, 3],
+    [3, 2, [2, 1], 'valid', [1, 1], 9, 1],
+    [3, 3, [1, 1], 'valid', [2, 2], 9, 2],
+    [5, 5, [3, 3], 'same', [1, 1], 11, 1],
+  ];
+  for (const [kh, kw, [sh, sw], padding, [dh, dw], h, cin] of cases) {
+    const w = h + 1;
+    const x = Float32Array.from({ length: 2 * h * w * cin }, () => rng.normal());
+    const spanH = (kh - 1) * dh + 1;
+    const spanW = (kw - 1) * dw + 1;
+    const oh = padding === 'same' ? Math.ceil(h / sh) : Math.ceil((h - spanH + 1) / sh);
+    const ow = padding === 'same' ? Math.ceil(w / sw) : Math.ceil((w - spanW + 1) / sw);
+    // TensorFlow's 'same': the odd padding row/column goes at the bottom/right.
+    const top = padding === 'same' ? Math.floor(Math.max((oh - 1) * sh + spanH - h, 0) / 2) : 0;
+    const left = padding === 'same' ? Math.floor(Math.max((ow - 1) * sw + spanW - w, 0) / 2) : 0;
+    const k = kh * kw * cin;
+    const want = new Float32Array(2 * oh * ow * k);
+    for (let b = 0; b < 2; b++)
+      for (let r = 0; r < oh; r++)
+        for (let q = 0; q < ow; q++)
+          for (let i = 0; i < kh; i++)
+            for (let j = 0; j < kw; j++)
+              for (let c = 0; c < cin; c++) {
+                const y = r * sh + i * dh - top;
+                const z = q * sw + j * dw - left;
+                const inside = y >= 0 && y < h && z >= 0 && z < w;
+                want[((b * oh + r) * ow + q) * k + (i * kw + j) * cin + c] = inside
+                  ? x[((b * h + y) * w + z) * cin + c]
+                  : 0;
+              }
+    const got = tf.tidy(() =>
+      unfoldPatches(tf.tensor4d(x, [2, h, w, cin]), kh, kw, [sh, sw], padding, [dh, dw]).dataSync(),
+    );
+    assert.equal(got.length, want.length, `size for ${kh}x${kw} s${sh} ${padding} d${dh}`);
+    assert.ok(maxRelErr(got, want) < 1e-6, `values for ${kh}x${kw} s${sh} ${padding} d${dh}`);
+  }
 });

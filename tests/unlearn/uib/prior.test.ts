@@ -6,6 +6,7 @@ import { before, test } from 'node:test';
 import { Rng } from '../../../src/core/rng.ts';
 import type { Dataset } from '../../../src/data/dataset.ts';
 import { buildModel, paramGroups } from '../../../src/models/index.ts';
+import { CostCounter } from '../../../src/train/cost.ts';
 import { matmul, symmetricEigen } from '../../../src/unlearn/uib/linalg.ts';
 import {
   buildPrior,
@@ -304,5 +305,59 @@ test('Fisher cache: saved and loaded beside a checkpoint; F_r from it equals (n�
   });
   assert.equal(loadFisherCache(path.join(dir, 'missing'), groups), null);
   fs.rmSync(dir, { recursive: true, force: true });
+  model.dispose();
+});
+
+test('forgetSamples: g_f is a mean over a seeded subsample of ΔD, scaled by the true n_f', async () => {
+  const model = buildModel({
+    arch: 'mlp',
+    inputShape: [3, 2],
+    hidden: [8],
+    numClasses: 3,
+    seed: 2,
+  });
+  const data = synthetic(200, [3, 2], 3, 4, (x) => (x[0] > 0.5 ? 2 : x[1] > 0 ? 1 : 0));
+  // ΔD = one sample repeated 40 times: every subsample has exactly the full mean gradient, so
+  // the prior must not change — only the work done for it.
+  const k = 7;
+  const retain = data.subset(
+    Array.from({ length: 200 }, (_, i) => i).filter((i) => i !== k),
+    'retain',
+  );
+  const forget = data.subset(new Array(40).fill(k), 'forget');
+  const groups = paramGroups(model);
+  const build = (forgetSamples?: number) =>
+    buildPrior(
+      model,
+      groups,
+      { retain, forget },
+      {
+        kind: 'fisher',
+        alpha: 0.5,
+        tau: 0,
+        forgetSamples,
+        rng: new Rng(5),
+        cost: new CostCounter(),
+      },
+    );
+  const full = await build();
+  const sub = await build(10);
+  const all = await build(1000);
+  assert.equal(full.record.forgetSamples, 40);
+  assert.equal(sub.record.forgetSamples, 10);
+  assert.equal(all.record.forgetSamples, 40);
+  assert.equal(sub.record.nForget, 40);
+  assert.equal(full.record.gradEvals - sub.record.gradEvals, 30);
+  full.groups.forEach((g, gi) => {
+    g.tensors.forEach((t, ti) => {
+      const step = t.mean.map((m, j) => m - t.theta[j]);
+      const subStep = sub.groups[gi].tensors[ti].mean.map((m, j) => m - t.theta[j]);
+      assert.ok(
+        step.some((v) => v !== 0),
+        `${t.layer}/${t.role} moved`,
+      );
+      assert.ok(maxRelErr(subStep, step) < 1e-4, `${t.layer}/${t.role}`);
+    });
+  });
   model.dispose();
 });
