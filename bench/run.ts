@@ -329,7 +329,7 @@ async function main(): Promise<void> {
     const e2eRows: E2eRow[] = [
       { phase: 'train the original (recipe)', projectS: t.trainOriginal / 1000, pytorchS: null },
       {
-        phase: 'F_D cache (fisher-sampled, all of D)',
+        phase: 'F_D cache (UIB-IF default Fisher kind, all of D)',
         projectS: t.fisherCache / 1000,
         pytorchS: null,
       },

@@ -3,11 +3,12 @@
  * class k and 2 % of the rest; ΔD = the corrupted class-k images) with the CNN. Per seed: the
  * original model trained with a fixed recipe, Retrain with the same recipe, UIB-IF with its
  * defaults (fresh Fisher pass, and with F_D cached at training time), the ablations on the same
- * seed — Λ = λI, β = 0, the bound centred at θ̂, the retain-gradient mean — the empirical Fisher,
- * and plain FT with UIB-IF's fine-tuning budget. (The 3×3 patch gives the CNN no bias to unlearn:
+ * seed — Λ = λI, β = 0, the bound centred at θ̂, the retain-gradient mean — the sampled-label
+ * Fisher, the one-shot step alone (E = 0), β on a log scale, and plain FT with UIB-IF's
+ * fine-tuning budget. (The 3×3 patch gives the CNN no bias to unlearn:
  * docs/method.md §7.)
  *
- *   npm run bench:uib -- --seeds 1,2,3 --train-size 20000 [--work-dir DIR] [--backend wasm]
+ *   npm run bench:uib -- --seeds 1,2,3 [--train-size 60000] [--work-dir DIR] [--backend wasm]
  *   npm run bench:uib -- --seeds 0 --variants tune      (the tuning grid, on a separate seed)
  *   npm run bench:uib -- --seeds 1 --variants kfac      (K-FAC alone: slow, see KFAC below)
  *
@@ -24,6 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/backend/index.ts';
 import { writeJsonAtomic } from '../src/core/atomic.ts';
+import { DivergenceError } from '../src/core/errors.ts';
 import { rngFor } from '../src/core/rng.ts';
 import { createScenario, materialiseScenario, type Scenario } from '../src/data/scenarios/index.ts';
 import { accuracy } from '../src/eval/accuracy.ts';
@@ -48,7 +50,9 @@ interface Variant {
 /** UIB-IF's default fine-tuning budget, given to FT so that the reference differs only in the prior. */
 const uibDefaults = parseParams(getMethod('uib-if'), {});
 const FT_BUDGET = {
-  ...Object.fromEntries(['lr', 'batchSize', 'optimizer', 'momentum'].map((k) => [k, uibDefaults[k]])),
+  ...Object.fromEntries(
+    ['lr', 'batchSize', 'optimizer', 'momentum'].map((k) => [k, uibDefaults[k]]),
+  ),
   steps: uibDefaults.steps,
 };
 
@@ -65,8 +69,24 @@ const MAIN: Variant[] = [
   { name: 'ablation: β = 0', method: 'uib-if', params: { beta: 0 } },
   { name: 'ablation: centre θ̂', method: 'uib-if', params: { centre: 'original' } },
   { name: 'ablation: retain-gradient mean', method: 'uib-if', params: { mean: 'retain-gradient' } },
-  { name: 'uib-if, empirical Fisher', method: 'uib-if', params: { fisher: 'fisher' } },
+  { name: 'uib-if, sampled-label Fisher', method: 'uib-if', params: { fisher: 'fisher-sampled' } },
+  { name: 'uib-if, E = 0 (θ_u = μ)', method: 'uib-if', params: { steps: 0 } },
+  // uib-method.md asks for β on a log scale (0 and 1 are above).
+  ...[10, 100, 1000, 10000].map(
+    (beta): Variant => ({ name: `uib-if, β = ${beta}`, method: 'uib-if', params: { beta } }),
+  ),
   { name: 'ft', method: 'ft', params: { ...FT_BUDGET } },
+];
+
+/**
+ * The choice of the default Fisher kind, made on seeds not reported (0, 4, 5): empirical or
+ * sampled-label, fresh or from the cache.
+ */
+const SELECT: Variant[] = [
+  { name: 'empirical', method: 'uib-if', params: { fisher: 'fisher' } },
+  { name: 'empirical cached', method: 'uib-if', params: { fisher: 'fisher' }, cached: true },
+  { name: 'sampled', method: 'uib-if', params: { fisher: 'fisher-sampled' } },
+  { name: 'sampled cached', method: 'uib-if', params: { fisher: 'fisher-sampled' }, cached: true },
 ];
 
 /** The tuning grid (run on a seed not reported): fine-tuning steps, Fisher kind and source, ε, Λ = λI. */
@@ -157,8 +177,9 @@ async function runSeed(
   seed: number,
   variants: Variant[],
   sizes: { train: number; test: number },
-  opts: { corruption: string; workDir?: string },
+  opts: { corruption: string; workDir?: string; variantSet: string },
 ): Promise<Record<string, unknown>> {
+  const variantSet = opts.variantSet;
   const manifest = createScenario({
     dataset: 'mnist',
     seed,
@@ -183,6 +204,12 @@ async function runSeed(
   const work = opts.workDir
     ? path.join(opts.workDir, `${opts.corruption}-n${sizes.train}-seed${seed}`)
     : null;
+  const resultFile = work ? path.join(work, `result-${variantSet}.json`) : null;
+  if (resultFile && fs.existsSync(resultFile)) {
+    const done = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
+    log(`seed ${seed}: reusing ${resultFile}`);
+    return done;
+  }
   let original: LayersModel;
   let t0 = performance.now();
   let trainMs: number;
@@ -263,8 +290,18 @@ async function runSeed(
       : await rowOf({ name: 'retrain', method: 'retrain', params: {} });
   if (retrainFile) writeJsonAtomic(retrainFile, retrain);
   const rows: Row[] = [];
+  const diverged: { name: string; params: Record<string, unknown>; error: string }[] = [];
   for (const v of variants) {
-    const row = await rowOf(v);
+    let row: Row;
+    try {
+      row = await rowOf(v);
+    } catch (e) {
+      // A setting that diverges is a result (the loop's guard stopped it), not a crash of the bench.
+      if (!(e instanceof DivergenceError)) throw e;
+      log(`  diverged: ${e.message}`);
+      diverged.push({ name: v.name, params: v.params, error: e.message });
+      continue;
+    }
     row.timeRatio = row.timeMs / retrain.timeMs;
     row.cpuRatio = row.cpuMs / retrain.cpuMs;
     row.gradEvalRatio = row.gradEvals / retrain.gradEvals;
@@ -284,10 +321,11 @@ async function runSeed(
     original: originalMetrics,
     retrain,
     runs: rows,
+    diverged,
     numTensors: tf.memory().numTensors,
   };
   // Each finished seed is kept, so a later failure loses nothing.
-  if (work) writeJsonAtomic(path.join(work, 'result.json'), result);
+  if (resultFile) writeJsonAtomic(resultFile, result);
   return result;
 }
 
@@ -296,7 +334,7 @@ const fmt = (x: number | null | undefined) =>
 
 /** Mean and the three per-seed values, per run name; targets of issue 4 against Retrain, per seed. */
 function summarise(seeds: Record<string, unknown>[]) {
-  const names = (seeds[0].runs as Row[]).map((r) => r.name);
+  const names = [...new Set(seeds.flatMap((s) => (s.runs as Row[]).map((r) => r.name)))];
   const mean = (xs: (number | null)[]) => {
     const ok = xs.filter((x): x is number => x !== null && Number.isFinite(x));
     return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null;
@@ -320,17 +358,22 @@ function summarise(seeds: Record<string, unknown>[]) {
     retrain: line(retrains),
   };
   for (const name of names) {
-    const rows = seeds.map((s) => (s.runs as Row[]).find((r) => r.name === name)!);
-    const targets = rows.map((r, i) => ({
-      biasWithin005:
-        r.biasCorrelation !== null && retrains[i].biasCorrelation !== null
-          ? Math.abs(r.biasCorrelation - retrains[i].biasCorrelation!) <= 0.05
-          : null,
-      accuracyWithin1pt: Math.abs(r.testAccuracy - retrains[i].testAccuracy) <= 0.01,
-      under10pctTime: (r.timeRatio ?? 1) < 0.1,
-      under10pctCpu: (r.cpuRatio ?? 1) < 0.1,
-    }));
-    out[name] = { ...line(rows), targets };
+    // A setting that diverged on a seed has no row there: it counts as a miss on every target.
+    const found = seeds.map((s) => (s.runs as Row[]).find((r) => r.name === name));
+    const targets = found.map((r, i) =>
+      r
+        ? {
+            biasWithin005:
+              r.biasCorrelation !== null && retrains[i].biasCorrelation !== null
+                ? Math.abs(r.biasCorrelation - retrains[i].biasCorrelation!) <= 0.05
+                : null,
+            accuracyWithin1pt: Math.abs(r.testAccuracy - retrains[i].testAccuracy) <= 0.01,
+            under10pctTime: (r.timeRatio ?? 1) < 0.1,
+            under10pctCpu: (r.cpuRatio ?? 1) < 0.1,
+          }
+        : { diverged: true },
+    );
+    out[name] = { ...line(found.filter((r): r is Row => !!r)), targets };
   }
   return out;
 }
@@ -350,7 +393,14 @@ async function main() {
   });
   const backend = await initBackend(values.backend);
   const seeds = values.seeds!.split(',').map(Number);
-  let variants = values.variants === 'tune' ? tuneGrid() : values.variants === 'kfac' ? KFAC : MAIN;
+  const sets: Record<string, Variant[]> = {
+    main: MAIN,
+    tune: tuneGrid(),
+    select: SELECT,
+    kfac: KFAC,
+  };
+  let variants = sets[values.variants!];
+  if (!variants) throw new Error(`--variants: one of ${Object.keys(sets).join(', ')}`);
   if (values.only) {
     const keep = new Set(values.only.split(','));
     variants = variants.filter((v) => keep.has(v.name));
@@ -359,7 +409,13 @@ async function main() {
   const results: Record<string, unknown>[] = [];
   const corruption = values.corruption!;
   for (const seed of seeds)
-    results.push(await runSeed(seed, variants, sizes, { corruption, workDir: values['work-dir'] }));
+    results.push(
+      await runSeed(seed, variants, sizes, {
+        corruption,
+        workDir: values['work-dir'],
+        variantSet: values.only ? `${values.variants}-${values.only}` : values.variants!,
+      }),
+    );
   const doc = {
     benchmark: 'uib-bias',
     scenario: {

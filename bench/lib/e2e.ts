@@ -15,9 +15,12 @@ import { buildModel, type ModelSpec, paramGroups } from '../../src/models/index.
 import { evaluate } from '../../src/train/evaluate.ts';
 import { defaultRecipe, trainModel } from '../../src/train/train.ts';
 import type { UnlearnInputs } from '../../src/unlearn/registry.ts';
-import { unlearn } from '../../src/unlearn/registry.ts';
+import { getMethod, parseParams, unlearn } from '../../src/unlearn/registry.ts';
 import { computeFisherCache, saveFisherCache } from '../../src/unlearn/uib/prior.ts';
 import { E2E_WORKLOAD } from './workloads.ts';
+
+/** UIB-IF's defaults: the cache is written with the Fisher kind its prior reads. */
+const UIB_DEFAULTS = parseParams(getMethod('uib-if'), {}) as { fisher: string };
 
 export interface E2eResult {
   trainSize: number;
@@ -74,7 +77,7 @@ export async function runE2e(
   const groups = paramGroups(original);
   t0 = performance.now();
   const cache = computeFisherCache(original, groups, sc.train, {
-    kind: 'fisher-sampled',
+    kind: UIB_DEFAULTS.fisher === 'fisher-sampled' ? 'fisher-sampled' : 'fisher',
     rng: rngFor(seed, 'bench', 'fisher-cache'),
   });
   const fisherCache = performance.now() - t0;
