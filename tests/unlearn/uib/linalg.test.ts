@@ -1,0 +1,195 @@
+/**
+ * symmetricEigen (Householder + implicit QL) against what an eigendecomposition must satisfy:
+ * A = V diag(w) Vᵀ, VᵀV = I, A v_j = w_j v_j for column j of V, ascending w, the invariants
+ * Σw = tr A and Σw² = ‖A‖_F², and closed forms where they exist.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Rng } from '../../../src/core/rng.ts';
+import { matmul, symmetricEigen } from '../../../src/unlearn/uib/linalg.ts';
+
+const TOL = 1e-9;
+
+function randomSymmetric(n: number, rng: Rng): Float64Array {
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = rng.normal();
+  return a;
+}
+
+/** Xᵀ X / m for an m×n X: positive semi-definite, rank ≤ m (what K-FAC's factors are). */
+function gram(x: Float64Array, m: number, n: number): Float64Array {
+  return matmul(x, x, n, m, n, true, false).map((v) => v / m);
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s = Math.max(s, Math.abs(a[i]));
+  return s;
+}
+
+/** Asserts every defining property; returns the decomposition for case-specific checks. */
+function checkEigen(a: Float64Array, n: number, label: string) {
+  const { values, vectors } = symmetricEigen(a, n);
+  assert.equal(values.length, n, label);
+  assert.equal(vectors.length, n * n, label);
+  const scale = Math.max(maxAbs(a), Number.MIN_VALUE);
+  for (let j = 1; j < n; j++) assert.ok(values[j - 1] <= values[j], `${label}: values ascending`);
+  // Reconstruction A = V diag(w) Vᵀ.
+  const vw = vectors.map((v, idx) => v * values[idx % n]);
+  const back = matmul(vw, vectors, n, n, n, false, true);
+  let err = 0;
+  for (let i = 0; i < n * n; i++) err = Math.max(err, Math.abs(back[i] - a[i]));
+  assert.ok(err <= TOL * scale, `${label}: reconstruction error ${err / scale}`);
+  // Orthonormal columns.
+  const vtv = matmul(vectors, vectors, n, n, n, true, false);
+  let orth = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) orth = Math.max(orth, Math.abs(vtv[i * n + j] - (i === j ? 1 : 0)));
+  assert.ok(orth <= TOL, `${label}: VᵀV − I = ${orth}`);
+  // Columns are the eigenvectors: A v_j = w_j v_j.
+  const av = matmul(a, vectors, n, n, n);
+  let res = 0;
+  for (let i = 0; i < n * n; i++) res = Math.max(res, Math.abs(av[i] - vectors[i] * values[i % n]));
+  assert.ok(res <= TOL * scale, `${label}: ‖A v − w v‖ = ${res / scale}`);
+  // Invariants: trace and Frobenius norm.
+  let trace = 0;
+  let frob = 0;
+  for (let i = 0; i < n; i++) trace += a[i * n + i];
+  for (let i = 0; i < n * n; i++) frob += a[i] * a[i];
+  const sumW = values.reduce((s, w) => s + w, 0);
+  const sumW2 = values.reduce((s, w) => s + w * w, 0);
+  assert.ok(Math.abs(sumW - trace) <= TOL * n * scale, `${label}: Σw ${sumW} vs tr ${trace}`);
+  assert.ok(Math.abs(sumW2 - frob) <= TOL * Math.max(frob, scale * scale), `${label}: Σw²`);
+  return { values, vectors };
+}
+
+test('random symmetric matrices of several sizes decompose to 1e-9', () => {
+  const rng = new Rng(11);
+  for (const n of [1, 2, 3, 7, 50, 200]) checkEigen(randomSymmetric(n, rng), n, `random n=${n}`);
+});
+
+test('2×2 and 3×3: eigenvalues match the closed form and the characteristic polynomial', () => {
+  const rng = new Rng(12);
+  for (let trial = 0; trial < 20; trial++) {
+    const [p, q, r] = [rng.normal(), rng.normal(), rng.normal()];
+    const { values } = checkEigen(Float64Array.of(p, q, q, r), 2, '2×2');
+    const mid = (p + r) / 2;
+    const rad = Math.hypot((p - r) / 2, q);
+    assert.ok(Math.abs(values[0] - (mid - rad)) < 1e-12 * (1 + rad));
+    assert.ok(Math.abs(values[1] - (mid + rad)) < 1e-12 * (1 + rad));
+
+    const a = randomSymmetric(3, rng);
+    const w = checkEigen(a, 3, '3×3').values;
+    // det(A − wI) by cofactors, relative to the scale of its terms (‖A‖³).
+    const s = maxAbs(a) + Math.max(...w.map(Math.abs));
+    for (const x of w) {
+      const m = Float64Array.from(a);
+      for (let i = 0; i < 3; i++) m[i * 4] -= x;
+      const det =
+        m[0] * (m[4] * m[8] - m[5] * m[7]) -
+        m[1] * (m[3] * m[8] - m[5] * m[6]) +
+        m[2] * (m[3] * m[7] - m[4] * m[6]);
+      assert.ok(Math.abs(det) < 1e-12 * s ** 3, `det(A − ${x}I) = ${det}`);
+    }
+  }
+});
+
+test('repeated eigenvalues: identity, zero, and identity + rank 1', () => {
+  const n = 9;
+  const eye = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) eye[i * n + i] = 1;
+  assert.deepEqual([...checkEigen(eye, n, 'identity').values], Array(n).fill(1));
+  assert.deepEqual([...checkEigen(new Float64Array(n * n), n, 'zero').values], Array(n).fill(0));
+
+  const rng = new Rng(13);
+  const x = Float64Array.from({ length: n }, () => rng.normal());
+  const a = Float64Array.from(eye);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] += x[i] * x[j];
+  const { values, vectors } = checkEigen(a, n, 'I + xxᵀ');
+  const xx = x.reduce((s, v) => s + v * v, 0);
+  for (let j = 0; j < n - 1; j++) assert.ok(Math.abs(values[j] - 1) < 1e-12 * xx);
+  assert.ok(Math.abs(values[n - 1] - (1 + xx)) < 1e-12 * xx);
+  // The top eigenvector is ±x/‖x‖.
+  let dot = 0;
+  for (let i = 0; i < n; i++) dot += vectors[i * n + n - 1] * x[i];
+  assert.ok(Math.abs(Math.abs(dot) - Math.sqrt(xx)) < 1e-10 * Math.sqrt(xx));
+});
+
+test('a diagonal matrix: the sorted diagonal, unit vectors', () => {
+  const diag = [3, -1, 0, 3, 2.5, -7, 1e-3];
+  const n = diag.length;
+  const a = new Float64Array(n * n);
+  diag.forEach((v, i) => {
+    a[i * n + i] = v;
+  });
+  const { values, vectors } = checkEigen(a, n, 'diagonal');
+  assert.deepEqual(
+    [...values],
+    [...diag].sort((p, q) => p - q),
+  );
+  for (const v of vectors) assert.ok(v === 0 || Math.abs(Math.abs(v) - 1) < 1e-15);
+});
+
+test('K-FAC-like PSD factors: rank-deficient XᵀX/m, dead inputs, extreme scales', () => {
+  const rng = new Rng(14);
+  const [n, m] = [60, 25];
+  // Non-negative inputs with constant-zero columns (like MNIST's always-blank border pixels).
+  const dead = new Set([0, 1, 2, 30, 59]);
+  const x = new Float64Array(m * n);
+  for (let r = 0; r < m; r++)
+    for (let c = 0; c < n; c++) x[r * n + c] = dead.has(c) ? 0 : Math.max(0, rng.normal());
+  const a = gram(x, m, n);
+  const { values, vectors } = checkEigen(a, n, 'XᵀX/m');
+  const top = values[n - 1];
+  assert.ok(values[0] > -1e-12 * top, `PSD: smallest ${values[0]}`);
+  // rank ≤ m: at least n − m eigenvalues vanish to rounding, and the rest do not.
+  const zeros = values.filter((w) => Math.abs(w) < 1e-12 * top).length;
+  assert.equal(zeros, n - m);
+  // A dead input's unit vector is in the null space: it is spanned by the zero eigenvectors.
+  for (const c of dead) {
+    let inNull = 0;
+    for (let j = 0; j < zeros; j++) inNull += vectors[c * n + j] ** 2;
+    assert.ok(Math.abs(inNull - 1) < 1e-9, `dead input ${c}: ${inNull}`);
+  }
+  // Scaling A scales the eigenvalues exactly, far from 1 in both directions.
+  for (const s of [1e-150, 1e150]) {
+    const got = checkEigen(
+      a.map((v) => v * s),
+      n,
+      `XᵀX/m × ${s}`,
+    ).values;
+    for (let j = 0; j < n; j++) assert.ok(Math.abs(got[j] / s - values[j]) < 1e-10 * top);
+  }
+});
+
+test('a graded tridiagonal and a matrix with zero rows in the middle', () => {
+  const n = 12;
+  const t = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    t[i * n + i] = 10 ** (i - 6);
+    if (i > 0) t[i * n + i - 1] = t[(i - 1) * n + i] = 10 ** (i - 7);
+  }
+  checkEigen(t, n, 'graded tridiagonal');
+  const rng = new Rng(15);
+  const a = randomSymmetric(n, rng);
+  for (const z of [3, 7]) for (let k = 0; k < n; k++) a[z * n + k] = a[k * n + z] = 0;
+  const { values } = checkEigen(a, n, 'zero rows');
+  assert.ok(values.filter((w) => w === 0 || Math.abs(w) < 1e-14).length >= 2);
+});
+
+test('only the symmetric part is used; bad input is refused', () => {
+  const rng = new Rng(16);
+  const n = 6;
+  const a = Float64Array.from({ length: n * n }, () => rng.normal());
+  const sym = a.map((_, idx) => (a[idx] + a[(idx % n) * n + Math.floor(idx / n)]) / 2);
+  assert.deepEqual(symmetricEigen(a, n), symmetricEigen(sym, n));
+  assert.throws(() => symmetricEigen(new Float64Array(5), 2), /2×2|n×n/);
+  const bad = new Float64Array(4);
+  bad[1] = Number.NaN;
+  assert.throws(() => symmetricEigen(bad, 2), /not finite/);
+  assert.deepEqual(symmetricEigen(new Float64Array(0), 0), {
+    values: new Float64Array(0),
+    vectors: new Float64Array(0),
+  });
+});
