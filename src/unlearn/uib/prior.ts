@@ -255,7 +255,7 @@ export function writeTrainingFisherCache(
   const t0 = performance.now();
   const groups = paramGroups(model);
   const cache = computeFisherCache(model, groups, train, {
-    kind: opts.kind ?? 'fisher',
+    kind: opts.kind ?? 'fisher-sampled',
     rng: opts.rng,
     batchSize: opts.batchSize,
     cost: opts.cost,
@@ -780,7 +780,7 @@ export function checkMatch(groups: ParamGroup[], prior: Prior): void {
 export const priorParamsShape = {
   fisher: z
     .enum(PRIOR_KINDS)
-    .default('fisher')
+    .default('fisher-sampled')
     .describe(
       "curvature of the prior: 'fisher' (diagonal empirical), 'fisher-sampled' (diagonal, labels drawn from the model), 'kfac', 'isotropic' (Λ = λI ablation), 'hessian' (exact, tiny models)",
     ),
