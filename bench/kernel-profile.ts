@@ -18,8 +18,7 @@ const { values } = parseArgs({
 });
 const backend = await initBackend(values.backend);
 for (const id of values.models.split(',')) {
-  // Adam on every workload, the ResNet too, as in docs/performance.md's profiles.
-  const { step, dispose } = setUpStep(modelStepWorkload(id), 'adam');
+  const { step, dispose } = setUpStep(modelStepWorkload(id));
   step();
   step();
   const p = profileKernels(backend, step, Number(values.steps));

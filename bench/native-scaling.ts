@@ -3,13 +3,16 @@
  * process so that a machine loaded by other work biases no route: the wasm kernels alone
  * (src/backend/wasm/), then the native kernels (src/backend/native/, needs the addon) with 1 and
  * with 2 threads. Not a test:
- * `node --import tsx bench/native-scaling.ts [--models mlp,cnn,resnet] [--rounds 5] [--seconds 2]`.
+ * `node --import tsx bench/native-scaling.ts [--models mlp,cnn,resnet] [--rounds 5] [--seconds 2]
+ * [--routes wasm,native-1-thread,native-2-threads,native-2-threads-stock]`.
  * Prints one JSON document on stdout: per route and workload the median samples/s (wall clock) and
  * samples per CPU-second of the process, and every round.
  */
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/index.ts';
 import { nativeAddon, nativeUnavailableReason } from '../src/backend/native/addon.ts';
+import { useNativeOptimizer } from '../src/backend/native/optimizer.ts';
+import { useFusedConv2dGradient } from '../src/backend/wasm/fused-conv2d.ts';
 import { useNativeKernels } from '../src/backend/wasm/kernels.ts';
 import { modelStepWorkload, setUpStep } from './lib/train-step.ts';
 
@@ -18,21 +21,24 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'mlp,cnn,resnet' },
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '2' },
+    routes: { type: 'string', default: 'wasm,native-1-thread,native-2-threads' },
   },
 });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 await initBackend('wasm');
 const addon = nativeAddon();
-const routes = [
-  { route: 'wasm', native: false, threads: 1 },
-  ...(addon === undefined
-    ? []
-    : [
-        { route: 'native-1-thread', native: true, threads: 1 },
-        { route: 'native-2-threads', native: true, threads: 2 },
-      ]),
+// `stock`: tfjs's own fused-conv2d gradient and the optimiser's tfjs ops instead of uib's
+// (src/backend/wasm/fused-conv2d.ts, src/backend/native/optimizer.ts), to measure what they gain.
+const ALL_ROUTES = [
+  { route: 'wasm', native: false, threads: 1, stock: false },
+  { route: 'native-1-thread', native: true, threads: 1, stock: false },
+  { route: 'native-2-threads', native: true, threads: 2, stock: false },
+  { route: 'native-2-threads-stock', native: true, threads: 2, stock: true },
 ];
+const routes = ALL_ROUTES.filter(
+  (r) => values.routes.split(',').includes(r.route) && (addon !== undefined || !r.native),
+);
 if (addon === undefined)
   process.stderr.write(`native addon absent: ${nativeUnavailableReason()}\n`);
 
@@ -46,6 +52,8 @@ for (const id of values.models.split(',')) {
   for (let round = 0; round < rounds; round++) {
     for (const r of routes) {
       useNativeKernels(r.native);
+      useFusedConv2dGradient(!r.stock);
+      useNativeOptimizer(!r.stock);
       addon?.setThreads(r.threads);
       step(); // warm-up: kernel setup, the route's first allocations
       let steps = 0;

@@ -23,7 +23,7 @@ interface Result {
   arch: string;
   params: number;
   batch: number;
-  optimizer: ModelStepWorkload['optimizer'];
+  optimizer: ModelStepWorkload['optimizer']['name'];
   warmupSteps: number;
   steps: number;
   seconds: number;
@@ -53,10 +53,10 @@ function measure(backend: BackendName, w: ModelStepWorkload, seconds: number): R
   const result: Result = {
     backend,
     model: w.id,
-    arch: w.spec.arch,
+    arch: w.title,
     params: countParams(model),
     batch: w.batch,
-    optimizer: w.optimizer,
+    optimizer: w.optimizer.name,
     warmupSteps,
     steps,
     seconds: Number(elapsed.toFixed(3)),

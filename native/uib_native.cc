@@ -9,6 +9,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -85,6 +86,9 @@ Pool& pool() {
 // calling thread (below ~4M, about 0.1-0.5 ms of work).
 double g_minParallelWork = 1 << 22;
 int64_t threadsFor(double work) { return work < g_minParallelWork ? 1 : g_threads; }
+// Threads for one elementwise pass over n floats: each element costs several multiply-adds' time
+// (memory-bound), so passes split from ~0.5M floats (~0.1 ms).
+int64_t threadsForPass(double n) { return threadsFor(n * 8); }
 
 // Runs f(begin, end, thread) over [0, n) split into at most `threads` contiguous ranges, one per
 // thread (the caller's thread takes the first, thread 0).
@@ -226,16 +230,36 @@ Conv readConv(Args& a, size_t k) {
   return c;
 }
 
+// The output columns whose whole window row lies inside the image (dilation 1): there one
+// window row (KW·Ci floats) is contiguous in x and in cols, so it moves as one block.
+inline void interiorColumns(const Conv& g, int64_t& lo, int64_t& hi) {
+  if (g.dw != 1) {
+    lo = hi = 0;
+    return;
+  }
+  lo = std::min(g.OW, (g.pl + g.sw - 1) / g.sw);
+  hi = g.W - g.KW + g.pl < 0 ? 0 : std::min(g.OW, (g.W - g.KW + g.pl) / g.sw + 1);
+  if (hi < lo) hi = lo;
+}
+
 // cols[(b·OH + oh)·OW + ow, (kh·KW + kw)·Ci + ci] = x[b0 + b, ih, iw, ci] (0 outside the image).
 void im2col(const Conv& g, const float* x, int64_t b0, int64_t nb, float* cols) {
-  const int64_t K = g.K();
+  const int64_t K = g.K(), row = g.KW * g.Ci;
+  int64_t lo, hi;
+  interiorColumns(g, lo, hi);
   for (int64_t b = 0; b < nb; b++) {
     const float* xb = x + (b0 + b) * g.H * g.W * g.Ci;
     for (int64_t oh = 0; oh < g.OH; oh++) {
       for (int64_t ow = 0; ow < g.OW; ow++) {
         float* dst = cols + ((b * g.OH + oh) * g.OW + ow) * K;
+        const bool inside = ow >= lo && ow < hi;
         for (int64_t kh = 0; kh < g.KH; kh++) {
           int64_t ih = oh * g.sh - g.pt + kh * g.dh;
+          if (inside && ih >= 0 && ih < g.H) {
+            std::memcpy(dst, xb + (ih * g.W + ow * g.sw - g.pl) * g.Ci, row * sizeof(float));
+            dst += row;
+            continue;
+          }
           for (int64_t kw = 0; kw < g.KW; kw++, dst += g.Ci) {
             int64_t iw = ow * g.sw - g.pl + kw * g.dw;
             if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) {
@@ -253,14 +277,24 @@ void im2col(const Conv& g, const float* x, int64_t b0, int64_t nb, float* cols) 
 
 // The adjoint of im2col: dx[b0 + b, ih, iw, ci] += cols[…] for every place im2col read.
 void col2imAdd(const Conv& g, const float* cols, int64_t b0, int64_t nb, float* dx) {
-  const int64_t K = g.K();
+  const int64_t K = g.K(), row = g.KW * g.Ci;
+  int64_t lo, hi;
+  interiorColumns(g, lo, hi);
   for (int64_t b = 0; b < nb; b++) {
     float* xb = dx + (b0 + b) * g.H * g.W * g.Ci;
     for (int64_t oh = 0; oh < g.OH; oh++) {
       for (int64_t ow = 0; ow < g.OW; ow++) {
         const float* src = cols + ((b * g.OH + oh) * g.OW + ow) * K;
+        const bool inside = ow >= lo && ow < hi;
         for (int64_t kh = 0; kh < g.KH; kh++) {
           int64_t ih = oh * g.sh - g.pt + kh * g.dh;
+          if (inside && ih >= 0 && ih < g.H) {
+            float* __restrict d = xb + (ih * g.W + ow * g.sw - g.pl) * g.Ci;
+            const float* __restrict sv = src;
+            for (int64_t j = 0; j < row; j++) d[j] += sv[j];
+            src += row;
+            continue;
+          }
           for (int64_t kw = 0; kw < g.KW; kw++, src += g.Ci) {
             int64_t iw = ow * g.sw - g.pl + kw * g.dw;
             if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
@@ -271,6 +305,255 @@ void col2imAdd(const Conv& g, const float* cols, int64_t b0, int64_t nb, float* 
       }
     }
   }
+}
+
+// ---- convolutions with a small window -----------------------------------------------------------
+//
+// When the window holds few values (K = KH·KW·Ci ≤ 32: a first layer on 1-3 channels), sgemm gets
+// little to multiply per output while im2col, and a pass for bias and relu, cost as much: there a
+// direct loop runs instead, one output row at a time, output channels in blocks of 16 held in
+// vector registers (one AVX-512 register, two AVX2 ones, four SSE ones). target_clones compiles it
+// for each and picks at load time, so the build machine's CPU does not decide.
+typedef float Lanes __attribute__((vector_size(16 * sizeof(float))));
+constexpr int64_t kLanes = 16;
+__attribute__((always_inline)) inline Lanes loadLanes(const float* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+__attribute__((always_inline)) inline void storeLanes(float* p, Lanes v) { std::memcpy(p, &v, sizeof v); }
+
+bool smallWindow(const Conv& g) { return g.K() <= 32 && g.Co % kLanes == 0 && g.Co <= 256; }
+
+// The output columns [lo, hi) whose input column ow·sw − pl + kw·dw lies inside the image.
+inline void validColumns(const Conv& g, int64_t kw, int64_t& lo, int64_t& hi) {
+  const int64_t off = kw * g.dw - g.pl;  // iw = ow·sw + off
+  lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+  hi = g.W - off <= 0 ? 0 : std::min(g.OW, (g.W - off + g.sw - 1) / g.sw);
+}
+
+// y = act(conv(x, w) + bias) for samples [s0, s1).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void convSmallForward(
+    const Conv& g, const float* x, const float* w, const float* bias, bool relu, float* y,
+    int64_t s0, int64_t s1) {
+  const int64_t Co = g.Co, blocks = Co / kLanes;
+  // Floats, not Lanes: a vector of Lanes is not allocated 64-byte aligned in every clone.
+  std::vector<float> accv(g.OW * Co);
+  float* acc = accv.data();
+  for (int64_t b = s0; b < s1; b++) {
+    const float* xb = x + b * g.H * g.W * g.Ci;
+    for (int64_t oh = 0; oh < g.OH; oh++) {
+      for (int64_t ow = 0; ow < g.OW; ow++)
+        for (int64_t j = 0; j < blocks; j++)
+          storeLanes(acc + (ow * blocks + j) * kLanes,
+                     bias != nullptr ? loadLanes(bias + j * kLanes) : Lanes{});
+      for (int64_t kh = 0; kh < g.KH; kh++) {
+        const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
+        if (ih < 0 || ih >= g.H) continue;
+        const float* xrow = xb + ih * g.W * g.Ci;
+        for (int64_t kw = 0; kw < g.KW; kw++) {
+          int64_t lo, hi;
+          validColumns(g, kw, lo, hi);
+          const int64_t off = kw * g.dw - g.pl;
+          for (int64_t ci = 0; ci < g.Ci; ci++) {
+            const float* wr = w + ((kh * g.KW + kw) * g.Ci + ci) * Co;
+            for (int64_t j = 0; j < blocks; j++) {
+              const Lanes wj = loadLanes(wr + j * kLanes);
+              for (int64_t ow = lo; ow < hi; ow++) {
+                float* a = acc + (ow * blocks + j) * kLanes;
+                storeLanes(a, loadLanes(a) + xrow[(ow * g.sw + off) * g.Ci + ci] * wj);
+              }
+            }
+          }
+        }
+      }
+      float* out = y + (b * g.OH + oh) * g.OW * Co;
+      for (int64_t i = 0; i < g.OW * blocks; i++) {
+        Lanes v = loadLanes(acc + i * kLanes);
+        if (relu) v = v > 0 ? v : Lanes{};
+        storeLanes(out + i * kLanes, v);
+      }
+    }
+  }
+}
+
+// dwAcc += Σ over the samples [s0, s1) of window ⊗ dy, summed per sample in float registers and
+// then in double (many thousands of terms per entry).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void convSmallFilterGrad(
+    const Conv& g, const float* x, const float* dy, double* dwAcc, int64_t s0, int64_t s1) {
+  const int64_t Co = g.Co, blocks = Co / kLanes;
+  for (int64_t b = s0; b < s1; b++) {
+    const float* xb = x + b * g.H * g.W * g.Ci;
+    const float* db = dy + b * g.pixels() * Co;
+    for (int64_t kh = 0; kh < g.KH; kh++) {
+      for (int64_t kw = 0; kw < g.KW; kw++) {
+        int64_t lo, hi;
+        validColumns(g, kw, lo, hi);
+        const int64_t off = kw * g.dw - g.pl;
+        for (int64_t ci = 0; ci < g.Ci; ci++) {
+          for (int64_t j = 0; j < blocks; j++) {
+            Lanes acc{};
+            for (int64_t oh = 0; oh < g.OH; oh++) {
+              const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
+              if (ih < 0 || ih >= g.H) continue;
+              const float* xrow = xb + ih * g.W * g.Ci;
+              const float* drow = db + oh * g.OW * Co + j * kLanes;
+              for (int64_t ow = lo; ow < hi; ow++)
+                acc += xrow[(ow * g.sw + off) * g.Ci + ci] * loadLanes(drow + ow * Co);
+            }
+            double* d = dwAcc + ((kh * g.KW + kw) * g.Ci + ci) * Co + j * kLanes;
+            for (int64_t l = 0; l < kLanes; l++) d[l] += acc[l];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Narrow outputs (16 or 32 channels: the first ResNet blocks) at stride 1 leave sgemm an N too
+// narrow for its micro-kernel: a direct loop over a zero-padded copy of each sample does better,
+// 4 output pixels × Co/16 register blocks at a time. Sums may contract into fused multiply-adds
+// here (rounding differs from sgemm's no more than sgemm's own order does).
+bool directNarrow(const Conv& g) {
+  return (g.Co == 16 || g.Co == 32) && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
+         !smallWindow(g);
+}
+
+// The sample b of x inside a zero border of the convolution's padding (stride 1): Hp × Wp × Ci.
+void padSample(const Conv& g, const float* x, int64_t b, int64_t Hp, int64_t Wp, float* padded) {
+  std::fill(padded, padded + Hp * Wp * g.Ci, 0.0f);
+  const float* xb = x + b * g.H * g.W * g.Ci;
+  const int64_t c0 = std::max<int64_t>(0, g.pl), i0 = std::max<int64_t>(0, -g.pl);
+  const int64_t n = std::min(g.W - i0, Wp - c0);
+  for (int64_t ih = 0; ih < g.H; ih++) {
+    const int64_t r = ih + g.pt;
+    if (r < 0 || r >= Hp || n <= 0) continue;
+    std::memcpy(padded + (r * Wp + c0) * g.Ci, xb + (ih * g.W + i0) * g.Ci, n * g.Ci * sizeof(float));
+  }
+}
+
+template <int kBlocks, int kPixels>
+__attribute__((always_inline)) inline void directPixels(const Conv& g, const float* xp, int64_t Wp,
+                                                        const float* w, const float* bias,
+                                                        bool relu, int64_t oh, int64_t ow,
+                                                        float* out) {
+  const int64_t Ci = g.Ci, Co = g.Co;
+  Lanes acc[kPixels][kBlocks];
+  for (int p = 0; p < kPixels; p++)
+    for (int j = 0; j < kBlocks; j++) acc[p][j] = bias != nullptr ? loadLanes(bias + j * kLanes) : Lanes{};
+  for (int64_t kh = 0; kh < g.KH; kh++) {
+    const float* row = xp + ((oh + kh) * Wp + ow) * Ci;
+    for (int64_t kw = 0; kw < g.KW; kw++) {
+      const float* base = row + kw * Ci;
+      const float* wk = w + (kh * g.KW + kw) * Ci * Co;
+      for (int64_t ci = 0; ci < Ci; ci++) {
+        Lanes wv[kBlocks];
+        for (int j = 0; j < kBlocks; j++) wv[j] = loadLanes(wk + ci * Co + j * kLanes);
+        for (int p = 0; p < kPixels; p++) {
+          const float v = base[p * Ci + ci];
+          for (int j = 0; j < kBlocks; j++) acc[p][j] += v * wv[j];
+        }
+      }
+    }
+  }
+  for (int p = 0; p < kPixels; p++)
+    for (int j = 0; j < kBlocks; j++) {
+      Lanes v = acc[p][j];
+      if (relu) v = v > 0 ? v : Lanes{};
+      storeLanes(out + p * Co + j * kLanes, v);
+    }
+}
+
+template <int kBlocks>
+__attribute__((always_inline)) inline void directForward(const Conv& g, const float* x,
+                                                         const float* w, const float* bias,
+                                                         bool relu, float* y, int64_t s0,
+                                                         int64_t s1) {
+  const int64_t Hp = g.OH + g.KH - 1, Wp = g.OW + g.KW - 1;
+  std::vector<float> padded(Hp * Wp * g.Ci);
+  for (int64_t b = s0; b < s1; b++) {
+    // The sample inside a zero border: the window never needs a bounds check.
+    padSample(g, x, b, Hp, Wp, padded.data());
+    for (int64_t oh = 0; oh < g.OH; oh++) {
+      float* out = y + (b * g.OH + oh) * g.OW * g.Co;
+      int64_t ow = 0;
+      for (; ow + 4 <= g.OW; ow += 4)
+        directPixels<kBlocks, 4>(g, padded.data(), Wp, w, bias, relu, oh, ow, out + ow * g.Co);
+      for (; ow < g.OW; ow++)
+        directPixels<kBlocks, 1>(g, padded.data(), Wp, w, bias, relu, oh, ow, out + ow * g.Co);
+    }
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=fast"))) void
+convDirectForward(const Conv& g, const float* x, const float* w, const float* bias, bool relu,
+                  float* y, int64_t s0, int64_t s1) {
+  if (g.Co == 16)
+    directForward<1>(g, x, w, bias, relu, y, s0, s1);
+  else
+    directForward<2>(g, x, w, bias, relu, y, s0, s1);
+}
+
+// The filter gradient for kQ input channels from ci0 at window place (kh, kw), over one padded
+// sample: kQ × Co/16 register sums over its pixels, added into part.
+template <int kBlocks, int kQ>
+__attribute__((always_inline)) inline void directFilterRows(const Conv& g, const float* xp,
+                                                            int64_t Wp, const float* db,
+                                                            int64_t kh, int64_t kw, int64_t ci0,
+                                                            float* part) {
+  const int64_t Ci = g.Ci, Co = g.Co;
+  Lanes acc[kQ][kBlocks];
+  for (int q = 0; q < kQ; q++)
+    for (int j = 0; j < kBlocks; j++) acc[q][j] = Lanes{};
+  for (int64_t oh = 0; oh < g.OH; oh++) {
+    const float* xr = xp + ((oh + kh) * Wp + kw) * Ci + ci0;
+    const float* dr = db + oh * g.OW * Co;
+    for (int64_t ow = 0; ow < g.OW; ow++) {
+      Lanes d[kBlocks];
+      for (int j = 0; j < kBlocks; j++) d[j] = loadLanes(dr + ow * Co + j * kLanes);
+      for (int q = 0; q < kQ; q++) {
+        const float v = xr[ow * Ci + q];
+        for (int j = 0; j < kBlocks; j++) acc[q][j] += v * d[j];
+      }
+    }
+  }
+  for (int q = 0; q < kQ; q++)
+    for (int j = 0; j < kBlocks; j++) {
+      float* at = part + ((kh * g.KW + kw) * Ci + ci0 + q) * Co + j * kLanes;
+      storeLanes(at, loadLanes(at) + acc[q][j]);
+    }
+}
+
+template <int kBlocks>
+__attribute__((always_inline)) inline void directFilterGrad(const Conv& g, const float* x,
+                                                            const float* dy, double* dwAcc,
+                                                            int64_t s0, int64_t s1) {
+  const int64_t Hp = g.OH + g.KH - 1, Wp = g.OW + g.KW - 1, KC = g.K() * g.Co;
+  std::vector<float> padded(Hp * Wp * g.Ci), part(KC);
+  for (int64_t b = s0; b < s1; b++) {
+    padSample(g, x, b, Hp, Wp, padded.data());
+    std::fill(part.begin(), part.end(), 0.0f);
+    const float* db = dy + b * g.pixels() * g.Co;
+    for (int64_t kh = 0; kh < g.KH; kh++)
+      for (int64_t kw = 0; kw < g.KW; kw++) {
+        int64_t ci = 0;
+        for (; ci + 4 <= g.Ci; ci += 4)
+          directFilterRows<kBlocks, 4>(g, padded.data(), Wp, db, kh, kw, ci, part.data());
+        for (; ci < g.Ci; ci++)
+          directFilterRows<kBlocks, 1>(g, padded.data(), Wp, db, kh, kw, ci, part.data());
+      }
+    // Each sample's sums in float (≤ a few thousand terms), the batch's in double.
+    for (int64_t j = 0; j < KC; j++) dwAcc[j] += part[j];
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=fast"))) void
+convDirectFilterGrad(const Conv& g, const float* x, const float* dy, double* dwAcc, int64_t s0,
+                     int64_t s1) {
+  if (g.Co == 16)
+    directFilterGrad<1>(g, x, dy, dwAcc, s0, s1);
+  else
+    directFilterGrad<2>(g, x, dy, dwAcc, s0, s1);
 }
 
 // conv2d(heap, x, filter, y, bias (−1: none), relu, geometry…): y = act(conv(x, filter) + bias).
@@ -286,6 +569,18 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
   if (!a.ok) return nullptr;
   const int64_t K = g.K(), P = g.pixels(), chunk = g.chunk();
   const int64_t threads = threadsFor(double(g.B) * P * K * g.Co);
+  if (smallWindow(g)) {
+    parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t) {
+      convSmallForward(g, x, w, bias, relu, y, s0, s1);
+    }, threads);
+    return nullptr;
+  }
+  if (directNarrow(g)) {
+    parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t) {
+      convDirectForward(g, x, w, bias, relu, y, s0, s1);
+    }, threads);
+    return nullptr;
+  }
   parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t) {
     std::vector<float> cols(g.pointwise() ? 0 : std::min(chunk, s1 - s0) * P * K);
     for (int64_t b0 = s0; b0 < s1; b0 += chunk) {
@@ -321,6 +616,26 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
   const float* w = a.at(2, g.K() * g.Co);
   float* dx = a.at(3, g.B * g.H * g.W * g.Ci);
   if (!a.ok) return nullptr;
+  // At stride 1 the input gradient is the forward convolution of dy with the filter turned by
+  // 180° and its channel axes swapped, under the complementary padding: narrow inputs (16 or 32
+  // channels) go through the direct forward loop.
+  if (g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1) {
+    Conv t{g.B, g.OH, g.OW, g.Co, g.H, g.W, g.Ci, g.KH, g.KW, 1, 1, 1, 1,
+           g.KH - 1 - g.pt, g.KW - 1 - g.pl};
+    if (directNarrow(t) && t.pt >= 0 && t.pl >= 0) {
+      std::vector<float> turned(t.K() * t.Co);
+      for (int64_t kh = 0; kh < g.KH; kh++)
+        for (int64_t kw = 0; kw < g.KW; kw++)
+          for (int64_t ci = 0; ci < g.Ci; ci++)
+            for (int64_t co = 0; co < g.Co; co++)
+              turned[(((g.KH - 1 - kh) * g.KW + (g.KW - 1 - kw)) * g.Co + co) * g.Ci + ci] =
+                  w[((kh * g.KW + kw) * g.Ci + ci) * g.Co + co];
+      parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t) {
+        convDirectForward(t, dy, turned.data(), nullptr, false, dx, s0, s1);
+      }, threadsFor(double(g.B) * g.pixels() * g.K() * g.Co));
+      return nullptr;
+    }
+  }
   const int64_t K = g.K(), P = g.pixels(), chunk = g.chunk();
   parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t) {
     if (g.pointwise()) {
@@ -352,6 +667,22 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   if (!a.ok) return nullptr;
   const int64_t K = g.K(), P = g.pixels(), chunk = g.chunk();
   const int64_t threads = std::min<int64_t>(threadsFor(double(g.B) * P * K * g.Co), g.B);
+  if (smallWindow(g) || directNarrow(g)) {
+    std::vector<std::vector<double>> acc(std::max<int64_t>(1, threads),
+                                         std::vector<double>(K * g.Co, 0.0));
+    parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t t) {
+      if (smallWindow(g))
+        convSmallFilterGrad(g, x, dy, acc[t].data(), s0, s1);
+      else
+        convDirectFilterGrad(g, x, dy, acc[t].data(), s0, s1);
+    }, threads);
+    for (int64_t j = 0; j < K * g.Co; j++) {
+      double sum = 0;
+      for (auto& p : acc) sum += p[j];
+      dw[j] = static_cast<float>(sum);
+    }
+    return nullptr;
+  }
   std::vector<std::vector<float>> partials(threads);
   parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t t) {
     float* out = dw;
@@ -497,6 +828,291 @@ napi_value BroadcastRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluGrad(heap, dy, x, out, n): out = dy · step(x), step = 1 where x > 0, 0 elsewhere and NaN at
+// NaN, as tfjs's relu gradient (Step, Cast, Multiply: three passes over the activation) computes it.
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t n = a.i(4);
+  const float* dy = a.at(1, n);
+  const float* x = a.at(2, n);
+  float* out = a.at(3, n);
+  if (!a.ok) return nullptr;
+  parallelFor(n, [&](int64_t i0, int64_t i1, int64_t) {
+    for (int64_t i = i0; i < i1; i++) {
+      const float v = x[i];
+      const float step = v != v ? v : (v > 0 ? 1.0f : 0.0f);
+      out[i] = dy[i] * step;
+    }
+  }, threadsForPass(double(n)));
+  return nullptr;
+}
+
+// ---- batch normalisation (training) ------------------------------------------------------------
+//
+// x is seen as rows × cols with the channels last (NHWC flattened): per-channel statistics are
+// column reductions, summed in double per thread and then across threads.
+
+// Column sums Σ_r f(r, c) over rows split across threads; f(r, row pointer offset) fills acc.
+template <class F>
+void columnSums(int64_t rows, int64_t cols, int64_t nSums, std::vector<double>& out, F f) {
+  const int64_t threads = std::min<int64_t>(threadsForPass(double(rows) * cols * nSums), rows);
+  std::vector<std::vector<double>> partials(std::max<int64_t>(1, threads),
+                                            std::vector<double>(nSums * cols, 0.0));
+  parallelFor(rows, [&](int64_t r0, int64_t r1, int64_t t) { f(r0, r1, partials[t].data()); },
+              threads);
+  out.assign(nSums * cols, 0.0);
+  for (auto& p : partials)
+    for (int64_t j = 0; j < nSums * cols; j++) out[j] += p[j];
+}
+
+// moments(heap, x, mean, variance, rows, cols): per column mean and biased variance (two passes,
+// as tfjs's moments: the mean, then the mean of squared deviations).
+napi_value Moments(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t rows = a.i(4), cols = a.i(5);
+  const float* x = a.at(1, rows * cols);
+  float* mean = a.at(2, cols);
+  float* variance = a.at(3, cols);
+  if (!a.ok || rows <= 0) return nullptr;
+  std::vector<double> s;
+  columnSums(rows, cols, 1, s, [&](int64_t r0, int64_t r1, double* acc) {
+    for (int64_t r = r0; r < r1; r++)
+      for (int64_t c = 0; c < cols; c++) acc[c] += x[r * cols + c];
+  });
+  for (int64_t c = 0; c < cols; c++) mean[c] = static_cast<float>(s[c] / rows);
+  columnSums(rows, cols, 1, s, [&](int64_t r0, int64_t r1, double* acc) {
+    for (int64_t r = r0; r < r1; r++)
+      for (int64_t c = 0; c < cols; c++) {
+        const float d = x[r * cols + c] - mean[c];
+        acc[c] += d * d;
+      }
+  });
+  for (int64_t c = 0; c < cols; c++) variance[c] = static_cast<float>(s[c] / rows);
+  return nullptr;
+}
+
+// momentsGrad(heap, dmean, dvariance, x, mean, dx, rows, cols): the gradient of moments:
+// dx = dmean/N + dvariance · 2(x − mean)/N.
+napi_value MomentsGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t rows = a.i(6), cols = a.i(7);
+  const float* dmean = a.at(1, cols);
+  const float* dvar = a.at(2, cols);
+  const float* x = a.at(3, rows * cols);
+  const float* mean = a.at(4, cols);
+  float* dx = a.at(5, rows * cols);
+  if (!a.ok || rows <= 0) return nullptr;
+  std::vector<float> m(cols), v(cols);
+  for (int64_t c = 0; c < cols; c++) {
+    m[c] = static_cast<float>(double(dmean[c]) / rows);
+    v[c] = static_cast<float>(2.0 * dvar[c] / rows);
+  }
+  parallelFor(rows, [&](int64_t r0, int64_t r1, int64_t) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* __restrict xr = x + r * cols;
+      float* __restrict d = dx + r * cols;
+      for (int64_t c = 0; c < cols; c++) d[c] = m[c] + v[c] * (xr[c] - mean[c]);
+    }
+  }, threadsForPass(double(rows) * cols));
+  return nullptr;
+}
+
+// batchNorm(heap, x, mean, variance, offset (−1: none), scale (−1: none), y, rows, cols, eps):
+// y = (x − mean) · rsqrt(variance + eps) · scale + offset, per column.
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t rows = a.i(7), cols = a.i(8);
+  double eps = 0;
+  if (a.argc < 10 || napi_get_value_double(env, a.argv[9], &eps) != napi_ok) a.fail("expected eps");
+  const float* x = a.at(1, rows * cols);
+  const float* mean = a.at(2, cols);
+  const float* variance = a.at(3, cols);
+  const float* offset = a.i(4) >= 0 ? a.at(4, cols) : nullptr;
+  const float* scale = a.i(5) >= 0 ? a.at(5, cols) : nullptr;
+  float* y = a.at(6, rows * cols);
+  if (!a.ok) return nullptr;
+  std::vector<float> mul(cols), add(cols);
+  for (int64_t c = 0; c < cols; c++) {
+    const float inv = 1.0f / std::sqrt(variance[c] + static_cast<float>(eps));
+    mul[c] = inv * (scale != nullptr ? scale[c] : 1.0f);
+    add[c] = offset != nullptr ? offset[c] : 0.0f;
+  }
+  parallelFor(rows, [&](int64_t r0, int64_t r1, int64_t) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* __restrict xr = x + r * cols;
+      float* __restrict yr = y + r * cols;
+      for (int64_t c = 0; c < cols; c++) yr[c] = (xr[c] - mean[c]) * mul[c] + add[c];
+    }
+  }, threadsForPass(double(rows) * cols));
+  return nullptr;
+}
+
+// batchNormGrad(heap, dy, x, mean, variance, scale (−1: none), dx, dmean, dvariance, dscale,
+// doffset, rows, cols, eps): the gradients of batchNorm with respect to each of its inputs, the
+// mean and variance taken as inputs of their own (tfjs's FusedBatchNorm gradient, in two passes):
+//   dx = dy · scale · inv,  dmean = −scale · inv · Σdy,  dvariance = −½ · scale · inv³ · Σdy(x − mean),
+//   dscale = inv · Σdy(x − mean),  doffset = Σdy,  inv = rsqrt(variance + eps).
+napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t rows = a.i(11), cols = a.i(12);
+  double eps = 0;
+  if (a.argc < 14 || napi_get_value_double(env, a.argv[13], &eps) != napi_ok) a.fail("expected eps");
+  const float* dy = a.at(1, rows * cols);
+  const float* x = a.at(2, rows * cols);
+  const float* mean = a.at(3, cols);
+  const float* variance = a.at(4, cols);
+  const float* scale = a.i(5) >= 0 ? a.at(5, cols) : nullptr;
+  float* dx = a.at(6, rows * cols);
+  float* dmean = a.at(7, cols);
+  float* dvar = a.at(8, cols);
+  float* dscale = a.at(9, cols);
+  float* doffset = a.at(10, cols);
+  if (!a.ok) return nullptr;
+  std::vector<float> inv(cols), gain(cols);
+  for (int64_t c = 0; c < cols; c++) {
+    inv[c] = 1.0f / std::sqrt(variance[c] + static_cast<float>(eps));
+    gain[c] = inv[c] * (scale != nullptr ? scale[c] : 1.0f);
+  }
+  std::vector<double> s;  // [Σdy | Σdy(x − mean)]
+  columnSums(rows, cols, 2, s, [&](int64_t r0, int64_t r1, double* acc) {
+    double* sdy = acc;
+    double* sdyx = acc + cols;
+    for (int64_t r = r0; r < r1; r++) {
+      const float* dr = dy + r * cols;
+      const float* xr = x + r * cols;
+      float* dxr = dx + r * cols;
+      for (int64_t c = 0; c < cols; c++) {
+        sdy[c] += dr[c];
+        sdyx[c] += dr[c] * (xr[c] - mean[c]);
+        dxr[c] = dr[c] * gain[c];
+      }
+    }
+  });
+  for (int64_t c = 0; c < cols; c++) {
+    const double sc = scale != nullptr ? scale[c] : 1.0, iv = inv[c];
+    dmean[c] = static_cast<float>(-sc * iv * s[c]);
+    dvar[c] = static_cast<float>(-0.5 * sc * iv * iv * iv * s[cols + c]);
+    dscale[c] = static_cast<float>(iv * s[cols + c]);
+    doffset[c] = static_cast<float>(s[c]);
+  }
+  return nullptr;
+}
+
+// ---- optimiser -----------------------------------------------------------------------------------
+
+// One optimiser update of the elements [i0, i1), specialised at compile time (kind 0 Adam, 1 SGD
+// with momentum, 2 SGD without; a mask or not; weight decay or not) so each loop vectorises.
+struct OptimizerArgs {
+  const float *theta, *grad;
+  float *m, *v, *out;
+  const uint8_t* mask;
+  float lr, wd, b1, b2, nb1, nb2, c1, c2, eps;
+};
+
+template <int kKind, bool kMask, bool kDecay>
+__attribute__((always_inline)) inline void optimizerLoop(const OptimizerArgs& p, int64_t i0,
+                                                         int64_t i1) {
+  const float* __restrict theta = p.theta;
+  const float* __restrict grad = p.grad;
+  float* __restrict m = p.m;
+  float* __restrict v = p.v;
+  float* __restrict out = p.out;
+  for (int64_t i = i0; i < i1; i++) {
+    const bool on = !kMask || p.mask[i] != 0;
+    const float g = on ? grad[i] : 0.0f;
+    float update;
+    if (kKind == 0) {
+      const float mi = m[i] * p.b1 + g * p.nb1;
+      const float vi = v[i] * p.b2 + (g * g) * p.nb2;
+      m[i] = mi;
+      v[i] = vi;
+      update = (mi / p.c1) / (__builtin_sqrtf(vi / p.c2) + p.eps);
+    } else if (kKind == 1) {
+      const float mi = m[i] * p.b1 + g;
+      m[i] = mi;
+      update = mi;
+    } else {
+      update = g;
+    }
+    if (kDecay) update = update + theta[i] * p.wd;
+    const float next = theta[i] - update * p.lr;
+    out[i] = on ? next : theta[i];
+  }
+}
+
+template <int kKind>
+__attribute__((always_inline)) inline void optimizerKind(const OptimizerArgs& p, int64_t i0,
+                                                         int64_t i1) {
+  const bool decay = p.wd > 0;
+  if (p.mask != nullptr)
+    decay ? optimizerLoop<kKind, true, true>(p, i0, i1) : optimizerLoop<kKind, true, false>(p, i0, i1);
+  else
+    decay ? optimizerLoop<kKind, false, true>(p, i0, i1)
+          : optimizerLoop<kKind, false, false>(p, i0, i1);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void optimizerRange(
+    int kind, const OptimizerArgs& p, int64_t i0, int64_t i1) {
+  if (kind == 0)
+    optimizerKind<0>(p, i0, i1);
+  else if (kind == 1)
+    optimizerKind<1>(p, i0, i1);
+  else
+    optimizerKind<2>(p, i0, i1);
+}
+
+// optimizerStep(heap, kind, n, theta, grad, m, v, out, maskByte, lr, wd, a, b, c1, c2, eps): one
+// step of MaskedOptimizer (src/train/optimizer.ts) on one variable of n floats, in the order of
+// its tfjs ops and in float32 like them, so the result matches to rounding. kind 0 = Adam (a, b =
+// β1, β2; c1, c2 = the bias corrections 1 − βᵗ), kind 1 = SGD (a = momentum; m = −1: none).
+// m and v (the optimiser's own state) are updated in place; the new θ goes to `out`. maskByte
+// (−1: none) is the byte offset of a bool mask: where it is 0 the gradient counts as 0 and θ
+// keeps its value exactly.
+napi_value OptimizerStep(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t kind = a.i(1), n = a.i(2);
+  const float* theta = a.at(3, n);
+  const float* grad = a.at(4, n);
+  float* m = a.i(5) >= 0 ? a.at(5, n) : nullptr;
+  float* v = kind == 0 ? a.at(6, n) : nullptr;
+  float* out = a.at(7, n);
+  int64_t maskByte = a.i(8);
+  double hp[7];
+  for (size_t k = 0; k < 7; k++)
+    if (a.ok && napi_get_value_double(env, a.argv[9 + k], &hp[k]) != napi_ok) a.fail("expected a number");
+  if (!a.ok) return nullptr;
+  if (kind < 0 || kind > 1 || (kind == 0 && m == nullptr)) {
+    a.fail("optimizerStep: kind must be 0 (Adam, with m and v) or 1 (SGD)");
+    return nullptr;
+  }
+  const uint8_t* mask = nullptr;
+  if (maskByte >= 0) {
+    if (static_cast<uint64_t>(maskByte + n) > a.heapLength * sizeof(float)) {
+      a.fail("mask lies outside the wasm heap");
+      return nullptr;
+    }
+    mask = reinterpret_cast<const uint8_t*>(a.heap) + maskByte;
+  }
+  const float lr = float(hp[0]), wd = float(hp[1]), b1 = float(hp[2]), b2 = float(hp[3]);
+  const float c1 = float(hp[4]), c2 = float(hp[5]), eps = float(hp[6]);
+  // Products and sums round one by one as tfjs's separate kernels round them (binding.gyp:
+  // -ffp-contract=off, no fused multiply-add); 1 − β as the JS side computes it, in double,
+  // then rounded to float32 like a tfjs scalar.
+  const float nb1 = float(1.0 - hp[2]), nb2 = float(1.0 - hp[3]);
+  const OptimizerArgs p{theta, grad, m, v, out, mask, lr, wd, b1, b2, nb1, nb2, c1, c2, eps};
+  const int k = kind == 0 ? 0 : m != nullptr ? 1 : 2;
+  // ~7 floats read or written per element: split from ~130k elements (a dense layer's weights).
+  parallelFor(n, [&](int64_t i0, int64_t i1, int64_t) { optimizerRange(k, p, i0, i1); },
+              threadsForPass(double(n) * 4));
+  return nullptr;
+}
+
 // ---- threads and module ------------------------------------------------------------------------
 
 // setThreads(n[, minParallelWork]): the number of threads every later call may split its work
@@ -539,6 +1155,12 @@ napi_value Init(napi_env env, napi_value exports) {
              {"maxPoolGrad", MaxPoolGrad},
              {"sumRows", SumRows},
              {"broadcastRows", BroadcastRows},
+             {"optimizerStep", OptimizerStep},
+             {"reluGrad", ReluGrad},
+             {"moments", Moments},
+             {"momentsGrad", MomentsGrad},
+             {"batchNorm", BatchNorm},
+             {"batchNormGrad", BatchNormGrad},
              {"setThreads", SetThreads},
              {"config", Config}};
   for (auto& f : fns) {

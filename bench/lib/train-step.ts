@@ -1,47 +1,23 @@
 /**
- * The project's own models on one fixed random batch, for the step benchmarks that measure uib
- * alone (bench/train-steps.ts, kernel-profile.ts, native-scaling.ts). Not the PyTorch comparison's
- * workloads (./workloads.ts): here the ResNet is the project's ResNet-18 of width 8, with SGD +
- * momentum.
+ * The training steps of `npm run bench` (./workloads.ts: the same models, batches and optimiser)
+ * on one fixed random batch, for the benchmarks that measure uib alone (bench/train-steps.ts,
+ * kernel-profile.ts, native-scaling.ts). A step is trainLoop's (src/train/loop.ts) without its
+ * data pipeline: the gradient tape, the one read of the loss and squared gradient norm, and
+ * `MaskedOptimizer`.
  *
  *   mlp     784-256-256-10, batch 128, Adam
  *   cnn     conv3x3·32 → pool → conv3x3·64 → pool → dense128 → dense10, 28×28×1, batch 128, Adam
- *   resnet  ResNet-18 CIFAR-style, width 8 (8/16/32/64), 28×28×1, batch 64, SGD + momentum
+ *   resnet  narrow ResNet, blocks 16/32/64 with BatchNorm (./narrow-resnet.ts), batch 64, Adam
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { buildModel, type ModelSpec } from '../../src/models/index.ts';
-import { fixedBatchStep } from '../../src/train/step.ts';
+import { trainableVariables } from '../../src/train/loop.ts';
+import { MaskedOptimizer } from '../../src/train/optimizer.ts';
+import { STEP_WORKLOADS, type StepWorkload } from './workloads.ts';
 
-export type StepOptimizer = 'adam' | 'sgd-momentum';
+export type ModelStepWorkload = StepWorkload;
 
-export interface ModelStepWorkload {
-  id: 'mlp' | 'cnn' | 'resnet';
-  spec: ModelSpec;
-  batch: number;
-  optimizer: StepOptimizer;
-}
-
-export const MODEL_STEP_WORKLOADS: ModelStepWorkload[] = [
-  {
-    id: 'mlp',
-    spec: { arch: 'mlp', inputShape: [28, 28, 1], numClasses: 10, hidden: [256, 256], seed: 1 },
-    batch: 128,
-    optimizer: 'adam',
-  },
-  {
-    id: 'cnn',
-    spec: { arch: 'cnn', inputShape: [28, 28, 1], numClasses: 10, seed: 1 },
-    batch: 128,
-    optimizer: 'adam',
-  },
-  {
-    id: 'resnet',
-    spec: { arch: 'resnet18', inputShape: [28, 28, 1], numClasses: 10, width: 8, seed: 1 },
-    batch: 64,
-    optimizer: 'sgd-momentum',
-  },
-];
+export const MODEL_STEP_WORKLOADS: ModelStepWorkload[] = Object.values(STEP_WORKLOADS);
 
 /** The workload named `id`; an unknown id is an Error listing the known ones. */
 export function modelStepWorkload(id: string): ModelStepWorkload {
@@ -59,19 +35,41 @@ export interface StepSetup {
 }
 
 /** `w`'s model, optimiser and fixed random batch (seeded) on the current backend. */
-export function setUpStep(w: ModelStepWorkload, optimizer: StepOptimizer = w.optimizer): StepSetup {
-  const model = buildModel(w.spec);
-  const opt = optimizer === 'adam' ? tf.train.adam(1e-3) : tf.train.momentum(0.01, 0.9);
-  const x = tf.randomNormal([w.batch, ...w.spec.inputShape], 0, 1, 'float32', 7);
+export function setUpStep(w: ModelStepWorkload): StepSetup {
+  const model = w.build(1);
+  const variables = trainableVariables(model);
+  const optimizer = new MaskedOptimizer(w.optimizer, variables);
+  const x = tf.randomNormal([w.batch, ...w.inputShape], 0, 1, 'float32', 7);
   const y = tf.tidy(() =>
-    tf.oneHot(tf.randomUniform([w.batch], 0, w.spec.numClasses, 'int32', 8), w.spec.numClasses),
+    tf.oneHot(tf.randomUniform([w.batch], 0, w.numClasses, 'int32', 8), w.numClasses),
   );
+  const step = () => {
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.losses.softmaxCrossEntropy(
+          y,
+          model.apply(x, { training: true }) as tf.Tensor,
+        ) as tf.Scalar,
+      variables,
+    );
+    // trainLoop's one read per step: the loss and the squared global gradient norm together.
+    const stats = tf.tidy(() => {
+      const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+      return tf.stack([value, tf.addN(sq)]);
+    });
+    const loss = stats.dataSync()[0];
+    stats.dispose();
+    optimizer.apply(grads, w.optimizer.lr);
+    value.dispose();
+    tf.dispose(Object.values(grads));
+    return loss;
+  };
   return {
     model,
-    step: fixedBatchStep(model, x, y, opt),
+    step,
     dispose() {
       tf.dispose([x, y]);
-      opt.dispose();
+      optimizer.dispose();
       model.dispose();
     },
   };

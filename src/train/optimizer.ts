@@ -7,6 +7,7 @@
  * the old one with `where`, so they stay bit-identical whatever the update computes.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeOptimizerStep } from '../backend/index.ts';
 import { UsageError } from '../core/errors.ts';
 import type { OptimizerSpec } from './types.ts';
 
@@ -80,6 +81,23 @@ export class MaskedOptimizer {
     for (const [name, grad] of Object.entries(grads)) {
       const slot = this.slots.get(name);
       if (!slot || !grad) continue;
+      // The same update as below in one native call when the backend has it (src/backend).
+      const native = nativeOptimizerStep({
+        kind: this.spec.name,
+        theta: slot.variable,
+        grad,
+        m: slot.m,
+        v: slot.v,
+        mask: slot.mask,
+        lr,
+        weightDecay: wd,
+        beta1: this.spec.name === 'adam' ? BETA1 : mu,
+        beta2: BETA2,
+        c1,
+        c2,
+        eps: EPS,
+      });
+      if (native) continue;
       tf.tidy(() => {
         const { variable: theta, mask, m, v } = slot;
         const g = mask ? tf.where(mask, grad, tf.zerosLike(grad)) : grad;

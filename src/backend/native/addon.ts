@@ -72,6 +72,41 @@ export interface NativeAddon {
     cols: number,
     vecFirst: number,
   ): void;
+  /** Per column of x (rows × cols): mean and biased variance. */
+  moments(
+    heap: Float32Array,
+    x: number,
+    mean: number,
+    variance: number,
+    rows: number,
+    cols: number,
+  ): void;
+  /** dx = dmean/N + dvariance · 2(x − mean)/N, per column. */
+  momentsGrad(heap: Float32Array, dmean: number, dvariance: number, ...rest: number[]): void;
+  /** y = (x − mean) · rsqrt(variance + eps) · scale + offset (−1: none), per column. */
+  batchNorm(heap: Float32Array, x: number, mean: number, variance: number, ...rest: number[]): void;
+  /** The gradients of batchNorm for x, mean, variance, scale and offset (see uib_native.cc). */
+  batchNormGrad(heap: Float32Array, ...rest: number[]): void;
+  /** out = dy · step(x) over n floats (a relu's gradient; step is NaN at NaN, as in tfjs). */
+  reluGrad(heap: Float32Array, dy: number, x: number, out: number, n: number): void;
+  /**
+   * One MaskedOptimizer step on one variable of n floats (kind 0 Adam, 1 SGD; m −1: no momentum),
+   * m and v updated in place, the new θ written to `out`; `maskByte` is a bool mask's byte offset
+   * in the heap (−1: none). Hyper-parameters: lr, weight decay, β1 (or momentum), β2, the bias
+   * corrections c1 and c2, ε.
+   */
+  optimizerStep(
+    heap: Float32Array,
+    kind: number,
+    n: number,
+    theta: number,
+    grad: number,
+    m: number,
+    v: number,
+    out: number,
+    maskByte: number,
+    ...hyper: number[]
+  ): void;
   /**
    * Threads for every later call, and the least work (multiply-adds or element visits, default
    * 2²²) worth splitting over them; tests pass 0 to split even tiny cases.

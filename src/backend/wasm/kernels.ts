@@ -14,17 +14,26 @@
  * Over these, when the native addon is built (../native/addon.ts), the native kernels of
  * ../native/kernels.ts are registered; each falls back to the kernel below it (uib's or stock)
  * for the cases it does not handle.
+ *
+ * Registering also installs, once, what works above the kernels while wasm runs: a fused conv2d
+ * whose gradient skips inputs that need none (./fused-conv2d.ts), a relu gradient of one kernel
+ * (./relu-grad.ts), and on the native route BatchNorm's moments and gradient
+ * (../native/batch-norm.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeAddon } from '../native/addon.ts';
+import { installBatchNorm } from '../native/batch-norm.ts';
 import { NATIVE_KERNELS } from '../native/kernels.ts';
 import { captureStock, markUib } from './base.ts';
 import { batchMatMulConfig } from './batch-mat-mul.ts';
+import { castConfig } from './cast.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { installFusedConv2d } from './fused-conv2d.ts';
 import { fusedMatMulConfig } from './fused-mat-mul.ts';
 import { identityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { installReluGrad, reluGradConfig } from './relu-grad.ts';
 import { tileConfig } from './tile.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 
@@ -37,6 +46,8 @@ export const WASM_KERNELS: readonly { config: tf.KernelConfig; kind: 'missing' |
   { config: maxPoolGradConfig, kind: 'faster' },
   { config: tileConfig, kind: 'faster' },
   { config: identityConfig, kind: 'faster' },
+  { config: castConfig, kind: 'faster' },
+  { config: reluGradConfig, kind: 'faster' },
 ];
 
 let nativeRegistered = false;
@@ -63,6 +74,9 @@ export function useNativeKernels(on: boolean): void {
  * tfjs-backend-wasm imported.
  */
 export function registerWasmKernels(): void {
+  installFusedConv2d();
+  installReluGrad();
+  installBatchNorm();
   const addon = nativeWanted ? nativeAddon() : undefined;
   const names = new Set([
     ...WASM_KERNELS.map((k) => k.config.kernelName),
@@ -71,17 +85,25 @@ export function registerWasmKernels(): void {
   for (const kernelName of names) {
     const stock = captureStock(kernelName);
     const base = WASM_KERNELS.find((k) => k.config.kernelName === kernelName)?.config ?? stock;
-    if (base === undefined) throw new Error(`wasm has no kernel ${kernelName} to fall back on`);
-    const nat = addon && NATIVE_KERNELS.find((k) => k.kernelName === kernelName);
+    const entry = NATIVE_KERNELS.find((k) => k.kernelName === kernelName);
+    if (base === undefined && !entry?.nativeOnly)
+      throw new Error(`wasm has no kernel ${kernelName} to fall back on`);
+    const nat = addon && entry;
+    if (tf.getKernel(kernelName, 'wasm') !== undefined) tf.unregisterKernel(kernelName, 'wasm');
+    if (base === undefined && !nat) continue; // a native-only kernel, without the native route
+    const fallback: tf.KernelFunc =
+      base?.kernelFunc ??
+      (() => {
+        throw new Error(`native kernel ${kernelName} got a case it does not handle`);
+      });
     const config: tf.KernelConfig = nat
       ? {
           kernelName,
           backendName: 'wasm',
           kernelFunc: (args) =>
-            nat.run(addon, args as Parameters<typeof nat.run>[1]) ?? base.kernelFunc(args),
+            nat.run(addon, args as Parameters<typeof nat.run>[1]) ?? fallback(args),
         }
-      : base;
-    if (tf.getKernel(kernelName, 'wasm') !== undefined) tf.unregisterKernel(kernelName, 'wasm');
+      : (base as tf.KernelConfig);
     tf.registerKernel(markUib({ ...config, setupFunc: stock?.setupFunc ?? config.setupFunc }));
   }
   nativeRegistered = addon !== undefined;

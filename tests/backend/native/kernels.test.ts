@@ -5,14 +5,17 @@
  * work threshold for splitting set to 0 so that these small cases are split).
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../../src/backend/index.ts';
 import {
   nativeAddon,
   nativeUnavailableReason,
   threadsFromEnv,
 } from '../../../src/backend/native/addon.ts';
+import { profileKernels } from '../../../src/backend/profile.ts';
 import { type BackendWasm, heap } from '../../../src/backend/wasm/base.ts';
 import { nativeKernelsActive, useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
 import { assertMatchesCpu, convOutSize, type Inputs, runKernel } from '../wasm/compare.ts';
@@ -114,6 +117,20 @@ const CONVS: [
   [1, 6, 6, 2, 3, 3, 3, 1, 'same', 1], // batch 1: one thread's worth
   [2, 9, 9, 2, 3, 3, 3, 1, 'valid', 2], // dilation 2 (forward only)
   [3, 32, 32, 64, 3, 3, 8, 1, 'same', 1], // im2col of 1 sample per chunk: several chunks a thread
+  // Small windows (K ≤ 32) with 16k output channels: the native direct loop, not im2col + sgemm.
+  [3, 7, 7, 1, 3, 3, 32, 1, 'valid', 1], // first CNN layer
+  [3, 6, 6, 1, 3, 3, 16, 1, 'same', 1], // ResNet stem
+  [2, 8, 9, 3, 3, 3, 16, 2, 'same', 1], // 3 channels (K = 27), stride 2, padding on the left
+  [2, 7, 7, 2, 2, 3, 48, 2, 'valid', 1], // even filter, stride 2, three channel blocks
+  [2, 9, 9, 2, 3, 3, 16, 1, 'same', 2], // dilation 2 (forward only)
+  // 16 or 32 output channels at stride 1, larger windows: the native direct forward loop.
+  [3, 6, 6, 5, 3, 3, 16, 1, 'same', 1], // 4 + 2 pixels a row
+  [2, 7, 9, 8, 3, 3, 32, 1, 'valid', 1], // two channel blocks, 4 + 3 pixels a row
+  [3, 5, 6, 6, 2, 3, 16, 1, 'same', 1], // even filter: padding after only
+  // 16 or 32 input channels at stride 1: the input gradient through the direct loop.
+  [2, 6, 7, 16, 3, 3, 8, 1, 'same', 1],
+  [3, 6, 6, 32, 3, 3, 4, 1, 'valid', 1],
+  [2, 5, 6, 16, 2, 3, 5, 1, 'same', 1], // even filter: the turned padding is before only
 ];
 
 for (const [b, h, w, ci, kh, kw, co, s, pad, d] of CONVS) {
@@ -181,6 +198,58 @@ test('gradients through a fused conv2d (bias, relu) and max-pool match cpu', asy
         ),
       )([t.x, t.f, t.bias], t.dy),
   );
+});
+
+test('gradients through a fused conv2d, linear, stride 2, with and without bias, match cpu', async () => {
+  await onEveryRoute(
+    {
+      x: { shape: [3, 9, 9, 2] },
+      f: { shape: [3, 3, 2, 4] },
+      bias: { shape: [4] },
+      dy: { shape: [3, 5, 5, 4] },
+    },
+    (t) => {
+      const conv = (x: tf.Tensor, f: tf.Tensor, bias?: tf.Tensor) =>
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: f as tf.Tensor4D,
+          strides: 2,
+          pad: 'same',
+          bias,
+          activation: 'linear',
+        });
+      return [
+        ...tf.grads((x: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => conv(x, f, b))(
+          [t.x, t.f, t.bias],
+          t.dy,
+        ),
+        ...tf.grads((x: tf.Tensor, f: tf.Tensor) => conv(x, f))([t.x, t.f], t.dy),
+      ];
+    },
+  );
+});
+
+test('fused conv2d: no input gradient (Conv2DBackpropInput) for an input that needs none', async () => {
+  await initBackend('wasm');
+  const x = tf.randomNormal([2, 6, 6, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const f = tf.variable(tf.randomNormal([3, 3, 1, 4], 0, 1, 'float32', 2));
+  const b = tf.variable(tf.zeros([4]));
+  const before = tf.memory().numTensors;
+  const p = profileKernels(
+    'wasm',
+    () => {
+      const { grads, value } = tf.variableGrads(() =>
+        tf.sum(tf.fused.conv2d({ x, filter: f as tf.Tensor4D, strides: 1, pad: 'valid', bias: b })),
+      );
+      tf.dispose([value, ...Object.values(grads)]);
+    },
+    1,
+  );
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+  const calls = (name: string) => p.kernels.find((k) => k.kernelName === name)?.calls ?? 0;
+  assert.equal(calls('Conv2DBackpropFilter'), 1);
+  assert.equal(calls('Conv2DBackpropInput'), 0);
+  tf.dispose([x, f, b]);
 });
 
 // [a shape, b shape, transposeA, transposeB]
@@ -288,6 +357,108 @@ test('Identity shares data: a clone outlives its source, and gradients pass thro
     const g = tf.grad((x: tf.Tensor) => tf.mul(tf.clone(x), 2))(t.x, t.dy);
     return [copy, g];
   });
+});
+
+test('Cast to its own dtype shares data (a cast outlives its source); conversions (to bool: x ≠ 0) match cpu', async () => {
+  await onEveryRoute(
+    { x: { shape: [3, 4] }, n: { shape: [5], dtype: 'int32', values: [-2, 0, 1, 7, 3] } },
+
+    (t) => {
+      const src = tf.add(t.x, 1);
+      const same = tf.cast(src, 'float32');
+      src.dispose();
+      return [
+        same,
+        tf.cast(t.n, 'float32'),
+        tf.cast(tf.mul(t.x, 3), 'int32'),
+        tf.cast(t.x, 'bool'),
+        tf.cast(tf.mul(t.x, 0.1), 'bool'),
+        tf.cast(t.n, 'bool'),
+      ];
+    },
+  );
+});
+
+test('relu gradient (UibReluGrad) matches cpu, zeros included', async () => {
+  await onEveryRoute(
+    {
+      x: {
+        shape: [4, 9, 9, 8],
+        values: Array.from({ length: 2592 }, (_, i) => ((i * 37) % 11) - 5),
+      },
+      dy: { shape: [4, 9, 9, 8] },
+    },
+    (t) => [
+      tf.grad((x: tf.Tensor) => tf.relu(x))(t.x, t.dy),
+      tf.grad((x: tf.Tensor) => tf.relu(tf.mul(x, 0.5)))(t.x, t.dy),
+    ],
+  );
+});
+
+/** tfjs-core as tfjs-layers sees it (CommonJS): where uib's native `moments` is installed. */
+const coreCjs = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
+
+test('moments (as tfjs-layers calls it) and batchNorm, values and gradients, match cpu', async () => {
+  await onEveryRoute(
+    {
+      x: { shape: [4, 5, 5, 6] },
+      scale: { shape: [6] },
+      offset: { shape: [6] },
+      dy: { shape: [4, 5, 5, 6] },
+    },
+    (t) => {
+      const bn = (x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor) => {
+        const { mean, variance } = coreCjs.moments(x, [0, 1, 2]);
+        return tf.batchNorm(x, mean, variance, offset, scale, 1e-3);
+      };
+      const { mean, variance } = coreCjs.moments(t.x, [0, 1, 2]);
+      const kept = coreCjs.moments(t.x, [0, 1, 2], true);
+      return [
+        mean,
+        variance,
+        kept.variance,
+        bn(t.x, t.scale, t.offset),
+        ...tf.grads(bn)([t.x, t.scale, t.offset], t.dy),
+        // Moments over other axes: tfjs's own. (tfjs's batchNorm gradient fails on cpu too
+        // without scale and offset, or with [1, 1, 1, C] statistics: not compared.)
+        ...tf.grads((x: tf.Tensor) => coreCjs.moments(x, [1, 2]).variance)([t.x], tf.ones([4, 6])),
+      ];
+    },
+    1e-4,
+  );
+});
+
+test('a BatchNormalization layer in training (values, gradients, moving statistics) matches cpu', async () => {
+  await onEveryRoute(
+    {
+      x: { shape: [8, 3, 3, 4] },
+      gamma: { shape: [4] },
+      beta: { shape: [4] },
+      dy: { shape: [8, 3, 3, 4] },
+    },
+    (t) => {
+      const layer = tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
+      layer.build(t.x.shape);
+      layer.setWeights([t.gamma, t.beta, tf.zeros([4]), tf.ones([4])]);
+      const f = () => tf.sum(tf.mul(layer.apply(t.x, { training: true }) as tf.Tensor, t.dy));
+      const dx = tf.grad((x: tf.Tensor) =>
+        tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, t.dy)),
+      )(t.x);
+      const { value, grads } = tf.variableGrads(f as () => tf.Scalar);
+      const out = [
+        dx,
+        value,
+        ...Object.values(grads),
+        ...layer
+          .getWeights()
+          .slice(2)
+          .map((w) => tf.clone(w)),
+      ];
+      for (const w of layer.weights) w.dispose(); // never part of a model: no layer.dispose()
+      return out;
+    },
+    1e-4,
+  );
 });
 
 test('Tile matches cpu: float and int, every axis repeated or not', async () => {
