@@ -11,6 +11,7 @@
  *   npm run bench:uib -- --seeds 1,2,3 [--train-size 60000] [--work-dir DIR] [--backend wasm]
  *   npm run bench:uib -- --seeds 0 --variants tune      (the tuning grid, on a separate seed)
  *   npm run bench:uib -- --seeds 0,4,5 --variants select (the choice of the default Fisher kind)
+ *   npm run bench:uib -- --seeds 0,4,5,1,2,3 --variants grid (finer α grid, more Fisher samples)
  *   npm run bench:uib -- --seeds 1 --variants kfac      (K-FAC alone)
  *
  * Prints one JSON document on stdout (progress on stderr). Bias correlation ρ is always reported
@@ -88,6 +89,13 @@ const MAIN: Variant[] = [
  * The choice of the default Fisher kind, made on seeds not reported (0, 4, 5): empirical or
  * sampled-label, fresh or from the cache.
  */
+/** Two ways to narrow the spread over seeds (docs/method.md §7): a √2 α grid, 3× the Fisher samples. */
+const FINE_GRID = Array.from({ length: 25 }, (_, i) => 2 ** (-i / 2));
+const GRID: Variant[] = [
+  { name: 'sampled fine-grid', method: 'uib-if', params: { alphaGrid: FINE_GRID } },
+  { name: 'sampled m3000', method: 'uib-if', params: { fisherSamples: 3000 } },
+];
+
 const SELECT: Variant[] = [
   { name: 'empirical', method: 'uib-if', params: { fisher: 'fisher' } },
   { name: 'empirical cached', method: 'uib-if', params: { fisher: 'fisher' }, cached: true },
@@ -401,6 +409,7 @@ async function main() {
   const seeds = values.seeds!.split(',').map(Number);
   const sets: Record<string, Variant[]> = {
     main: MAIN,
+    grid: GRID,
     tune: tuneGrid(),
     select: SELECT,
     kfac: KFAC,
