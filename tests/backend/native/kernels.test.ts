@@ -6,38 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../../src/backend/index.ts';
-import {
-  nativeAddon,
-  nativeUnavailableReason,
-  threadsFromEnv,
-} from '../../../src/backend/native/addon.ts';
+import { nativeUnavailableReason } from '../../../src/backend/native/addon.ts';
 import { profileKernels } from '../../../src/backend/profile.ts';
 import { type BackendWasm, heap } from '../../../src/backend/wasm/base.ts';
 import { nativeKernelsActive, useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
 import { assertMatchesCpu, convOutSize, type Inputs, runKernel } from '../wasm/compare.ts';
+import { nativeRoutes } from './routes.ts';
 
-const addon = nativeAddon();
-type Route = { name: string; native: boolean; threads: number };
-const ROUTES: Route[] = [
-  { name: 'wasm', native: false, threads: 1 },
-  ...(addon === undefined
-    ? []
-    : [
-        { name: 'native, 1 thread', native: true, threads: 1 },
-        { name: 'native, 2 threads', native: true, threads: 2 },
-      ]),
-];
-if (addon === undefined)
-  test(`native addon absent (${nativeUnavailableReason()}): wasm route only`, () => {});
-
-after(() => {
-  useNativeKernels(true);
-  addon?.setThreads(threadsFromEnv());
-});
+const { addon, routes: ROUTES } = nativeRoutes();
 
 /** assertMatchesCpu on every route. */
 async function onEveryRoute(

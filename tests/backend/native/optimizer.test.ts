@@ -5,36 +5,16 @@
  * with 1 and 2 threads, the work threshold at 0 so that even these small variables are split).
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, nativeOptimizerStep } from '../../../src/backend/index.ts';
-import {
-  nativeAddon,
-  nativeUnavailableReason,
-  threadsFromEnv,
-} from '../../../src/backend/native/addon.ts';
 import { nativeKernelsActive, useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { MaskedOptimizer } from '../../../src/train/optimizer.ts';
 import type { OptimizerSpec } from '../../../src/train/types.ts';
+import { nativeRoutes } from './routes.ts';
 
-const addon = nativeAddon();
-const ROUTES = [
-  { name: 'wasm', native: false, threads: 1 },
-  ...(addon === undefined
-    ? []
-    : [
-        { name: 'native, 1 thread', native: true, threads: 1 },
-        { name: 'native, 2 threads', native: true, threads: 2 },
-      ]),
-];
-if (addon === undefined)
-  test(`native addon absent (${nativeUnavailableReason()}): wasm route only`, () => {});
-
-after(() => {
-  useNativeKernels(true);
-  addon?.setThreads(threadsFromEnv());
-});
+const { addon, routes: ROUTES } = nativeRoutes();
 
 const SHAPES = [[3, 3, 2, 5], [5], [37, 11]];
 const STEPS = 4;

@@ -25,6 +25,12 @@ before(useCpu);
 const linearLabel = (x: Float32Array, rng: Rng) =>
   x[0] - 0.7 * x[1] + 0.5 * x[2] + 0.8 * rng.normal() > 0 ? 1 : 0;
 
+/** A 3-class MLP on 3×2 inputs, and a synthetic set it can fit (class 2 a coherent region). */
+const tinyMlp = () =>
+  buildModel({ arch: 'mlp', inputShape: [3, 2], hidden: [8], numClasses: 3, seed: 2 });
+const threeClasses = (n: number) =>
+  synthetic(n, [3, 2], 3, 4, (x) => (x[0] > 0.5 ? 2 : x[1] > 0 ? 1 : 0));
+
 function split(data: Dataset, forget: number[]) {
   const f = new Set(forget);
   const retain = Array.from({ length: data.length }, (_, i) => i).filter((i) => !f.has(i));
@@ -205,14 +211,8 @@ test('a random ΔD moves the prior far less than a systematic ΔD of the same si
 });
 
 test('trust region and line search: steps respect τ·‖θ̂‖ per tensor, α is the largest with slice loss rise ≤ ε', async () => {
-  const model = buildModel({
-    arch: 'mlp',
-    inputShape: [3, 2],
-    hidden: [8],
-    numClasses: 3,
-    seed: 2,
-  });
-  const data = synthetic(300, [3, 2], 3, 4, (x) => (x[0] > 0.5 ? 2 : x[1] > 0 ? 1 : 0));
+  const model = tinyMlp();
+  const data = threeClasses(300);
   // Forget = all class-2 samples: a coherent request.
   const forget = Array.from({ length: 300 }, (_, i) => i).filter((i) => data.label(i) === 2);
   const { retain, forget: f } = split(data, forget);
@@ -309,14 +309,8 @@ test('Fisher cache: saved and loaded beside a checkpoint; F_r from it equals (n�
 });
 
 test('forgetSamples: g_f is a mean over a seeded subsample of ΔD, scaled by the true n_f', async () => {
-  const model = buildModel({
-    arch: 'mlp',
-    inputShape: [3, 2],
-    hidden: [8],
-    numClasses: 3,
-    seed: 2,
-  });
-  const data = synthetic(200, [3, 2], 3, 4, (x) => (x[0] > 0.5 ? 2 : x[1] > 0 ? 1 : 0));
+  const model = tinyMlp();
+  const data = threeClasses(200);
   // ΔD = one sample repeated 40 times: every subsample has exactly the full mean gradient, so
   // the prior must not change — only the work done for it.
   const k = 7;
