@@ -828,6 +828,43 @@ napi_value BroadcastRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// convSquaredGrad(heap, x, dy, out, geometry…): out = Σ_b (im2col(x_b)ᵀ · dy_b)², the sum over
+// examples of each example's squared filter gradient (the diagonal empirical Fisher of a conv
+// kernel, uib/curvature.ts), without materialising the [B, K, Co] per-example gradients: one
+// sample's im2col and sgemm at a time, squares summed into a per-thread partial in double.
+napi_value ConvSquaredGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  Conv g = readConv(a, 4);
+  const float* x = a.at(1, g.B * g.H * g.W * g.Ci);
+  const float* dy = a.at(2, g.B * g.pixels() * g.Co);
+  float* out = a.at(3, g.K() * g.Co);
+  if (!a.ok) return nullptr;
+  const int64_t K = g.K(), P = g.pixels(), KC = K * g.Co;
+  const int64_t threads = std::min<int64_t>(threadsFor(double(g.B) * P * KC), g.B);
+  std::vector<std::vector<double>> acc(std::max<int64_t>(1, threads), std::vector<double>(KC, 0.0));
+  parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t t) {
+    std::vector<float> cols(g.pointwise() ? 0 : P * K), grad(KC);
+    double* sum = acc[t].data();
+    for (int64_t b = s0; b < s1; b++) {
+      const float* A = x + b * P * K;
+      if (!g.pointwise()) {
+        im2col(g, x, b, 1, cols.data());
+        A = cols.data();
+      }
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.Co, P, 1.0f, A, K,
+                  dy + b * P * g.Co, g.Co, 0.0f, grad.data(), g.Co);
+      for (int64_t j = 0; j < KC; j++) sum[j] += double(grad[j]) * grad[j];
+    }
+  }, threads);
+  for (int64_t j = 0; j < KC; j++) {
+    double total = 0;
+    for (auto& p : acc) total += p[j];
+    out[j] = static_cast<float>(total);
+  }
+  return nullptr;
+}
+
 // reluGrad(heap, dy, x, out, n): out = dy · step(x), step = 1 where x > 0, 0 elsewhere and NaN at
 // NaN, as tfjs's relu gradient (Step, Cast, Multiply: three passes over the activation) computes it.
 napi_value ReluGrad(napi_env env, napi_callback_info info) {
@@ -1157,6 +1194,7 @@ napi_value Init(napi_env env, napi_value exports) {
              {"broadcastRows", BroadcastRows},
              {"optimizerStep", OptimizerStep},
              {"reluGrad", ReluGrad},
+             {"convSquaredGrad", ConvSquaredGrad},
              {"moments", Moments},
              {"momentsGrad", MomentsGrad},
              {"batchNorm", BatchNorm},

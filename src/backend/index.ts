@@ -14,6 +14,7 @@ import { UsageError } from '../core/errors.ts';
 import { registerWasmKernels } from './wasm/kernels.ts';
 
 export { nativeUnavailableReason } from './native/addon.ts';
+export { nativeConvSquaredGrad } from './native/conv-squared-grad.ts';
 export { nativeOptimizerStep } from './native/optimizer.ts';
 export { nativeKernelsActive } from './wasm/kernels.ts';
 

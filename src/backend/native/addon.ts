@@ -89,6 +89,14 @@ export interface NativeAddon {
   batchNormGrad(heap: Float32Array, ...rest: number[]): void;
   /** out = dy · step(x) over n floats (a relu's gradient; step is NaN at NaN, as in tfjs). */
   reluGrad(heap: Float32Array, dy: number, x: number, out: number, n: number): void;
+  /** out = Σ_b (im2col(x_b)ᵀ·dy_b)²: per-example squared conv filter gradients, summed. */
+  convSquaredGrad(
+    heap: Float32Array,
+    x: number,
+    dy: number,
+    out: number,
+    ...geometry: number[]
+  ): void;
   /**
    * One MaskedOptimizer step on one variable of n floats (kind 0 Adam, 1 SGD; m −1: no momentum),
    * m and v updated in place, the new θ written to `out`; `maskByte` is a bool mask's byte offset

@@ -111,3 +111,20 @@ export function conv2dBackpropFilter(addon: NativeAddon, args: Args): tf.TensorI
   addon.conv2dBackpropFilter(heap(backend), ...(at as [number, number, number]), ...geometry(info));
   return dw;
 }
+
+/** Kernel name of the per-example squared filter gradient, summed (native route only). */
+export const CONV_SQUARED_GRAD = 'UibConvSquaredGrad';
+
+export function convSquaredGrad(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+  const { backend, attrs } = args;
+  const x = args.inputs.x as tf.TensorInfo;
+  const dy = args.inputs.dy as tf.TensorInfo;
+  if (!allFloat(x, dy)) return undefined;
+  const { filterShape } = attrs as unknown as { filterShape: number[] };
+  const info = convInfo(x.shape, filterShape, attrs);
+  if (info === undefined) return undefined;
+  const out = backend.makeOutput(filterShape, 'float32');
+  const at = [x, dy, out].map((t) => heapIndex(backend, t)); // before the heap view (conv2d)
+  addon.convSquaredGrad(heap(backend), ...(at as [number, number, number]), ...geometry(info));
+  return out;
+}

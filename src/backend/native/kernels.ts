@@ -18,7 +18,13 @@ import {
   momentsGrad,
 } from './batch-norm.ts';
 import { binary } from './binary.ts';
-import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv2d.ts';
+import {
+  CONV_SQUARED_GRAD,
+  conv2d,
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  convSquaredGrad,
+} from './conv2d.ts';
 import { matMul } from './mat-mul.ts';
 import { maxPoolGrad } from './max-pool-grad.ts';
 import { reluGrad } from './relu-grad.ts';
@@ -49,6 +55,7 @@ export const NATIVE_KERNELS: readonly {
   { kernelName: MOMENTS, run: moments, nativeOnly: true },
   { kernelName: MOMENTS_GRAD, run: momentsGrad, nativeOnly: true },
   { kernelName: BATCH_NORM_GRAD, run: batchNormGrad, nativeOnly: true },
+  { kernelName: CONV_SQUARED_GRAD, run: convSquaredGrad, nativeOnly: true },
   ...['Add', 'Sub', 'Multiply', 'RealDiv'].map((kernelName) => ({
     kernelName,
     run: binary(kernelName),

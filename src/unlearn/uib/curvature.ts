@@ -29,6 +29,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel, layers } from '@tensorflow/tfjs-layers';
+import { nativeConvSquaredGrad } from '../../backend/index.ts';
 import type { Rng } from '../../core/rng.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import type { ParamGroup, ParamRole } from '../../models/types.ts';
@@ -305,33 +306,63 @@ function accumulate(
   }
   if (tap.kind === 'conv') {
     const g = convGeometry(tap.layer);
-    const patches = unfoldPatches(a as tf.Tensor4D, g.kh, g.kw, g.strides, g.padding, g.dilations);
-    const [, oh, ow, k] = patches.shape;
+    const [, oh, ow, cout] = d.shape as number[];
     const pcount = oh * ow;
-    const cout = d.shape[3] as number;
-    const u = tf.reshape(patches, [b, pcount, k]); // [b, P, K]
+    const k = g.kh * g.kw * (a.shape[3] as number);
+    // The unfolded patches [b, P, K], built only when a statistic needs them (the native route
+    // computes the squared per-example gradients without them).
+    let patches: tf.Tensor | undefined;
+    const u = () => {
+      patches ??= tf.reshape(
+        unfoldPatches(a as tf.Tensor4D, g.kh, g.kw, g.strides, g.padding, g.dilations),
+        [b, pcount, k],
+      );
+      return patches;
+    };
     const dd = tf.reshape(d, [b, pcount, cout]); // [b, P, C]
     const w = slot('weight');
     const bias = slot('bias');
     const kshape = ((tap.layer as Internals).kernel.read() as tf.Tensor).shape;
     if (w && opts.gradient) {
-      const gsum = tf.matMul(
-        tf.reshape(u, [b * pcount, k]),
-        tf.reshape(dd, [b * pcount, cout]),
-        true,
-        false,
-      );
+      // Σ_b U_bᵀ δ_b is the layer's filter gradient: the backend's own kernel (no dilation), else
+      // the unfolded patches.
+      const gsum =
+        g.dilations[0] === 1 && g.dilations[1] === 1
+          ? (tf
+              .engine()
+              .runKernel(
+                'Conv2DBackpropFilter',
+                { x: a, dy: d },
+                { strides: g.strides, pad: g.padding, dataFormat: 'NHWC', filterShape: kshape },
+              ) as tf.Tensor)
+          : tf.matMul(
+              tf.reshape(u(), [b * pcount, k]),
+              tf.reshape(dd, [b * pcount, cout]),
+              true,
+              false,
+            );
       sums.add(key(w.group, w.param, 'g'), tf.reshape(gsum, kshape));
     }
     if (w && opts.diag) {
-      const perExample = tf.matMul(u, dd, true, false); // [b, K, C]
-      sums.add(key(w.group, w.param, 'f'), tf.reshape(tf.sum(tf.square(perExample), 0), kshape));
+      const native = nativeConvSquaredGrad(
+        a as tf.Tensor4D,
+        d as tf.Tensor4D,
+        kshape as [number, number, number, number],
+        g.strides,
+        g.padding,
+        g.dilations,
+      );
+      if (native) sums.add(key(w.group, w.param, 'f'), native);
+      else {
+        const perExample = tf.matMul(u(), dd, true, false); // [b, K, C]
+        sums.add(key(w.group, w.param, 'f'), tf.reshape(tf.sum(tf.square(perExample), 0), kshape));
+      }
     }
     const dPos = tf.sum(dd, 1); // [b, C]
     if (bias && opts.gradient) sums.add(key(bias.group, bias.param, 'g'), tf.sum(dPos, 0));
     if (bias && opts.diag) sums.add(key(bias.group, bias.param, 'f'), tf.sum(tf.square(dPos), 0));
     if (opts.kfac) {
-      const flat = tf.reshape(u, [b * pcount, k]);
+      const flat = tf.reshape(u(), [b * pcount, k]);
       const aa = (tap.layer as Internals).useBias
         ? tf.concat([flat, tf.ones([b * pcount, 1])], 1)
         : flat;

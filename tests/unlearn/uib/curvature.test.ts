@@ -12,53 +12,17 @@ import {
   meanLossGradient,
   unfoldPatches,
 } from '../../../src/unlearn/uib/curvature.ts';
-import { maxRelErr, perExampleGrads, synthetic, tinyCnn, useCpu } from './helpers.ts';
+import {
+  bruteStats,
+  checkAgainstBrute,
+  maxRelErr,
+  perExampleGrads,
+  synthetic,
+  tinyCnn,
+  useCpu,
+} from './helpers.ts';
 
 before(useCpu);
-
-/** Brute-force mean gradient and mean squared gradient from per-example grads. */
-function bruteStats(per: Float32Array[][]) {
-  const n = per.length;
-  const mean = per[0].map((g) => new Float32Array(g.length));
-  const sq = per[0].map((g) => new Float32Array(g.length));
-  for (const ex of per) {
-    ex.forEach((g, t) => {
-      for (let j = 0; j < g.length; j++) {
-        mean[t][j] += g[j] / n;
-        sq[t][j] += (g[j] * g[j]) / n;
-      }
-    });
-  }
-  return { mean, sq };
-}
-
-function checkAgainstBrute(
-  model: tfl.LayersModel,
-  data = synthetic(13, [3, 2], 3, 1),
-  batchSize = 5,
-) {
-  const groups = paramGroups(model);
-  const flatVars = groupVariables(groups).flat();
-  const curv = computeCurvature(model, groups, data, { batchSize });
-  const { mean, sq } = bruteStats(perExampleGrads(model, flatVars, data));
-  const grad = curv.grad!.flat();
-  const diag = curv.diag!.flat();
-  flatVars.forEach((v, t) => {
-    assert.ok(
-      maxRelErr(grad[t], mean[t]) < 1e-4,
-      `gradient of ${v.name}: ${maxRelErr(grad[t], mean[t])}`,
-    );
-    assert.ok(
-      maxRelErr(diag[t], sq[t]) < 1e-4,
-      `diag Fisher of ${v.name}: ${maxRelErr(diag[t], sq[t])}`,
-    );
-  });
-  // The whole-set gradient by the ordinary backward pass agrees too.
-  const whole = meanLossGradient(model, flatVars, data, 1000);
-  whole.forEach((g, t) => {
-    assert.ok(maxRelErr(grad[t], g) < 1e-4);
-  });
-}
 
 test('MLP: mean gradient and empirical diagonal Fisher match a loop of single-example grads', () => {
   const model = buildModel({
