@@ -82,6 +82,9 @@ export interface MetricDef {
   readonly summary: string;
   readonly direction: Direction;
   readonly unit: MetricUnit;
+  /** The least and greatest value the metric can take (absent: unbounded); reports clip intervals to them. */
+  readonly min?: number;
+  readonly max?: number;
   readonly needs: readonly Need[];
   /** Costly and secondary: computed only when asked for by id (each is one more SVC fit). */
   readonly optional?: boolean;
@@ -107,36 +110,46 @@ function jsToRetrain(input: EvalInput, set: 'test' | 'forget', name: string): Me
   return meanJsDivergence(input.sets[set].probs, r.probs, input.sets[set].numClasses);
 }
 
+/** Ranges: probabilities and rates, signed differences of them, and the non-negative rest. */
+const UNIT_INTERVAL = { min: 0, max: 1 } as const;
+const SIGNED_UNIT = { min: -1, max: 1 } as const;
+const NON_NEGATIVE = { min: 0 } as const;
+
 export const METRICS: readonly MetricDef[] = [
   {
     id: 'ua',
     summary: 'unlearning accuracy 1 − acc(ΔD); target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     compute: ({ sets }) => unlearningAccuracy(sets.forget.predicted, sets.forget.labels),
   },
   {
     id: 'ra',
-    summary: 'remaining accuracy acc(D_r)',
-    direction: 'higher',
+    summary: 'remaining accuracy acc(D_r); target: Retrain’s value',
+    direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     compute: ({ sets }) => accuracy(sets.retain.predicted, sets.retain.labels),
   },
   {
     id: 'ta',
-    summary: 'test accuracy',
-    direction: 'higher',
+    summary: 'test accuracy; target: Retrain’s value',
+    direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     compute: ({ sets }) => accuracy(sets.test.predicted, sets.test.labels),
   },
   {
     id: 'test-f1',
-    summary: 'macro-F1 on test over classes present in labels or predictions',
-    direction: 'higher',
+    summary:
+      'macro-F1 on test over classes present in labels or predictions; target: Retrain’s value',
+    direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     compute: ({ sets }) => macroF1(sets.test.predicted, sets.test.labels, sets.test.numClasses),
   },
@@ -146,6 +159,7 @@ export const METRICS: readonly MetricDef[] = [
       'Jia et al. SVC MIA on confidence: share of ΔD called non-member; higher = more forgotten-looking; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     compute: svcAttack('confidence'),
   },
@@ -155,6 +169,7 @@ export const METRICS: readonly MetricDef[] = [
       'SVC MIA on prediction entropy: share of ΔD called non-member; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     optional: true,
     compute: svcAttack('entropy'),
@@ -164,6 +179,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'SVC MIA on modified entropy: share of ΔD called non-member; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     optional: true,
     compute: svcAttack('m-entropy'),
@@ -173,6 +189,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'SVC MIA on the loss: share of ΔD called non-member; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     optional: true,
     compute: svcAttack('loss'),
@@ -183,6 +200,7 @@ export const METRICS: readonly MetricDef[] = [
       'loss-threshold LR attack, ΔD vs test, 5-fold CV accuracy; 0.5 = indistinguishable; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: [],
     compute: (input, _get, notes) =>
       attackValue(lossLrAttack(input.sets, { rng: rngFor(input.seed, 'mia-loss-lr') }), notes),
@@ -193,6 +211,7 @@ export const METRICS: readonly MetricDef[] = [
       'phi between 1[ŷ = k] and b(x) on the label-independent biased test set; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'correlation',
+    ...SIGNED_UNIT,
     needs: ['biased-test', 'bias-class'],
     compute: ({ sets, scenario }) =>
       biasCorrelation(sets.biasedTest!.predicted, sets.biasedTest!.bias!, scenario!.biasClass!),
@@ -203,15 +222,18 @@ export const METRICS: readonly MetricDef[] = [
       'ΔP = P(ŷ = k | b = 1) − P(ŷ = k | b = 0) on the biased test set; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
+    ...SIGNED_UNIT,
     needs: ['biased-test', 'bias-class'],
     compute: ({ sets, scenario }) =>
       biasDeltaP(sets.biasedTest!.predicted, sets.biasedTest!.bias!, scenario!.biasClass!),
   },
   {
     id: 'bias-recall',
-    summary: 'recall(k) = P(ŷ = k | y = k) on the biased test set (read beside ρ)',
-    direction: 'higher',
+    summary:
+      'recall(k) = P(ŷ = k | y = k) on the biased test set (read beside ρ); target: Retrain’s value',
+    direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: ['biased-test', 'bias-class'],
     compute: ({ sets, scenario }) =>
       recallOf(sets.biasedTest!.predicted, sets.biasedTest!.labels, scenario!.biasClass!),
@@ -221,15 +243,18 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'P(ŷ = k) on the biased test set (read beside ρ); target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: ['biased-test', 'bias-class'],
     compute: ({ sets, scenario }) =>
       predictedShare(sets.biasedTest!.predicted, scenario!.biasClass!),
   },
   {
     id: 'asr',
-    summary: 'backdoor attack success: stamped non-target test samples predicted as the target',
-    direction: 'lower',
+    summary:
+      'backdoor attack success: stamped non-target test samples predicted as the target; target: Retrain’s value',
+    direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: ['stamped-test', 'backdoor-target'],
     compute: ({ sets, scenario }) =>
       attackSuccessRate(
@@ -240,27 +265,32 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'group-acc-gap',
-    summary: 'max − min test accuracy over subgroups',
-    direction: 'lower',
+    summary: 'max − min test accuracy over subgroups; target: Retrain’s value',
+    direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: ['groups'],
     compute: ({ sets }) =>
       groupAccuracyGap(sets.test.predicted, sets.test.labels, sets.test.group!),
   },
   {
     id: 'dp-gap',
-    summary: 'demographic-parity gap: max − min P(ŷ = positive | group) on test',
-    direction: 'lower',
+    summary:
+      'demographic-parity gap: max − min P(ŷ = positive | group) on test; target: Retrain’s value',
+    direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: ['groups', 'positive-class'],
     compute: ({ sets, scenario }) =>
       demographicParityGap(sets.test.predicted, sets.test.group!, scenario!.positiveClass!),
   },
   {
     id: 'eo-gap',
-    summary: 'equalised-odds gap: larger of the TPR and FPR gaps over groups on test',
-    direction: 'lower',
+    summary:
+      'equalised-odds gap: larger of the TPR and FPR gaps over groups on test; target: Retrain’s value',
+    direction: 'match-retrain',
     unit: 'fraction',
+    ...UNIT_INTERVAL,
     needs: ['groups', 'positive-class'],
     compute: ({ sets, scenario }) =>
       equalisedOddsGap(
@@ -275,6 +305,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'mean Jensen–Shannon divergence (bits) to Retrain’s predictions on test',
     direction: 'lower',
     unit: 'bits',
+    ...UNIT_INTERVAL,
     needs: ['retrain'],
     compute: (input) => jsToRetrain(input, 'test', 'test'),
   },
@@ -283,6 +314,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'mean Jensen–Shannon divergence (bits) to Retrain’s predictions on ΔD',
     direction: 'lower',
     unit: 'bits',
+    ...UNIT_INTERVAL,
     needs: ['retrain'],
     compute: (input) => jsToRetrain(input, 'forget', 'ΔD'),
   },
@@ -291,6 +323,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'ℓ2 distance between the model’s and Retrain’s weights',
     direction: 'lower',
     unit: 'norm',
+    ...NON_NEGATIVE,
     needs: ['weights'],
     compute: ({ weights }) => defined(weightDistance(weights!.model, weights!.retrain)),
   },
@@ -299,6 +332,8 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'mean |m − m_Retrain| over UA, RA, TA, MIA-Efficacy, in percentage points',
     direction: 'lower',
     unit: 'pp',
+    min: 0,
+    max: 100,
     needs: ['retrain'],
     compute: async (input, get) => {
       const mine = {} as Record<(typeof AVG_GAP_METRICS)[number], MetricValue>;
@@ -316,6 +351,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'wall time of the unlearning step alone',
     direction: 'lower',
     unit: 'ms',
+    ...NON_NEGATIVE,
     needs: ['cost'],
     compute: ({ cost }) => costMetrics(cost!).timeMs,
   },
@@ -324,6 +360,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'T_retrain / T_unlearn',
     direction: 'higher',
     unit: 'ratio',
+    ...NON_NEGATIVE,
     needs: ['cost', 'retrain-time'],
     compute: ({ cost }) => costMetrics(cost!, cost!.retrainTimeMs).speedUp,
   },
@@ -332,6 +369,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'samples touched / n (passes over the training set)',
     direction: 'lower',
     unit: 'ratio',
+    ...NON_NEGATIVE,
     needs: ['cost'],
     compute: ({ cost }) => costMetrics(cost!).epochsTouched,
   },
@@ -340,6 +378,7 @@ export const METRICS: readonly MetricDef[] = [
     summary: 'per-example gradient evaluations',
     direction: 'lower',
     unit: 'count',
+    ...NON_NEGATIVE,
     needs: ['cost'],
     compute: ({ cost }) => costMetrics(cost!).gradEvals,
   },

@@ -36,9 +36,12 @@ export function undefinedBecause(reason: string): MetricValue {
 
 /**
  * What a higher value means for the metric's goal:
- * - `higher`: higher is better (RA, TA);
- * - `lower`: lower is better (distance to Retrain, Avg. Gap);
- * - `match-retrain`: the target is Retrain's value, not an extreme (UA, MIA-Efficacy, ρ).
+ * - `higher`: higher is better (speed-up);
+ * - `lower`: lower is better (distance to Retrain, Avg. Gap, cost);
+ * - `match-retrain`: the target is Retrain's value, not an extreme — every property of the
+ *   model's behaviour (UA, RA, TA, MIA-Efficacy, ρ, recall(k), ASR, group gaps): an extreme
+ *   rewards a method that keeps what ΔD taught (a higher TA or recall(k) on a test set that still
+ *   holds ΔD's class or pattern) or one that overshoots (ASR 0 by never predicting the target).
  */
 export type Direction = 'higher' | 'lower' | 'match-retrain';
 

@@ -3,7 +3,10 @@
  * model, then the methods in the experiment's order), one column per metric, each cell the mean ±
  * 95 % interval over seeds (`eval/stats.ts`), and the best method per column marked — best meaning
  * closest to Retrain for match-retrain metrics. Markdown, terminal and HTML reports all read this.
+ * Displayed intervals are clipped to the metric's range (an accuracy's t-interval can run past
+ * 100 %); the summaries and results.json keep the raw values.
  */
+import { METRICS } from '../eval/registry.ts';
 import { type Summary, summarize } from '../eval/stats.ts';
 import type { Cell, MetricInfo, Results, ScenarioInfo, StoredEvalRecord } from './schema.ts';
 
@@ -216,15 +219,59 @@ function compact(v: number): string {
   return v.toFixed(0);
 }
 
-/** `97.3 ± 0.4`, `97.3` (one seed), `n/a` (never defined); `†` when some seeds were undefined. */
-export function formatSummary(s: Summary | undefined, unit: string, id = ''): string {
+/** The values a metric can take; a side left out is unbounded. */
+export interface MetricRange {
+  min?: number;
+  max?: number;
+}
+
+/** A column's range: as results.json recorded it, else the registry's (results written before). */
+export function rangeOf(c: Pick<MetricInfo, 'id' | 'min' | 'max'>): MetricRange {
+  if (c.min !== undefined || c.max !== undefined) return { min: c.min, max: c.max };
+  const def = METRICS.find((m) => m.id === c.id);
+  return { min: def?.min, max: def?.max };
+}
+
+/** The interval as shown: `s`'s [lo, hi] clipped to `range`; null without an interval. */
+export function shownInterval(
+  s: Summary,
+  range: MetricRange,
+): { lo: number; hi: number; clipped: boolean } | null {
+  if (s.lo === null || s.hi === null) return null;
+  const lo = range.min === undefined ? s.lo : Math.max(s.lo, range.min);
+  const hi = range.max === undefined ? s.hi : Math.min(s.hi, range.max);
+  return { lo, hi, clipped: lo !== s.lo || hi !== s.hi };
+}
+
+/**
+ * `97.3 ± 0.4`; `3.1 [0.0, 11.2]` when the interval was clipped to `range` (no longer symmetric);
+ * `97.3` (one seed), `n/a` (never defined); `†` when some seeds were undefined.
+ */
+export function formatSummary(
+  s: Summary | undefined,
+  unit: string,
+  id = '',
+  range: MetricRange = {},
+): string {
   if (!s || s.mean === null) return s && s.undefinedCount > 0 ? 'n/a' : '—';
   let text = formatNumber(s.mean, unit, id);
-  if (s.halfWidth !== null) {
+  const shown = shownInterval(s, range);
+  if (shown?.clipped) {
+    text += ` [${formatNumber(shown.lo, unit, id)}, ${formatNumber(shown.hi, unit, id)}]`;
+  } else if (s.halfWidth !== null) {
     text += ` ± ${formatNumber(s.halfWidth, unit, id)}`;
   }
   if (s.undefinedCount > 0) text += ' †';
   return text;
+}
+
+/** The legend's sentence on clipping, shared by the reports. */
+export const CLIPPING_NOTE =
+  'An interval that would leave the metric’s range (0-100 % for accuracies, rates and JS, −1..1 for ρ and ΔP, ≥ 0 for distances and costs) is clipped to it and shown as [low, high]; results.json keeps the per-seed values.';
+
+/** A table cell: `formatSummary` with the column's unit and range. */
+export function formatCell(s: Summary | undefined, c: MetricInfo): string {
+  return formatSummary(s, c.unit, c.id, rangeOf(c));
 }
 
 /** Column groups of the tables, so none is too wide to read. */

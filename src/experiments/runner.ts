@@ -698,6 +698,8 @@ export function assemble(
     summary: m.summary,
     direction: m.direction,
     unit: m.unit,
+    ...(m.min === undefined ? {} : { min: m.min }),
+    ...(m.max === undefined ? {} : { max: m.max }),
   }));
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,

@@ -278,6 +278,9 @@ export const MetricInfoSchema = z.object({
   summary: z.string(),
   direction: z.enum(['higher', 'lower', 'match-retrain']),
   unit: z.string(),
+  /** The metric's range (absent: unbounded on that side; absent in results written before). */
+  min: z.number().optional(),
+  max: z.number().optional(),
 });
 export type MetricInfo = z.infer<typeof MetricInfoSchema>;
 

@@ -37,6 +37,27 @@ test('registry: one entry per id, in METRIC_IDS order, kebab-case, each document
   );
 });
 
+test('registry: behaviour metrics target Retrain; distances and costs are lower-better; ranges', () => {
+  const dir = Object.fromEntries(METRICS.map((m) => [m.id, m.direction]));
+  // Any property of the unlearned model's behaviour is judged by its gap to Retrain: an extreme
+  // would reward keeping ΔD (a higher TA / recall(k) on test data that still holds ΔD's class or
+  // pattern, a lower group gap than Retrain's) or overshooting (ASR 0 by never predicting it).
+  const behaviour = METRICS.filter((m) => m.unit === 'fraction' || m.unit === 'correlation');
+  assert.ok(behaviour.length >= 17);
+  for (const m of behaviour) assert.equal(m.direction, 'match-retrain', m.id);
+  for (const id of ['js-test', 'js-forget', 'weight-l2', 'avg-gap', 'time-ms', 'grad-evals'])
+    assert.equal(dir[id], 'lower', id);
+  assert.equal(dir['speed-up'], 'higher');
+  // Every metric has a least value; rates, JS in bits and correlations also a greatest.
+  for (const m of METRICS) assert.ok(m.min !== undefined && m.min <= 0, m.id);
+  for (const m of [...behaviour, getMetric('js-test'), getMetric('js-forget')])
+    assert.equal(m.max, 1, m.id);
+  for (const id of ['bias-correlation', 'bias-delta-p']) assert.equal(getMetric(id).min, -1, id);
+  assert.equal(getMetric('ua').min, 0);
+  assert.deepEqual([getMetric('avg-gap').min, getMetric('avg-gap').max], [0, 100]);
+  assert.equal(getMetric('time-ms').max, undefined);
+});
+
 /** Rows that put `p` on the predicted class and spread the rest over the other two. */
 const rows = (pred: number[], p = 0.8) =>
   pred.map((c) => [0, 1, 2].map((j) => (j === c ? p : (1 - p) / 2)));

@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggregate, bestRows } from '../../src/experiments/aggregate.ts';
+import { summarize } from '../../src/eval/stats.ts';
+import { aggregate, bestRows, formatSummary } from '../../src/experiments/aggregate.ts';
 import { renderMarkdown, renderTerminal } from '../../src/experiments/report/markdown.ts';
+import { metricBarSpec } from '../../src/experiments/report/plots.ts';
 import { handMadeResults } from './fixture.ts';
 
 /** The cells of the markdown table row starting with `| name |` in the table under `### title`. */
@@ -39,7 +41,7 @@ test('results.md: mean ± 95 % t-interval, worked by hand', () => {
   const time = header(md, 'Distance to Retrain and cost').indexOf('time s ↓');
   assert.equal(row(md, 'Distance to Retrain and cost', 'retrain (target)')[time], '11.0 ± 2.48');
   // FT RA: 0.980, 0.985, 0.990 → 98.5 ± 1.2 (s = 0.5 pp, 4.302653 · 0.5 / √3 = 1.242).
-  const ra = header(md, 'Forgetting and utility').indexOf('RA % ↑');
+  const ra = header(md, 'Forgetting and utility').indexOf('RA % →R');
   assert.equal(row(md, 'Forgetting and utility', 'ft')[ra], '**98.5 ± 1.2**');
 });
 
@@ -71,16 +73,22 @@ test('results.md: the best method per column is bold; match-retrain means closes
   // UA: Retrain 11 %; uib-if 12 % is closest (ft 2 %, ga 50 %) although ga is the largest.
   assert.ok(bold('uib-if', 'UA % →R'));
   assert.ok(!bold('ga', 'UA % →R'));
-  // RA (higher is better): ft 98.5 beats uib-if 98.0 and ga 70.
-  assert.ok(bold('ft', 'RA % ↑'));
-  assert.ok(!bold('uib-if', 'RA % ↑'));
+  // RA is compared with Retrain too (99.0): ft 98.5 is closer than uib-if 98.0 and ga 70.
+  assert.ok(bold('ft', 'RA % →R'));
+  assert.ok(!bold('uib-if', 'RA % →R'));
+  // recall(k): the bold goes to the value closest to Retrain's 90 % (ft 92), not the highest
+  // (uib-if 93), which would reward keeping what ΔD taught.
+  assert.ok(bold('ft', 'recall(k) % →R', 'Bias, backdoor and subgroups'));
+  assert.ok(!bold('uib-if', 'recall(k) % →R', 'Bias, backdoor and subgroups'));
+  // Higher is better: ga has the largest speed-up.
+  assert.ok(bold('ga', 'speed-up × ↑', 'Distance to Retrain and cost'));
   // ρ: Retrain −0.200; uib-if −0.190 is closest; ga's −0.100 mean is over 2 seeds (†).
   assert.ok(bold('uib-if', 'ρ →R', 'Bias, backdoor and subgroups'));
   assert.equal(row(md, 'Bias, backdoor and subgroups', 'ga')[0], '-0.100 ± 0.000 †');
   // Lower is better: ga is fastest; references are never marked.
   assert.ok(bold('ga', 'time s ↓', 'Distance to Retrain and cost'));
   assert.ok(!bold('retrain (target)', 'time s ↓', 'Distance to Retrain and cost'));
-  assert.ok(!bold('original', 'RA % ↑'), 'the original (99.5) is a reference, not a candidate');
+  assert.ok(!bold('original', 'RA % →R'), 'the original (99.5) is a reference, not a candidate');
   // Not computed for Retrain (distance to itself): —.
   assert.equal(row(md, 'Distance to Retrain and cost', 'retrain (target)')[0], '—');
 });
@@ -104,6 +112,52 @@ test('bestRows: ties are all marked, a single candidate is not, no Retrain value
     summaries: { ...t.rows[0].summaries, ua: { ...t.rows[0].summaries.ua, mean: null } },
   };
   assert.deepEqual(bestRows(ua, t.rows, noTarget), []);
+});
+
+/** The hand-made results with GA's UA over the seeds set to `uas`. */
+function withGaUa(uas: number[]) {
+  const r = handMadeResults();
+  for (const c of r.cells) {
+    if (c.method === 'ga') c.metrics!.values.ua = { value: uas[c.seed - 1] };
+  }
+  return r;
+}
+
+test('bounded metrics: the shown interval is clipped to the range; the summary keeps it raw', () => {
+  // GA UA 0, 0, 0.3 → mean 10.0 %, s = 17.32 pp, half-width 4.302653 · 17.32 / √3 = 43.03 pp:
+  // the raw interval is [−33.0, 53.0] %; shown clipped to [0.0, 53.0].
+  const r = withGaUa([0, 0, 0.3]);
+  const md = renderMarkdown(r);
+  const ua = header(md, 'Forgetting and utility').indexOf('UA % →R');
+  const plain = (cell: string) => cell.replace(/\*\*/g, ''); // GA's 10 % is now the closest: bold
+  assert.equal(plain(row(md, 'Forgetting and utility', 'ga')[ua]), '10.0 [0.0, 53.0]');
+  assert.match(md, /clipped to it and shown as \[low, high\]/);
+  const [t] = aggregate(r);
+  const raw = t.rows.find((x) => x.label === 'ga')!.summaries.ua;
+  assert.ok(Math.abs((raw.lo as number) + 0.3303) < 1e-4, `raw lo ${raw.lo}`);
+  // The plot's error bar is clipped the same way (in %).
+  const spec = metricBarSpec(t, t.columns.find((c) => c.id === 'ua')!) as unknown as {
+    data: { values: { method: string; lo: number; hi: number }[] };
+  };
+  const bar = spec.data.values.find((v) => v.method === 'ga')!;
+  assert.equal(bar.lo, 0);
+  assert.ok(Math.abs(bar.hi - 53.03) < 0.01, `hi ${bar.hi}`);
+  // Same at the top: 1, 1, 0.7 → [47.0, 100.0]; an interval inside the range keeps ± form.
+  const top = renderMarkdown(withGaUa([1, 1, 0.7]));
+  assert.equal(plain(row(top, 'Forgetting and utility', 'ga')[ua]), '90.0 [47.0, 100.0]');
+  assert.equal(row(top, 'Forgetting and utility', 'retrain (target)')[ua], '11.0 ± 2.5');
+  assert.match(renderTerminal(r), /10\.0 \[0\.0, 53\.0\]/);
+  // Results written before ranges were recorded: the registry's range applies.
+  const old = withGaUa([0, 0, 0.3]);
+  old.metrics = old.metrics.map(({ min: _min, max: _max, ...m }) => m);
+  const oldMd = renderMarkdown(old);
+  assert.equal(plain(row(oldMd, 'Forgetting and utility', 'ga')[ua]), '10.0 [0.0, 53.0]');
+});
+
+test('formatSummary: a signed range is not clipped at 0; no range, no clipping', () => {
+  const s = summarize([-0.05, 0.02, -0.02]); // mean −0.0167, interval about ±0.087
+  assert.match(formatSummary(s, 'fraction', 'bias-delta-p', { min: -1, max: 1 }), /^-1\.7 ± 8\.7$/);
+  assert.match(formatSummary(s, 'fraction', 'x'), /^-1\.7 ± 8\.7$/);
 });
 
 test('one seed: the value alone, no interval', () => {

@@ -5,9 +5,10 @@
  */
 import {
   aggregate,
+  CLIPPING_NOTE,
   describeScenario,
   directionMark,
-  formatSummary,
+  formatCell,
   groupColumns,
   type ScenarioTable,
   shortName,
@@ -37,7 +38,7 @@ export async function renderHtml(results: Results): Promise<string> {
 <h1>${esc(title)}</h1>
 ${exp.description ? `<p>${esc(exp.description)}</p>` : ''}
 <p class="meta">Backend ${esc(env.backend)} · ${env.cpus} CPU cores · node ${esc(env.node)} · uib ${esc(env.uibVersion)} · started ${esc(results.startedAt)} · updated ${esc(results.updatedAt)}${results.complete ? '' : ' · <strong class="warn">incomplete run</strong>'}</p>
-<p class="legend">Each cell: mean ± 95 % Student-t interval over seeds. ↑ higher is better, ↓ lower is better, →R the target is Retrain’s value (best = closest to it). <span class="best">Highlighted</span>: best unlearning method per column; Retrain and the original model are references. † some seeds undefined; n/a undefined on every seed.</p>
+<p class="legend">Each cell: mean ± 95 % Student-t interval over seeds. ${esc(CLIPPING_NOTE)} ↑ higher is better, ↓ lower is better, →R the target is Retrain’s value (best = closest to it). <span class="best">Highlighted</span>: best unlearning method per column; Retrain and the original model are references. † some seeds undefined; n/a undefined on every seed.</p>
 </header>
 <main>
 ${sections.join('\n')}
@@ -117,7 +118,7 @@ function htmlTable(t: ScenarioTable, columns: readonly MetricInfo[]): string {
     .map((r) => {
       const cells = columns
         .map((c) => {
-          const text = esc(formatSummary(r.summaries[c.id], c.unit, c.id));
+          const text = esc(formatCell(r.summaries[c.id], c));
           return t.best[c.id]?.includes(r.label)
             ? `<td class="best">${text}</td>`
             : `<td>${text}</td>`;

@@ -5,9 +5,10 @@
  */
 import {
   aggregate,
+  CLIPPING_NOTE,
   describeScenario,
   directionMark,
-  formatSummary,
+  formatCell,
   groupColumns,
   type Row,
   type ScenarioTable,
@@ -37,6 +38,7 @@ export function renderMarkdown(results: Results): string {
 function legend(): string {
   return [
     'Each cell: mean ± 95 % Student-t interval over seeds (one seed: the value alone).',
+    CLIPPING_NOTE,
     '↑ higher is better, ↓ lower is better, →R the target is Retrain’s value (best = closest to it).',
     '**Bold**: best unlearning method in the column (Retrain and the original model are references).',
     '† some seeds undefined (left out of the mean); n/a undefined on every seed; — not computed.',
@@ -83,7 +85,7 @@ export function markdownTable(t: ScenarioTable, columns: readonly MetricInfo[]):
   lines.push(`|:--|${columns.map(() => '--:').join('|')}|`);
   for (const r of t.rows) {
     const cells = columns.map((c) => {
-      const text = formatSummary(r.summaries[c.id], c.unit, c.id);
+      const text = formatCell(r.summaries[c.id], c);
       return t.best[c.id]?.includes(r.label) ? `**${text}**` : text;
     });
     lines.push(`| ${escapeMd(rowName(r))} | ${cells.join(' | ')} |`);
@@ -104,7 +106,7 @@ export function renderTerminal(results: Results): string {
     const body = t.rows.map((r) => [
       rowName(r),
       ...columns.map((c) => {
-        const text = formatSummary(r.summaries[c.id], c.unit, c.id);
+        const text = formatCell(r.summaries[c.id], c);
         return t.best[c.id]?.includes(r.label) ? `${text}*` : text;
       }),
     ]);
@@ -115,7 +117,7 @@ export function renderTerminal(results: Results): string {
     out.push('');
   }
   out.push(
-    '* best unlearning method per column (→R: closest to Retrain); mean ± 95 % interval over seeds',
+    '* best unlearning method per column (→R: closest to Retrain); mean ± 95 % interval over seeds, clipped to the metric’s range as [low, high]',
   );
   return `${out.join('\n')}\n`;
 }

@@ -6,7 +6,15 @@
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { directionMark, type ScenarioTable, scaled, shortName, unitSuffix } from '../aggregate.ts';
+import {
+  directionMark,
+  rangeOf,
+  type ScenarioTable,
+  scaled,
+  shortName,
+  shownInterval,
+  unitSuffix,
+} from '../aggregate.ts';
 import type { MetricInfo } from '../schema.ts';
 
 type VlSpec = vl.TopLevelSpec;
@@ -46,20 +54,23 @@ function colourOf(label: string, kind: string): string {
 }
 
 /**
- * One metric: a bar per method (mean, with its interval as an error bar), Retrain's mean as a
- * dashed red reference line. The original model is drawn grey for comparison.
+ * One metric: a bar per method (mean, with its interval clipped to the metric's range as an error
+ * bar), Retrain's mean as a dashed red reference line. The original model is drawn grey for
+ * comparison.
  */
 export function metricBarSpec(t: ScenarioTable, metric: MetricInfo): VlSpec | null {
   const retrain = t.rows.find((r) => r.kind === 'retrain')?.summaries[metric.id];
+  const range = rangeOf(metric);
   const values = t.rows
     .filter((r) => r.kind !== 'retrain' && r.summaries[metric.id]?.mean !== null)
     .map((r) => {
       const s = r.summaries[metric.id];
+      const shown = shownInterval(s, range); // clipped to the metric's range, as in the tables
       return {
         method: r.label,
         mean: scaled(s.mean as number, metric.unit),
-        lo: s.lo === null ? null : scaled(s.lo, metric.unit),
-        hi: s.hi === null ? null : scaled(s.hi, metric.unit),
+        lo: shown === null ? null : scaled(shown.lo, metric.unit),
+        hi: shown === null ? null : scaled(shown.hi, metric.unit),
         colour: colourOf(r.label, r.kind),
       };
     });

@@ -3,26 +3,41 @@
  * importance to ΔD with its importance to the whole training set D, and shrink the weights that
  * matter disproportionately to ΔD.
  *
- *   []_D, []_f : diagonal Fishers (mean squared per-example CE gradient) over D and over ΔD
- *   select     : entries with []_f > α·[]_D
- *   dampen     : θ ← β·θ with β = min(λ·[]_D / []_f, 1)
+ *   I_D, I_f : importances over D and over ΔD (below)
+ *   select   : entries with I_f > α·I_D
+ *   dampen   : θ ← β·θ with β = min(λ·I_D / I_f, 1)
  *
- * Data read: ΔD, plus []_D computed once after training (`ctx.fisherD`; `uib unlearn` computes it
- * from the scenario's training set before the timed run, as the paper treats it as precomputed).
- * SSD never reads D_r. The authors' code approximates the Fishers by squared *batch* gradients
- * (clipped to norm 1); here both are the exact per-example diagonal Fisher of the paper's
- * definition.
+ * Importance, as the authors compute it (their Fisher estimate): the mean over mini-batches of B
+ * samples of the squared *mini-batch mean* CE gradient, E_batch[(ḡ_B)²] ≈ ḡ² + Var(g)/B. Not the
+ * per-example diagonal Fisher: with that one, ΔD ⊂ D and non-negative terms give
+ * F_f ≤ (|D|/|ΔD|)·F_D, so the selection F_f > α·F_D is impossible whenever |ΔD| ≥ |D|/α — every
+ * 10 % class or random deletion at the paper's α = 10 — and SSD returned the original model.
+ * In the batch form I_f/I_D ≈ (B·ḡ_f² + σ_f²)/(B·ḡ_D² + σ_D²): a gradient coherent over ΔD counts
+ * B times, while D's mean gradient ḡ_D ≈ 0 at θ̂, so the paper's α and λ select and dampen.
+ * Both sets are cut into batches of `SSD_BATCH_SIZE` (the authors' default) after a fixed-seed
+ * shuffle, so the importance does not depend on how the set is stored (a class-sorted D would
+ * give single-class batches); the last batch may be short, as in the authors' loader. Gradients
+ * in inference mode (BatchNorm on its moving statistics), as they take them in eval mode.
+ *
+ * Data read: ΔD, plus I_D computed once after training (`ctx.fisherD`, from `trainingSetFisher`;
+ * `uib unlearn` and the runner compute it from the scenario's training set before the timed run,
+ * as the paper treats it as precomputed). SSD never reads D_r.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
+import { rngFor } from '../../core/rng.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { cloneModel } from '../../models/index.ts';
 import type { CostCounter } from '../../train/cost.ts';
+import { softmaxCrossEntropy } from '../../train/evaluate.ts';
 import type { UnlearnMethod } from '../types.ts';
-import { timed, weightsByName } from './common.ts';
-import { curvatureByName, type PerWeight } from './curvature.ts';
+import { frozenLogits, timed, weightsByName } from './common.ts';
+import type { PerWeight } from './curvature.ts';
+
+/** Samples per mini-batch of both importances (the authors' loader default). */
+export const SSD_BATCH_SIZE = 64;
 
 const params = z.strictObject({
   alpha: z
@@ -30,22 +45,69 @@ const params = z.strictObject({
     .positive()
     .max(1e6)
     .default(10)
-    .describe('selection: dampen where F_f > alpha·F_D'),
+    .describe('selection: dampen where I_f > alpha·I_D (importances over ΔD and D)'),
   lambda: z
     .number()
     .positive()
     .max(1e6)
     .default(1)
-    .describe('dampening: scale by min(lambda·F_D/F_f, 1)'),
+    .describe('dampening: scale by min(lambda·I_D/I_f, 1)'),
 });
 
-/** []_D for SSD: the diagonal empirical Fisher of `model` over the full training set. */
+/**
+ * SSD's importance of every trainable weight of `model` over `data`, by weight name: the mean
+ * over mini-batches of the squared mini-batch mean CE gradient (see the header).
+ */
+export function ssdImportance(
+  model: LayersModel,
+  data: Dataset,
+  opts: { batchSize?: number; cost?: CostCounter; set?: string } = {},
+): PerWeight {
+  const batchSize = opts.batchSize ?? SSD_BATCH_SIZE;
+  if (data.length === 0) {
+    throw new UsageError('ssd', `importance over "${opts.set ?? data.name}" needs samples; got 0`);
+  }
+  const weights = model.trainableWeights;
+  const vars = weights.map((w) => w.read() as tf.Variable);
+  const sums = vars.map((v) => new Float64Array(v.size));
+  const batches = data.batches(batchSize, rngFor(0, 'ssd-batches'));
+  for (const pos of batches) {
+    tf.tidy(() => {
+      const { xs, ys } = data.tensors(pos);
+      const { grads } = tf.variableGrads(
+        () => softmaxCrossEntropy(frozenLogits(model, xs), ys),
+        vars,
+      );
+      vars.forEach((v, k) => {
+        const g = grads[v.name];
+        if (!g) return; // a weight the loss does not reach: importance 0
+        const sq = tf.square(g).dataSync();
+        const sum = sums[k];
+        for (let i = 0; i < sum.length; i++) sum[i] += sq[i];
+      });
+    });
+    opts.cost?.addGrad(pos.length, opts.set);
+  }
+  const out: PerWeight = new Map();
+  weights.forEach((w, k) => {
+    out.set(
+      w.originalName,
+      Float32Array.from(sums[k], (s) => s / batches.length),
+    );
+  });
+  return out;
+}
+
+/**
+ * I_D for SSD (`ctx.fisherD`): its importance of `model` over the full training set D, computed
+ * once after training. The name is kept from when this was the per-example diagonal Fisher.
+ */
 export function trainingSetFisher(
   model: LayersModel,
   train: Dataset,
   cost?: CostCounter,
 ): PerWeight {
-  return curvatureByName(model, train, { diag: true, cost, set: 'train' }).diag;
+  return ssdImportance(model, train, { cost, set: 'train' });
 }
 
 /** The dampening factor of each entry (1 = untouched). Exported for tests. */
@@ -65,7 +127,7 @@ export function dampeningFactors(
 export const ssd: UnlearnMethod<typeof params> = {
   id: 'ssd',
   summary:
-    'Selective synaptic dampening: shrink weights far more important to ΔD than to D (reads only ΔD + F_D)',
+    'Selective synaptic dampening: shrink weights far more important to ΔD than to D (reads only ΔD + I_D)',
   params,
   readsRetain: false,
   supportsUib: false,
@@ -74,19 +136,12 @@ export const ssd: UnlearnMethod<typeof params> = {
     if (!fD) {
       throw new UsageError(
         'ssd',
-        'needs the diagonal Fisher over the training set D (ctx.fisherD, computed once after training); none was given',
+        'needs its importance over the training set D (ctx.fisherD, from trainingSetFisher, computed once after training); none was given',
       );
     }
     const phases: Record<string, number> = {};
-    const fF = await timed(
-      phases,
-      'fisher-forget',
-      () =>
-        curvatureByName(ctx.original, ctx.data.forget, {
-          diag: true,
-          cost: ctx.cost,
-          set: 'forget',
-        }).diag,
+    const fF = await timed(phases, 'importance-forget', () =>
+      ssdImportance(ctx.original, ctx.data.forget, { cost: ctx.cost, set: 'forget' }),
     );
     const model = cloneModel(ctx.original);
     let selected = 0;
