@@ -13,6 +13,7 @@
  *   npm run bench:uib -- --seeds 0,4,5 --variants select (the choice of the default Fisher kind)
  *   npm run bench:uib -- --seeds 0,4,5,1,2,3 --variants grid (finer α grid, more Fisher samples)
  *   npm run bench:uib -- --seeds 1 --variants kfac      (K-FAC alone)
+ *   npm run bench:uib -- --seeds 0,4,5,1,2,3 --variants spread (6 replicates of the method's randomness)
  *
  * Prints one JSON document on stdout (progress on stderr). Bias correlation ρ is always reported
  * with recall(k) and P(ŷ = k) beside it (ρ is undefined when ŷ = k is constant). Times: wall time,
@@ -37,7 +38,12 @@ import { loadCheckpoint, saveCheckpoint } from '../src/models/checkpoint.ts';
 import { buildModel, type ModelSpec, paramGroups } from '../src/models/index.ts';
 import { defaultRecipe, trainModel } from '../src/train/train.ts';
 import { getMethod, parseParams, unlearn } from '../src/unlearn/registry.ts';
-import { computeFisherCache, saveFisherCache } from '../src/unlearn/uib/prior.ts';
+import {
+  cacheKindOf,
+  computeFisherCache,
+  type PriorKind,
+  saveFisherCache,
+} from '../src/unlearn/uib/prior.ts';
 
 const K = 3; // the class the patch is tied to
 
@@ -47,6 +53,8 @@ interface Variant {
   params: Record<string, unknown>;
   /** Read F_D from the cache written at training time (of the variant's Fisher kind). */
   cached?: boolean;
+  /** Replicate r ≥ 1 draws the method's random choices from seed + 1000·r (`--variants spread`). */
+  rep?: number;
 }
 
 /** UIB-IF's default fine-tuning budget, given to FT so that the reference differs only in the prior. */
@@ -68,6 +76,14 @@ const MAIN: Variant[] = [
   { name: 'ablation: β = 0', method: 'uib-if', params: { beta: 0 } },
   { name: 'ablation: centre θ̂', method: 'uib-if', params: { centre: 'original' } },
   { name: 'ablation: retain-gradient mean', method: 'uib-if', params: { mean: 'retain-gradient' } },
+  // The previous default: one label per example drawn from the model (docs/method.md §7).
+  { name: 'uib-if, sampled-label Fisher', method: 'uib-if', params: { fisher: 'fisher-sampled' } },
+  {
+    name: 'uib-if, sampled-label Fisher (cached F_D)',
+    method: 'uib-if',
+    params: { fisher: 'fisher-sampled' },
+    cached: true,
+  },
   { name: 'uib-if, empirical Fisher', method: 'uib-if', params: { fisher: 'fisher' } },
   {
     name: 'uib-if, empirical Fisher (cached F_D)',
@@ -95,6 +111,16 @@ const GRID: Variant[] = [
   { name: 'sampled fine-grid', method: 'uib-if', params: { alphaGrid: FINE_GRID } },
   { name: 'sampled m3000', method: 'uib-if', params: { fisherSamples: 3000 } },
 ];
+
+/**
+ * The spread of the outcome over the method's own random choices (Fisher and ΔD subsamples, label
+ * draws, search slice, batch order) on a fixed original: replicates 1-6 of the stratified default
+ * and of the sampled-label Fisher. The stratified default was chosen on seeds 0, 4, 5 this way.
+ */
+const SPREAD: Variant[] = [1, 2, 3, 4, 5, 6].flatMap((rep): Variant[] => [
+  { name: `stratified #${rep}`, method: 'uib-if', params: {}, rep },
+  { name: `sampled #${rep}`, method: 'uib-if', params: { fisher: 'fisher-sampled' }, rep },
+]);
 
 const SELECT: Variant[] = [
   { name: 'empirical', method: 'uib-if', params: { fisher: 'fisher' } },
@@ -133,10 +159,11 @@ function stepsAsEpochs(v: Variant, nRetain: number): Record<string, unknown> {
   return { ...rest, epochs: ((steps as number) * (rest.batchSize as number)) / nRetain };
 }
 
-/** The Fisher kind a variant's prior uses (the cache must be of that kind). */
-function fisherKindOf(v: Variant): 'fisher' | 'fisher-sampled' {
-  const kind = (v.params.fisher as string | undefined) ?? (uibDefaults.fisher as string);
-  return kind === 'fisher' ? 'fisher' : 'fisher-sampled';
+/** The F_D cache a variant's prior reads (the cache must be of its Fisher kind). */
+function fisherKindOf(v: Variant) {
+  return cacheKindOf(
+    (v.params.fisher as PriorKind | undefined) ?? (uibDefaults.fisher as PriorKind),
+  );
 }
 
 const log = (msg: string) => process.stderr.write(`[bench:uib] ${msg}\n`);
@@ -271,7 +298,10 @@ async function runSeed(
     const cpu0 = process.cpuUsage();
     const r = await unlearn(
       v.method,
-      inputs(v.cached ? cacheDirs.get(fisherKindOf(v)) : undefined),
+      {
+        ...inputs(v.cached ? cacheDirs.get(fisherKindOf(v)) : undefined),
+        seed: seed + 1000 * (v.rep ?? 0),
+      },
       stepsAsEpochs(v, s.retain.length),
     );
     const cpu = process.cpuUsage(cpu0);
@@ -412,6 +442,7 @@ async function main() {
     grid: GRID,
     tune: tuneGrid(),
     select: SELECT,
+    spread: SPREAD,
     kfac: KFAC,
   };
   let variants = sets[values.variants!];

@@ -16,11 +16,16 @@ import { evaluate } from '../../src/train/evaluate.ts';
 import { defaultRecipe, trainModel } from '../../src/train/train.ts';
 import type { UnlearnInputs } from '../../src/unlearn/registry.ts';
 import { getMethod, parseParams, unlearn } from '../../src/unlearn/registry.ts';
-import { computeFisherCache, saveFisherCache } from '../../src/unlearn/uib/prior.ts';
+import {
+  cacheKindOf,
+  computeFisherCache,
+  type PriorKind,
+  saveFisherCache,
+} from '../../src/unlearn/uib/prior.ts';
 import { E2E_WORKLOAD } from './workloads.ts';
 
 /** UIB-IF's defaults: the cache is written with the Fisher kind its prior reads. */
-const UIB_DEFAULTS = parseParams(getMethod('uib-if'), {}) as { fisher: string };
+const UIB_DEFAULTS = parseParams(getMethod('uib-if'), {}) as { fisher: PriorKind };
 
 export interface E2eResult {
   trainSize: number;
@@ -77,7 +82,7 @@ export async function runE2e(
   const groups = paramGroups(original);
   t0 = performance.now();
   const cache = computeFisherCache(original, groups, sc.train, {
-    kind: UIB_DEFAULTS.fisher === 'fisher-sampled' ? 'fisher-sampled' : 'fisher',
+    kind: cacheKindOf(UIB_DEFAULTS.fisher),
     rng: rngFor(seed, 'bench', 'fisher-cache'),
   });
   const fisherCache = performance.now() - t0;

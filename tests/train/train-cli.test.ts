@@ -163,7 +163,7 @@ test('train --scenario --cache-fisher, then unlearn uib-if: the record says F_D 
   assert.equal(u.code, 0, u.err);
   const record = JSON.parse(fs.readFileSync(path.join(out, 'deletion-record.json'), 'utf8'));
   assert.equal(record.scenario.matchesCheckpoint, true);
-  assert.deepEqual(record.curvature, { kind: 'fisher-sampled', source: 'cache', samples: 300 });
+  assert.deepEqual(record.curvature, { kind: 'fisher-stratified', source: 'cache', samples: 300 });
   const v = await uib('verify', out);
   assert.equal(v.code, 0, v.err);
 });

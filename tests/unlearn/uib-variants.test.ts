@@ -42,7 +42,7 @@ test('uib-if is in the registry and runs on the bias scenario: phases, prior rec
   for (const phase of ['fisher', 'prior', 'finetune'])
     assert.ok(r.stats.phases[phase] > 0, `phase ${phase}`);
   const prior = r.details.prior as { kind: string; source: string; alpha: number };
-  assert.equal(prior.kind, 'fisher-sampled');
+  assert.equal(prior.kind, 'fisher-stratified');
   assert.equal(prior.source, 'subsample');
   // The step raised the forget loss at least as much as the retain loss (it targets ΔD).
   const dF =
@@ -60,7 +60,7 @@ test('+uib variants take the base parameters, β and the prefixed prior paramete
   const p = parseParams(m, { lr: 0.02, priorTau: 0.1 });
   assert.equal(p.lr, 0.02);
   assert.equal(p.priorTau, 0.1);
-  assert.equal(p.priorFisher, 'fisher-sampled');
+  assert.equal(p.priorFisher, 'fisher-stratified');
   assert.equal(p.beta, 1);
   assert.throws(
     () => parseParams(m, { priorTau: -1 }),
@@ -73,7 +73,7 @@ test('+uib variants take the base parameters, β and the prefixed prior paramete
   assert.throws(
     () => parseParams(m, { priorFisher: 'exact' }),
     (e: unknown) =>
-      e instanceof UsageError && /one of fisher, fisher-sampled, kfac/.test(e.message),
+      e instanceof UsageError && /one of fisher, fisher-sampled, fisher-stratified, kfac/.test(e.message),
   );
 });
 

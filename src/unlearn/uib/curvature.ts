@@ -17,7 +17,8 @@
  *           ∇γ ℓ_i = Σ_p δ_ip x̂_ip     ∇β ℓ_i = Σ_p δ_ip
  * Exact: g, the empirical diagonal Fisher, the sampled-label diagonal Fisher for the labels drawn,
  * Dense K-FAC factors (as statistics). Approximate by construction: the sampled Fisher (one label
- * draw per example: a Monte-Carlo estimate), K-FAC as a Fisher (A ⊗ G assumes a ⟂ δ; Conv factors
+ * draw per example: a Monte-Carlo estimate), the stratified Fisher (see `stratifiedLabels`: two
+ * labels per example, lower variance), K-FAC as a Fisher (A ⊗ G assumes a ⟂ δ; Conv factors
  * further assume spatially uncorrelated δ, Grosse & Martens 2016). All quantities are taken in
  * inference mode (BatchNorm on its moving statistics, no dropout): training-mode BatchNorm couples
  * the examples of a batch and per-example gradients would not be defined.
@@ -37,7 +38,12 @@ import type { CostCounter } from '../../train/cost.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
 
 export type LayerKind = 'dense' | 'conv' | 'norm';
-export type FisherLabels = 'true' | 'sampled';
+/**
+ * Labels of the per-example gradients: the true ones (empirical Fisher), one draw from the model's
+ * softmax (sampled Fisher), or the model's argmax and one draw among the other classes, weighted by
+ * their probabilities (stratified: the same expectation as 'sampled', without its variance).
+ */
+export type FisherLabels = 'true' | 'sampled' | 'stratified';
 
 /** A layer whose parameters the pass differentiates, and where its tensors sit in the groups. */
 interface Tap {
@@ -64,7 +70,7 @@ export interface KfacFactors {
 export interface CurvatureOptions {
   /** Per-example gradients are of CE against these labels (default 'true'). */
   labels?: FisherLabels;
-  /** Draws the sampled labels (required for `labels: 'sampled'`). */
+  /** Draws the sampled labels (required for `labels: 'sampled'` and `'stratified'`). */
   rng?: Rng;
   batchSize?: number;
   gradient?: boolean;
@@ -192,13 +198,15 @@ function probedForward(
 /**
  * Runs `model` in inference mode on `xs` with probes on the taps; returns the per-example
  * δ = ∂ℓ_i/∂z_i of every tap, the kept inputs (x̂ for BatchNorm) and the labels used.
- * `labelsOf` maps the logits to the labels of the loss (it may read them: sampled labels).
+ * `labelsOf` maps the logits to the labels of the loss (it may read them: sampled labels) and,
+ * optionally, per-example weights √w_i that scale δ_i (so the squared gradients by w_i); the
+ * weights must be constants (built from read-back values), not functions of the logits.
  */
 function probePass(
   model: LayersModel,
   taps: Tap[],
   xs: tf.Tensor,
-  labelsOf: (logits: tf.Tensor) => tf.Tensor1D,
+  labelsOf: (logits: tf.Tensor) => { labels: tf.Tensor1D; rootWeights?: tf.Tensor1D },
 ): { deltas: tf.Tensor[]; inputs: tf.Tensor[] } {
   const b = xs.shape[0];
   const probes = taps.map((t) => {
@@ -221,8 +229,9 @@ function probePass(
     const deltas = tf.grads((...ps: tf.Tensor[]) => {
       current = ps;
       const logits = model.apply(xs, { training: false }) as tf.Tensor;
-      const labels = labelsOf(logits);
-      return tf.sum(softmaxCrossEntropy(logits, labels, 'none'));
+      const { labels, rootWeights } = labelsOf(logits);
+      const losses = softmaxCrossEntropy(logits, labels, 'none');
+      return tf.sum(rootWeights ? tf.mul(losses, rootWeights) : losses);
     })(probes);
     return { deltas, inputs };
   } catch (e) {
@@ -251,6 +260,48 @@ function sampleLabels(logits: tf.Tensor, rng: Rng): tf.Tensor1D {
     out[i] = c;
   }
   return tf.tensor1d(out, 'int32');
+}
+
+/**
+ * The stratified label draw for the true Fisher F = E_x Σ_y p(y|x)·g_y² (g_y: the gradient of
+ * CE(x, y)). A batch of b examples comes in twice (2b rows): row i gets the model's argmax m with
+ * weight p_m, row b + i one label y ≠ m drawn ∝ p_y with weight Σ_{y≠m} p_y. Each example's
+ * contribution p_m·g_m² + (1 − p_m)·g_y² is unbiased for Σ_y p_y·g_y². Why: at a well-fit θ̂ the
+ * plain sampled label is the argmax almost always (p_m ≈ 0.999), whose gradient is ≈ 0, so the
+ * whole Fisher of a confident example hangs on a rare draw of another class; here every example
+ * contributes that part every time, at the cost of a second backward row.
+ */
+function stratifiedLabels(
+  logits: tf.Tensor,
+  rng: Rng,
+): { labels: tf.Tensor1D; rootWeights: tf.Tensor1D } {
+  const [b2, k] = logits.shape as [number, number];
+  const b = b2 / 2;
+  const p = tf.tidy(() => tf.softmax(tf.slice(logits, [0, 0], [b, k]))).dataSync() as Float32Array;
+  const labels = new Int32Array(b2);
+  const w = new Float32Array(b2);
+  for (let i = 0; i < b; i++) {
+    const row = p.subarray(i * k, (i + 1) * k);
+    let m = 0;
+    for (let c = 1; c < k; c++) if (row[c] > row[m]) m = c;
+    let rest = 0;
+    for (let c = 0; c < k; c++) if (c !== m) rest += row[c];
+    labels[i] = m;
+    w[i] = Math.sqrt(row[m]);
+    let y = m === 0 ? 1 : 0;
+    if (rest > 0) {
+      let u = rng.next() * rest;
+      for (let c = 0; c < k; c++) {
+        if (c === m) continue;
+        y = c;
+        u -= row[c];
+        if (u < 0) break;
+      }
+    }
+    labels[b + i] = y;
+    w[b + i] = Math.sqrt(rest);
+  }
+  return { labels: tf.tensor1d(labels, 'int32'), rootWeights: tf.tensor1d(w) };
 }
 
 /** Accumulates summed statistics on the backend; one tensor per key. */
@@ -403,11 +454,15 @@ export function computeCurvature(
   opts: CurvatureOptions = {},
 ): Curvature {
   const labels = opts.labels ?? 'true';
-  if (labels === 'sampled' && !opts.rng)
-    throw new Error('computeCurvature: sampled labels need an rng');
+  if (labels !== 'true' && !opts.rng)
+    throw new Error(`computeCurvature: ${labels} labels need an rng`);
+  const stratified = labels === 'stratified';
+  // Two rows per example: the gradient and the K-FAC input factor would count each example twice.
+  if (stratified && (opts.gradient || opts.kfac))
+    throw new Error('computeCurvature: stratified labels give the diagonal Fisher only');
   const want = {
     ...opts,
-    gradient: opts.gradient ?? true,
+    gradient: opts.gradient ?? !stratified,
     diag: opts.diag ?? true,
     kfac: opts.kfac ?? false,
   };
@@ -419,8 +474,14 @@ export function computeCurvature(
     for (const positions of data.batches(batchSize)) {
       tf.tidy(() => {
         const { xs, ys } = data.tensors(positions);
-        const { deltas, inputs } = probePass(model, taps, xs, (logits) =>
-          labels === 'true' ? ys : sampleLabels(logits, opts.rng!),
+        const { deltas, inputs } = probePass(
+          model,
+          taps,
+          stratified ? tf.concat([xs, xs]) : xs,
+          (logits) =>
+            stratified
+              ? stratifiedLabels(logits, opts.rng!)
+              : { labels: labels === 'true' ? ys : sampleLabels(logits, opts.rng!) },
         );
         try {
           taps.forEach((t, i) => {
@@ -430,7 +491,7 @@ export function computeCurvature(
           tf.dispose(inputs);
         }
       });
-      opts.cost?.addGrad(positions.length, opts.set ?? data.name);
+      opts.cost?.addGrad(positions.length * (stratified ? 2 : 1), opts.set ?? data.name);
     }
     const out: Curvature = { n, labels };
     const perTensor = (what: string) =>

@@ -12,7 +12,9 @@
  * F_r is the Fisher on D_r (a seeded subsample of it), or (n·F_D − n_f·F_f)/n_r clipped at 0 from
  * a cache of F_D written at training time (`fisher.bin` + `fisher.json` beside the checkpoint).
  * Fisher kinds: 'fisher' (diagonal empirical), 'fisher-sampled' (diagonal, labels drawn from the
- * model), 'kfac' (Kronecker factors per Dense/Conv layer, diagonal for BatchNorm), 'isotropic'
+ * model), 'fisher-stratified' (default: the same true Fisher, from each example's argmax and one
+ * other class weighted by their probabilities, curvature.ts `stratifiedLabels`), 'kfac'
+ * (Kronecker factors per Dense/Conv layer, diagonal for BatchNorm), 'isotropic'
  * (Λ = λ_l·I, the ablation; λ_l = (1 + c)·median(n_r·F_r^(l)) so that only the shape changes), and
  * 'hessian' (the exact Hessian of the retained loss by central differences, dense per group: for
  * checks on tiny models).
@@ -40,8 +42,43 @@ import {
 } from './curvature.ts';
 import { cholesky, choleskySolve, matmul, median, symmetricEigen } from './linalg.ts';
 
-export const PRIOR_KINDS = ['fisher', 'fisher-sampled', 'kfac', 'isotropic', 'hessian'] as const;
+export const PRIOR_KINDS = [
+  'fisher',
+  'fisher-sampled',
+  'fisher-stratified',
+  'kfac',
+  'isotropic',
+  'hessian',
+] as const;
 export type PriorKind = (typeof PRIOR_KINDS)[number];
+
+/**
+ * The labels of the per-example gradients a prior kind's curvature is taken with. Λ = λI takes
+ * its λ scale from the default (stratified) Fisher, so that the ablation changes only the shape;
+ * K-FAC keeps one sampled label per example (its input factor counts each example once).
+ */
+export function fisherLabelsOf(kind: PriorKind): FisherLabels {
+  if (kind === 'fisher' || kind === 'hessian') return 'true';
+  return kind === 'fisher-stratified' || kind === 'isotropic' ? 'stratified' : 'sampled';
+}
+
+/** The F_D cache a prior kind reads. */
+export function cacheKindOf(kind: PriorKind): FisherCache['kind'] {
+  const labels = fisherLabelsOf(kind);
+  return labels === 'true'
+    ? 'fisher'
+    : labels === 'stratified'
+      ? 'fisher-stratified'
+      : 'fisher-sampled';
+}
+
+/** Prior kinds that can take F_r from a cached F_D. */
+const CACHEABLE: readonly PriorKind[] = [
+  'fisher',
+  'fisher-sampled',
+  'fisher-stratified',
+  'isotropic',
+];
 export type PriorMean = 'forget-gradient' | 'retain-gradient';
 
 /** Largest group the dense 'hessian' kind accepts (one gradient pass per coordinate). */
@@ -159,7 +196,7 @@ export interface Prior {
 // Fisher cache (F_D at θ̂, written at training time).
 
 export interface FisherCache {
-  kind: 'fisher' | 'fisher-sampled';
+  kind: 'fisher' | 'fisher-sampled' | 'fisher-stratified';
   /** Number of samples F_D is the mean over (|D|). */
   n: number;
   /** [group][param] diagonal Fisher. */
@@ -191,7 +228,7 @@ export function computeFisherCache(
   opts: { kind: FisherCache['kind']; rng?: Rng; batchSize?: number; cost?: CostCounter },
 ): FisherCache {
   const curv = computeCurvature(model, groups, data, {
-    labels: opts.kind === 'fisher' ? 'true' : 'sampled',
+    labels: fisherLabelsOf(opts.kind),
     rng: opts.rng,
     batchSize: opts.batchSize,
     gradient: false,
@@ -255,7 +292,7 @@ export function writeTrainingFisherCache(
   const t0 = performance.now();
   const groups = paramGroups(model);
   const cache = computeFisherCache(model, groups, train, {
-    kind: opts.kind ?? 'fisher-sampled',
+    kind: opts.kind ?? 'fisher-stratified',
     rng: opts.rng,
     batchSize: opts.batchSize,
     cost: opts.cost,
@@ -473,20 +510,13 @@ export async function buildPrior(
   const search = opts.alpha === undefined || opts.alpha === 'search';
   const { slice, fisherSet } = splitRetain(data.retain, opts, search);
   const batchSize = opts.batchSize ?? 256;
-  const labels: FisherLabels =
-    opts.kind === 'fisher' || opts.kind === 'hessian' ? 'true' : 'sampled';
+  const labels = fisherLabelsOf(opts.kind);
   const curvOpts = { batchSize, cost: opts.cost };
   const forgetSet = subsampleForget(data.forget, opts);
 
   // 1. g_f over ΔD (and F_f when F_r comes from the cache).
-  const useCache =
-    !!opts.cache &&
-    (opts.kind === 'fisher' || opts.kind === 'fisher-sampled' || opts.kind === 'isotropic');
-  if (
-    opts.cache &&
-    useCache &&
-    opts.cache.kind !== (labels === 'true' ? 'fisher' : 'fisher-sampled')
-  ) {
+  const useCache = !!opts.cache && CACHEABLE.includes(opts.kind);
+  if (opts.cache && useCache && opts.cache.kind !== cacheKindOf(opts.kind)) {
     throw new UsageError(
       'fisher',
       `the cached Fisher is "${opts.cache.kind}"; the prior asks for "${opts.kind}"`,
@@ -500,7 +530,7 @@ export async function buildPrior(
     set: 'forget',
   });
   let forgetFisher = forgetCurv.diag;
-  if (useCache && labels === 'sampled') {
+  if (useCache && labels !== 'true') {
     forgetFisher = computeCurvature(model, groups, forgetSet, {
       ...curvOpts,
       labels,
@@ -780,9 +810,9 @@ export function checkMatch(groups: ParamGroup[], prior: Prior): void {
 export const priorParamsShape = {
   fisher: z
     .enum(PRIOR_KINDS)
-    .default('fisher-sampled')
+    .default('fisher-stratified')
     .describe(
-      "curvature of the prior: 'fisher' (diagonal empirical), 'fisher-sampled' (diagonal, labels drawn from the model), 'kfac', 'isotropic' (Λ = λI ablation), 'hessian' (exact, tiny models)",
+      "curvature of the prior: 'fisher-stratified' (diagonal true Fisher: each example's argmax and one other label, weighted by their probabilities), 'fisher-sampled' (diagonal, one label drawn from the model), 'fisher' (diagonal empirical), 'kfac', 'isotropic' (Λ = λI ablation), 'hessian' (exact, tiny models)",
     ),
   fisherSamples: z
     .number()
@@ -861,9 +891,9 @@ export function priorOptionsFrom(
   env: { rng: Rng; cost?: CostCounter; checkpointDir?: string },
 ): PriorOptions {
   let cache: FisherCache | undefined;
-  if (p.useCache && env.checkpointDir && (p.fisher === 'fisher' || p.fisher === 'fisher-sampled')) {
+  if (p.useCache && env.checkpointDir && CACHEABLE.includes(p.fisher)) {
     const c = loadFisherCache(env.checkpointDir, groups);
-    if (c && c.kind === p.fisher) cache = c;
+    if (c && c.kind === cacheKindOf(p.fisher)) cache = c;
   }
   return {
     kind: p.fisher,

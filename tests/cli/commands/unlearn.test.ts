@@ -112,7 +112,7 @@ test('uib unlearn writes the unlearned checkpoint and a deletion record; UIB use
   assert.equal(rec.scenario.matchesCheckpoint, true);
   assert.equal(rec.scenario.counts.forget, manifest.counts.forget);
   assert.equal(rec.original.weightsSha256, meta.weightsSha256);
-  assert.deepEqual(rec.curvature, { kind: 'fisher-sampled', source: 'cache', samples: 300 });
+  assert.deepEqual(rec.curvature, { kind: 'fisher-stratified', source: 'cache', samples: 300 });
   for (const phase of ['fisher', 'prior', 'finetune'])
     assert.ok(rec.stats.phases[phase] > 0, phase);
   assert.ok(rec.stats.gradEvals > 0 && rec.stats.epochsTouched > 0);
@@ -155,7 +155,7 @@ test('uib unlearn without a cache (useCache=false) records a subsample, and runs
   assert.equal(r1.code, 0, r1.err);
   assert.equal(r1.out, '', '--quiet prints nothing');
   const rec = readDeletionRecord(path.join(out, RECORD_FILE));
-  assert.deepEqual(rec.curvature, { kind: 'fisher-sampled', source: 'subsample', samples: 100 });
+  assert.deepEqual(rec.curvature, { kind: 'fisher-stratified', source: 'subsample', samples: 100 });
   const out2 = path.join(dir, 'out-ga');
   const r2 = await uib(
     'unlearn',

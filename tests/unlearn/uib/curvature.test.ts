@@ -351,3 +351,110 @@ test('unfoldPatches equals patches cut out by hand (strides, same/valid padding,
     assert.ok(maxRelErr(got, want) < 1e-6, `values for ${kh}x${kw} s${sh} ${padding} d${dh}`);
   }
 });
+
+/** The true diagonal Fisher E_x Σ_y p(y|x)·g_y² by brute force: every example with every label. */
+function trueFisherBrute(model: tfl.LayersModel, data: ReturnType<typeof synthetic>, k: number) {
+  const vars = groupVariables(paramGroups(model)).flat();
+  const probs = tf
+    .tidy(() => tf.softmax(model.apply(data.tensors().xs, { training: false }) as tf.Tensor))
+    .arraySync() as number[][];
+  const out = vars.map((v) => new Float64Array(v.size));
+  for (let y = 0; y < k; y++) {
+    const per = perExampleGrads(model, vars, data, new Int32Array(data.length).fill(y));
+    per.forEach((ex, i) => {
+      ex.forEach((g, t) => {
+        for (let j = 0; j < g.length; j++) out[t][j] += (probs[i][y] * g[j] * g[j]) / data.length;
+      });
+    });
+  }
+  return out;
+}
+
+test('stratified Fisher is the exact true Fisher with two classes (no draw left to chance)', () => {
+  const model = buildModel({
+    arch: 'mlp',
+    inputShape: [3, 2],
+    hidden: [5],
+    numClasses: 2,
+    seed: 6,
+  });
+  const data = synthetic(7, [3, 2], 2, 3);
+  const curv = computeCurvature(model, paramGroups(model), data, {
+    labels: 'stratified',
+    rng: new Rng(1),
+    batchSize: 4, // two batches: the second is partial
+  });
+  assert.equal(curv.grad, undefined); // two rows per example: no gradient is returned
+  const exact = trueFisherBrute(model, data, 2);
+  curv.diag!.flat().forEach((d, t) => {
+    assert.ok(maxRelErr(d, exact[t]) < 1e-4, `tensor ${t}: ${maxRelErr(d, exact[t])}`);
+  });
+  model.dispose();
+});
+
+test('stratified Fisher: unbiased for the true Fisher, and less variable than one sampled label', () => {
+  const model = buildModel({ arch: 'mlp', inputShape: [4], hidden: [6], numClasses: 4, seed: 8 });
+  // A confident model, as at a well-fit θ̂: the output bias favours class 0 strongly.
+  const [kernel] = model.getLayer('output').getWeights(); // the layer's own tensor: not disposed
+  const bias = tf.tensor1d([6, 0, 0, 0]);
+  model.getLayer('output').setWeights([kernel, bias]);
+  bias.dispose();
+  const groups = paramGroups(model);
+  const data = synthetic(6, [4], 4, 2);
+  const exact = trueFisherBrute(model, data, 4);
+  const draws = 300;
+  const stats = (labels: 'sampled' | 'stratified') => {
+    const rng = new Rng(11);
+    const sum = exact.map((e) => new Float64Array(e.length));
+    const sq = exact.map((e) => new Float64Array(e.length));
+    for (let r = 0; r < draws; r++) {
+      const d = computeCurvature(model, groups, data, { labels, rng, batchSize: 6 }).diag!.flat();
+      d.forEach((t, i) => {
+        for (let j = 0; j < t.length; j++) {
+          sum[i][j] += t[j] / draws;
+          sq[i][j] += (t[j] * t[j]) / draws;
+        }
+      });
+    }
+    // Relative standard deviation of one estimate, summed over coordinates.
+    let variance = 0;
+    let scale = 0;
+    sum.forEach((m, i) => {
+      for (let j = 0; j < m.length; j++) {
+        variance += sq[i][j] - m[j] * m[j];
+        scale += exact[i][j] ** 2;
+      }
+    });
+    return { mean: sum, relStd: Math.sqrt(variance / scale) };
+  };
+  const strat = stats('stratified');
+  const sampled = stats('sampled');
+  strat.mean.forEach((m, t) => {
+    assert.ok(
+      maxRelErr(m, exact[t]) < 0.1,
+      `stratified mean, tensor ${t}: ${maxRelErr(m, exact[t])}`,
+    );
+  });
+  assert.ok(
+    strat.relStd < sampled.relStd / 3,
+    `relative std: stratified ${strat.relStd}, sampled ${sampled.relStd}`,
+  );
+  model.dispose();
+});
+
+test('stratified labels refuse the gradient and K-FAC (each example is two rows)', () => {
+  const model = buildModel({ arch: 'mlp', inputShape: [3], hidden: [4], numClasses: 3, seed: 1 });
+  const data = synthetic(4, [3], 3, 1);
+  for (const extra of [{ gradient: true }, { kfac: true }]) {
+    assert.throws(
+      () =>
+        computeCurvature(model, paramGroups(model), data, {
+          labels: 'stratified',
+          rng: new Rng(1),
+          ...extra,
+        }),
+      /diagonal Fisher only/,
+    );
+  }
+  model.dispose();
+});
