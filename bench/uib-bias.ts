@@ -422,6 +422,46 @@ function summarise(seeds: Record<string, unknown>[]) {
   return out;
 }
 
+/**
+ * `--variants spread`: per estimator (the name before " #"), over every seed × replicate, the share
+ * of runs within 0.05 of the seed's Retrain ρ, the mean and the standard deviation of ρ − ρ_Retrain.
+ */
+function spreadSummary(seeds: Record<string, unknown>[]) {
+  const out: Record<string, unknown> = {};
+  const byName = new Map<string, { seed: number; d: number; forgetAccuracy: number }[]>();
+  for (const s of seeds) {
+    const target = (s.retrain as Row).biasCorrelation;
+    for (const r of s.runs as Row[]) {
+      if (r.biasCorrelation === null || target === null) continue;
+      const name = r.name.split(' #')[0];
+      const d = r.biasCorrelation - target;
+      byName.set(name, [
+        ...(byName.get(name) ?? []),
+        { seed: s.seed as number, d, forgetAccuracy: r.forgetAccuracy },
+      ]);
+    }
+  }
+  for (const [name, rows] of byName) {
+    const ds = rows.map((r) => r.d);
+    const mean = ds.reduce((a, b) => a + b, 0) / ds.length;
+    const sd = Math.sqrt(ds.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, ds.length - 1));
+    const perSeed: Record<string, string> = {};
+    for (const seed of new Set(rows.map((r) => r.seed))) {
+      const mine = rows.filter((r) => r.seed === seed);
+      perSeed[seed] = `${mine.filter((r) => Math.abs(r.d) <= 0.05).length}/${mine.length}`;
+    }
+    out[name] = {
+      runs: ds.length,
+      within005: ds.filter((d) => Math.abs(d) <= 0.05).length / ds.length,
+      meanDelta: mean,
+      sdDelta: sd,
+      meanAbsDelta: ds.reduce((a, b) => a + Math.abs(b), 0) / ds.length,
+      withinPerSeed: perSeed,
+    };
+  }
+  return out;
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -480,6 +520,7 @@ async function main() {
     loadAverage: os.loadavg(),
     seeds: results,
     summary: summarise(results),
+    ...(values.variants === 'spread' ? { spread: spreadSummary(results) } : {}),
   };
   process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 }

@@ -73,7 +73,8 @@ test('+uib variants take the base parameters, β and the prefixed prior paramete
   assert.throws(
     () => parseParams(m, { priorFisher: 'exact' }),
     (e: unknown) =>
-      e instanceof UsageError && /one of fisher, fisher-sampled, fisher-stratified, kfac/.test(e.message),
+      e instanceof UsageError &&
+      /one of fisher, fisher-sampled, fisher-stratified, kfac/.test(e.message),
   );
 });
 
