@@ -12,7 +12,7 @@ import { saliencyMasks } from '../../src/unlearn/methods/salun.ts';
 import {
   dampeningFactors,
   ssdImportance,
-  trainingSetFisher,
+  trainingSetImportance,
 } from '../../src/unlearn/methods/ssd.ts';
 import { unlearn } from '../../src/unlearn/registry.ts';
 import { type Fixture, fixture, inputsOf, type ScenarioName } from './fixtures.ts';
@@ -167,7 +167,7 @@ export function methodChecks(name: ScenarioName): void {
 
   test(`${name}: ssd changes exactly the selected weights, never reading D_r`, async () => {
     const f = await fixture(name);
-    const fisherD = trainingSetFisher(f.original, f.scenario.train);
+    const fisherD = trainingSetImportance(f.original, f.scenario.train);
     const alpha = 10; // the paper's
     const r = await run(f, 'ssd', { alpha, lambda: 1 }, { fisherD });
     const fF = ssdImportance(f.original, f.scenario.forget);

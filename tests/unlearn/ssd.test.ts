@@ -16,7 +16,7 @@ import {
   dampeningFactors,
   SSD_BATCH_SIZE,
   ssdImportance,
-  trainingSetFisher,
+  trainingSetImportance,
 } from '../../src/unlearn/methods/ssd.ts';
 import { unlearn } from '../../src/unlearn/registry.ts';
 import { fixture, inputsOf } from './fixtures.ts';
@@ -89,7 +89,7 @@ test('ssdImportance: mean over mini-batches of the squared batch-mean gradient (
 
 test('ssd at its defaults dampens weights and lowers the forget accuracy on a class removal', async () => {
   const f = await fixture('class');
-  const fisherD = trainingSetFisher(f.original, f.scenario.train);
+  const fisherD = trainingSetImportance(f.original, f.scenario.train);
   assert.equal(SSD_BATCH_SIZE, 64);
   const r = await unlearn('ssd', inputsOf(f, { fisherD }), {});
   const selected = r.details.selected as number;

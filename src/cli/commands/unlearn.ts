@@ -21,7 +21,7 @@ import { sha256, sha256Json } from '../../core/hash.ts';
 import { materialiseScenario, readManifest } from '../../data/scenarios/index.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../models/checkpoint.ts';
 import { defaultRecipe } from '../../train/train.ts';
-import { trainingSetFisher } from '../../unlearn/methods/ssd.ts';
+import { trainingSetImportance } from '../../unlearn/methods/ssd.ts';
 import {
   curvatureOf,
   type DeletionRecord,
@@ -99,8 +99,9 @@ export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
         `its samples are ${shape.join('x')} with ${scenario.train.numClasses} classes; the checkpoint's model takes ${expect.join('x')} with ${meta.spec.numClasses}`,
       );
     const manifestSha256 = sha256Json(manifest);
-    // SSD reads the training set's Fisher, a training-time quantity (computed here when needed).
-    const fisherD = method.id === 'ssd' ? trainingSetFisher(original, scenario.train) : undefined;
+    // SSD reads its importance over the training set, a training-time quantity (computed here when needed).
+    const fisherD =
+      method.id === 'ssd' ? trainingSetImportance(original, scenario.train) : undefined;
     const result = await unlearn(
       methodId,
       {

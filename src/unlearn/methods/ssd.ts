@@ -19,7 +19,7 @@
  * give single-class batches); the last batch may be short, as in the authors' loader. Gradients
  * in inference mode (BatchNorm on its moving statistics), as they take them in eval mode.
  *
- * Data read: ΔD, plus I_D computed once after training (`ctx.fisherD`, from `trainingSetFisher`;
+ * Data read: ΔD, plus I_D computed once after training (`ctx.fisherD`, from `trainingSetImportance`;
  * `uib unlearn` and the runner compute it from the scenario's training set before the timed run,
  * as the paper treats it as precomputed). SSD never reads D_r.
  */
@@ -100,9 +100,9 @@ export function ssdImportance(
 
 /**
  * I_D for SSD (`ctx.fisherD`): its importance of `model` over the full training set D, computed
- * once after training. The name is kept from when this was the per-example diagonal Fisher.
+ * once after training.
  */
-export function trainingSetFisher(
+export function trainingSetImportance(
   model: LayersModel,
   train: Dataset,
   cost?: CostCounter,
@@ -136,7 +136,7 @@ export const ssd: UnlearnMethod<typeof params> = {
     if (!fD) {
       throw new UsageError(
         'ssd',
-        'needs its importance over the training set D (ctx.fisherD, from trainingSetFisher, computed once after training); none was given',
+        'needs its importance over the training set D (ctx.fisherD, from trainingSetImportance, computed once after training); none was given',
       );
     }
     const phases: Record<string, number> = {};
