@@ -1,10 +1,12 @@
 /**
  * The `uib` command. Each verb lives in `commands/<verb>.ts` and exports `register(program)`;
  * this file wires them, and is the only place that prints errors and picks exit codes:
- * `UsageError` → one line on stderr, exit 2; any other fault → one line, exit 1 (stack with UIB_DEBUG=1).
+ * `UsageError` → one line on stderr, exit 2; a file-system error → its path in plain words, exit 2
+ * when the path given is at fault (exit 1 for the machine's: no space, I/O); any other fault → one
+ * line, exit 1 (stack with UIB_DEBUG=1).
  */
 import { Command, CommanderError } from 'commander';
-import { isUsageError, oneLine } from '../core/errors.ts';
+import { errnoError, isUsageError, oneLine } from '../core/errors.ts';
 import { COMMANDS } from './commands/index.ts';
 
 export function buildProgram(): Command {
@@ -33,6 +35,14 @@ export async function run(argv: string[]): Promise<number> {
     if (isUsageError(e)) {
       process.stderr.write(`uib: ${oneLine(e)}\n`);
       return 2;
+    }
+    // A file-system error that escaped a command: its path and plain words, never the raw errno text.
+    const fsError = errnoError(e);
+    if (fsError) {
+      process.stderr.write(`uib: ${oneLine(fsError.message)}\n`);
+      if (process.env.UIB_DEBUG && e instanceof Error && e.stack)
+        process.stderr.write(`${e.stack}\n`);
+      return fsError.usage ? 2 : 1;
     }
     process.stderr.write(`uib: error: ${oneLine(e)}\n`);
     if (process.env.UIB_DEBUG && e instanceof Error && e.stack)

@@ -148,8 +148,17 @@ function load(): { addon?: NativeAddon; reason?: string } {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return { reason: `native/build/Release/uib_native.node did not load (${msg})` };
   }
-  addon.setThreads(threadsFromEnv());
+  threadsSet = threadsFromEnv();
+  addon.setThreads(threadsSet);
   return { addon };
+}
+
+let threadsSet = 1;
+
+/** The thread count the addon was given at load (UIB_THREADS, else every core). */
+export function nativeThreads(): number {
+  nativeAddon();
+  return threadsSet;
 }
 
 /** UIB_THREADS (a positive integer), else every core this process may use. */
