@@ -91,7 +91,7 @@ export function describeErrno(e: unknown): string {
  * whether it is the user's input at fault (exit 2) or the machine's (exit 1); null for others.
  */
 export function errnoError(e: unknown): { message: string; usage: boolean } | null {
-  const err = e as NodeJS.ErrnoException | undefined;
+  const err = e as (NodeJS.ErrnoException & { dest?: string }) | undefined;
   if (!err || typeof err.code !== 'string' || !/^E[A-Z]+$/.test(err.code)) return null;
   const where = err.dest ? `${err.path} → ${err.dest}` : (err.path ?? err.syscall ?? 'file');
   return { message: `${where}: ${describeErrno(err)}`, usage: USER_ERRNO.has(err.code) };
