@@ -38,12 +38,8 @@ import { loadCheckpoint, saveCheckpoint } from '../src/models/checkpoint.ts';
 import { buildModel, type ModelSpec, paramGroups } from '../src/models/index.ts';
 import { defaultRecipe, trainModel } from '../src/train/train.ts';
 import { getMethod, parseParams, unlearn } from '../src/unlearn/registry.ts';
-import {
-  cacheKindOf,
-  computeFisherCache,
-  type PriorKind,
-  saveFisherCache,
-} from '../src/unlearn/uib/prior.ts';
+import { computeFisherCache, saveFisherCache } from '../src/unlearn/uib/fisher-cache.ts';
+import { cacheKindOf, type PriorKind } from '../src/unlearn/uib/prior.ts';
 
 const K = 3; // the class the patch is tied to
 

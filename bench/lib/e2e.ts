@@ -16,12 +16,8 @@ import { evaluate } from '../../src/train/evaluate.ts';
 import { defaultRecipe, trainModel } from '../../src/train/train.ts';
 import type { UnlearnInputs } from '../../src/unlearn/registry.ts';
 import { getMethod, parseParams, unlearn } from '../../src/unlearn/registry.ts';
-import {
-  cacheKindOf,
-  computeFisherCache,
-  type PriorKind,
-  saveFisherCache,
-} from '../../src/unlearn/uib/prior.ts';
+import { computeFisherCache, saveFisherCache } from '../../src/unlearn/uib/fisher-cache.ts';
+import { cacheKindOf, type PriorKind } from '../../src/unlearn/uib/prior.ts';
 import { E2E_WORKLOAD } from './workloads.ts';
 
 /** UIB-IF's defaults: the cache is written with the Fisher kind its prior reads. */

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isAlive } from './process.ts';
 
 export function tempPathFor(target: string): string {
   const dir = path.dirname(target);
@@ -33,17 +34,6 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
 
 export function writeJsonAtomic(target: string, value: unknown): void {
   writeFileAtomic(target, `${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** Whether process `pid` is still running (EPERM: it runs under another user). */
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -90,29 +80,47 @@ export function recoverDir(target: string): boolean {
 
 /**
  * Write a whole directory atomically: `fill` writes into a fresh temp directory beside `target`,
- * which then replaces `target` (the old one is moved aside first and removed after the swap).
- * A previous writer killed mid-swap is recovered first (`recoverDir`).
+ * which then replaces `target` (the old one is moved aside first and removed only after the new
+ * one is in place). A previous writer killed mid-swap is recovered first (`recoverDir`).
+ * `beforeSwap` runs once the new directory is complete and before anything at `target` is
+ * touched: commands check there, again, that what they replace is theirs to replace
+ * (core/out-dir.ts); if it throws, the new directory is removed and `target` is left as it was.
  */
 export async function writeDirAtomic(
   target: string,
   fill: (tmpDir: string) => void | Promise<void>,
+  opts: { beforeSwap?: () => void } = {},
 ): Promise<void> {
-  const parent = path.dirname(path.resolve(target));
+  const abs = path.resolve(target);
+  const parent = path.dirname(abs);
   fs.mkdirSync(parent, { recursive: true });
-  recoverDir(target);
-  const tmp = tempPathFor(path.resolve(target));
+  recoverDir(abs);
+  const tmp = tempPathFor(abs);
   fs.mkdirSync(tmp);
   try {
     await fill(tmp);
+    opts.beforeSwap?.();
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
   let old: string | null = null;
-  if (fs.existsSync(target)) {
+  if (fs.existsSync(abs)) {
     old = `${tmp}.old`;
-    fs.renameSync(target, old);
+    try {
+      fs.renameSync(abs, old);
+    } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
   }
-  fs.renameSync(tmp, target);
+  try {
+    fs.renameSync(tmp, abs);
+  } catch (e) {
+    // Put the old directory back before reporting: the target is never left missing.
+    if (old) fs.renameSync(old, abs);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   if (old) fs.rmSync(old, { recursive: true, force: true });
 }

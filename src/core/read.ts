@@ -176,9 +176,6 @@ export function parseJsonChecked(text: string, where: string, maxDepth = MAX_JSO
 }
 
 /** Read and parse a JSON file with every check above. */
-export function readJsonChecked(
-  file: string,
-  opts: ReadOptions & { maxDepth?: number },
-): unknown {
+export function readJsonChecked(file: string, opts: ReadOptions & { maxDepth?: number }): unknown {
   return parseJsonChecked(readTextChecked(file, opts), file, opts.maxDepth);
 }

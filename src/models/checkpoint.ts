@@ -11,19 +11,22 @@
  * model is rebuilt from the spec in metadata.json, never from model.json's topology, which must
  * describe the same model (tfjs would otherwise build whatever a hostile topology claims).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { recoverDir, writeDirAtomic } from '../core/atomic.ts';
-import { UsageError } from '../core/errors.ts';
+import { DivergenceError, UsageError } from '../core/errors.ts';
 import { sha256 } from '../core/hash.ts';
+import { MiB, readFileChecked, readJsonChecked } from '../core/read.ts';
 import type { TrainRecipe } from '../train/types.ts';
 import { attachSpec, buildModel, specOf, validateSpec } from './index.ts';
 import { MLP_DEFAULT_HIDDEN } from './mlp.ts';
 import { RESNET_DEFAULT_WIDTH } from './resnet.ts';
 import type { ModelSpec } from './types.ts';
+import { modelWeightsProblem, tensorProblem, type WeightScale } from './weight-guard.ts';
 
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -52,6 +55,13 @@ export type CheckpointInfo = Pick<
 > & {
   /** Defaults to the spec the model was built from. */
   spec?: ModelSpec;
+  /**
+   * The scale the weights must stay within (models/weight-guard.ts; the original's for an
+   * unlearned model). Without it, the weights are only checked finite.
+   */
+  reference?: WeightScale;
+  /** Who made the model, for the DivergenceError when the guard refuses it ("ft", "training"). */
+  label?: string;
 };
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
@@ -64,6 +74,20 @@ function uibVersion(): string {
 function weightBytes(data: tf.io.WeightData): Uint8Array {
   const buf = Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
   return new Uint8Array(buf);
+}
+
+/**
+ * SHA-256 of a model's weights as `saveCheckpoint` writes them to weights.bin (every weight,
+ * moving statistics included, in order, float32 little-endian): the identity of the weights a
+ * Fisher cache or a record refers to, computed from the model in memory.
+ */
+export function modelWeightsSha256(model: tfl.LayersModel): string {
+  const h = createHash('sha256');
+  for (const w of model.weights) {
+    const d = w.read().dataSync() as Float32Array;
+    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  }
+  return h.digest('hex');
 }
 
 /**
@@ -92,13 +116,19 @@ export function fileHandler(dir: string): tf.io.IOHandler {
   };
 }
 
+/**
+ * Largest model.json / metadata.json accepted: ResNet-18's topology is ~0.2 MB and a metadata.json
+ * with a 1000-epoch history ~0.1 MB; 16 MiB leaves room for far larger models of the same kinds.
+ */
+export const CHECKPOINT_JSON_MAX_BYTES = 16 * MiB;
+
+/** A checkpoint's JSON file: a regular file inside the directory, capped, depth-checked. */
 function readJson(file: string): unknown {
-  if (!fs.existsSync(file)) throw new UsageError(file, 'missing (not a uib checkpoint directory?)');
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(file, `is not valid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
+  return readJsonChecked(file, {
+    maxBytes: CHECKPOINT_JSON_MAX_BYTES,
+    within: path.dirname(file),
+    missing: 'missing (not a uib checkpoint directory?)',
+  });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -198,7 +228,7 @@ function readWeightBytes(m: ModelFiles): Uint8Array {
   const data = new Uint8Array(m.bytes);
   let offset = 0;
   for (const f of m.weightFiles) {
-    data.set(fs.readFileSync(f.file), offset);
+    data.set(readFileChecked(f.file, { maxBytes: f.bytes, expectBytes: f.bytes }), offset);
     offset += f.bytes;
   }
   return data;
@@ -346,6 +376,10 @@ export async function saveCheckpoint(
     throw new Error(
       'saveCheckpoint: the model has no spec (build it with buildModel or pass info.spec)',
     );
+  // The last line of the finite-weights guard: nothing non-finite or exploded is ever written.
+  const problem = modelWeightsProblem(model, info.reference);
+  if (problem)
+    throw new DivergenceError(`${info.label ?? 'model'}: ${problem}; nothing was written`);
   let meta: CheckpointMeta | undefined;
   await writeDirAtomic(dir, async (tmp) => {
     await model.save(fileHandler(tmp));
@@ -420,8 +454,16 @@ function openCheckpoint(dir: string): {
   const model = buildFromSpec(meta, files, path.join(dir, METADATA_FILE));
   try {
     const named = tf.io.decodeWeights(weights.buffer as ArrayBuffer, files.weightSpecs);
-    tf.tidy(() => model.setWeights(model.weights.map((v) => named[v.originalName])));
-    for (const t of Object.values(named)) t.dispose();
+    try {
+      // A model with NaN or infinite weights is of no use and must not pass for a checkpoint.
+      for (const [name, t] of Object.entries(named)) {
+        const problem = tensorProblem(name, t.dataSync() as Float32Array);
+        if (problem) throw new UsageError(path.join(dir, WEIGHTS_FILE), problem);
+      }
+      tf.tidy(() => model.setWeights(model.weights.map((v) => named[v.originalName])));
+    } finally {
+      for (const t of Object.values(named)) t.dispose();
+    }
   } catch (e) {
     model.dispose();
     throw e;

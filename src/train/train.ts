@@ -6,10 +6,11 @@
 
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { UsageError } from '../core/errors.ts';
+import { DivergenceError, UsageError } from '../core/errors.ts';
 import { rngFor } from '../core/rng.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { Architecture } from '../models/types.ts';
+import { modelWeightsProblem, weightScale } from '../models/weight-guard.ts';
 import { softmaxCrossEntropy } from './evaluate.ts';
 import { trainLoop } from './loop.ts';
 import type { LoopOptions, LoopResult, TrainRecipe } from './types.ts';
@@ -83,7 +84,11 @@ export type TrainModelOptions = Partial<
   >
 >;
 
-/** Train `model` in place on `train` with `recipe`; shuffling is seeded by `recipe.seed`. */
+/**
+ * Train `model` in place on `train` with `recipe`; shuffling is seeded by `recipe.seed`. Ends in a
+ * DivergenceError when a weight became non-finite or left the bound around its starting scale
+ * (models/weight-guard.ts), which the loss guard alone does not catch.
+ */
 export async function trainModel(
   model: LayersModel,
   train: Dataset,
@@ -91,7 +96,8 @@ export async function trainModel(
   opts: TrainModelOptions = {},
 ): Promise<LoopResult> {
   validateRecipe(recipe);
-  return trainLoop({
+  const start = weightScale(model);
+  const result = await trainLoop({
     ...opts,
     model,
     streams: { train: { data: train, batchSize: recipe.batchSize } },
@@ -102,4 +108,7 @@ export async function trainModel(
     loss: (b) =>
       softmaxCrossEntropy(model.apply(b.train.x, { training: true }) as tf.Tensor, b.train.y),
   });
+  const problem = modelWeightsProblem(model, start);
+  if (problem) throw new DivergenceError(`${opts.label ?? 'training'}: ${problem}`);
+  return result;
 }

@@ -9,11 +9,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { UsageError } from '../core/errors.ts';
+import { DivergenceError, UsageError } from '../core/errors.ts';
 import { sha256 } from '../core/hash.ts';
 import { rngFor } from '../core/rng.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { ModelSpec } from '../models/types.ts';
+import { modelWeightsProblem, weightScale } from '../models/weight-guard.ts';
 import { CostCounter } from '../train/cost.ts';
 import type { TrainRecipe } from '../train/types.ts';
 import { boundaryShrink } from './methods/boundary-shrink.ts';
@@ -250,6 +251,9 @@ export async function unlearn(
   const method = getMethod(id);
   const params = parseParams(method, rawParams);
   const before = weightHashes(inputs.original);
+  const scale = weightScale(inputs.original);
+  const broken = modelWeightsProblem(inputs.original);
+  if (broken) throw new UsageError('original model', `${broken}; nothing can be unlearned from it`);
   const cost = new CostCounter();
   const numTrain = inputs.numTrain ?? inputs.data.retain.length + inputs.data.forget.length;
   const ctx: UnlearnContext = {
@@ -279,6 +283,9 @@ export async function unlearn(
     const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
     if (changed.length > 0)
       throw new Error(`${id}: changed the original model's weights (${changed.join(', ')})`);
+    // No method hands back a model that must not be saved: finite, within the original's scale.
+    const problem = modelWeightsProblem(out.model, scale);
+    if (problem) throw new DivergenceError(`${id}: ${problem}`);
   } catch (e) {
     cost.stop();
     const vars = tf.engine().registeredVariables;

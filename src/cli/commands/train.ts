@@ -28,7 +28,7 @@ import { evaluate } from '../../train/evaluate.ts';
 import { SCHEDULES } from '../../train/schedules.ts';
 import { defaultRecipe, trainModel } from '../../train/train.ts';
 import type { ScheduleName, TrainRecipe } from '../../train/types.ts';
-import { writeTrainingFisherCache } from '../../unlearn/uib/prior.ts';
+import { writeTrainingFisherCache } from '../../unlearn/uib/fisher-cache.ts';
 import { choiceOption, floatOption, intOption } from '../options.ts';
 
 export interface TrainFlags {

@@ -76,6 +76,7 @@ export const uibIf: UnlearnMethod<typeof params> = {
       rng: ctx.rng.fork('uib-prior'),
       cost: ctx.cost,
       checkpointDir: ctx.checkpointDir,
+      model: ctx.original,
     });
     const prior = await buildPrior(model, groups, ctx.data, opts);
     const phases: Record<string, number> = { ...prior.record.timeMs, finetune: 0 };

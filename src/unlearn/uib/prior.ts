@@ -1,34 +1,9 @@
-/**
- * The dynamic prior of UIB for one deletion request ΔD (docs/method.md, "The dynamic prior").
- *
- * Bayesian removal p(θ | D_r) ∝ p(θ | D) / p(ΔD | θ), Laplace-approximated at θ̂ per group l:
- *   precision  Λ^(l) = λ_l·I + n_r·F_r^(l),      λ_l = c·median(n_r·F_r^(l))
- *   mean       μ^(l) = θ̂^(l) + α·(Λ^(l))⁻¹·n_f·g_f^(l)          (forget-gradient, default)
- *          or  μ^(l) = θ̂^(l) − α·(Λ^(l))⁻¹·Σ_{D_r}∇ℓ            (retain-gradient, exact Newton step)
- * with a per-tensor trust region ‖μ_t − θ̂_t‖ ≤ τ·‖θ̂_t‖ (biases and the output layer are their own
- * tensors, so each is clipped separately) and α the largest value of a grid whose loss on a
- * held-out slice of D_r rises by at most ε.
- *
- * F_r is the Fisher on D_r (a seeded subsample of it), or (n·F_D − n_f·F_f)/n_r clipped at 0 from
- * a cache of F_D written at training time (`fisher.bin` + `fisher.json` beside the checkpoint).
- * Fisher kinds: 'fisher' (diagonal empirical), 'fisher-sampled' (diagonal, labels drawn from the
- * model), 'fisher-stratified' (default: the same true Fisher, from each example's argmax and one
- * other class weighted by their probabilities, curvature.ts `stratifiedLabels`), 'kfac'
- * (Kronecker factors per Dense/Conv layer, diagonal for BatchNorm), 'isotropic'
- * (Λ = λ_l·I, the ablation; λ_l = (1 + c)·median(n_r·F_r^(l)) so that only the shape changes), and
- * 'hessian' (the exact Hessian of the retained loss by central differences, dense per group: for
- * checks on tiny models).
- */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic.ts';
 import { UsageError } from '../../core/errors.ts';
 import type { Rng } from '../../core/rng.ts';
 import type { Dataset } from '../../data/dataset.ts';
-import { paramGroups } from '../../models/index.ts';
 import type { ParamGroup, ParamRole } from '../../models/types.ts';
 import type { CostCounter } from '../../train/cost.ts';
 import { evaluate } from '../../train/evaluate.ts';
@@ -40,6 +15,7 @@ import {
   hessianVectorProduct,
   type KfacFactors,
 } from './curvature.ts';
+import { type FisherCache, loadFisherCache } from './fisher-cache.ts';
 import { cholesky, choleskySolve, matmul, median, symmetricEigen } from './linalg.ts';
 
 export const PRIOR_KINDS = [
@@ -161,6 +137,8 @@ export interface PriorRecord {
   mean: PriorMean;
   /** Where F_r came from: the F_D cache, or a subsample of D_r of `fisherSamples`. */
   source: 'cache' | 'subsample';
+  /** SHA-256 of the cache files as read, when F_r came from the cache. */
+  cache: { jsonSha256: string; binSha256: string } | null;
   fisherSamples: number;
   /** Samples of ΔD that g_f (and F_f) were computed on. */
   forgetSamples: number;
@@ -190,161 +168,6 @@ export interface PriorRecord {
 export interface Prior {
   groups: PriorGroup[];
   record: PriorRecord;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fisher cache (F_D at θ̂, written at training time).
-
-export interface FisherCache {
-  kind: 'fisher' | 'fisher-sampled' | 'fisher-stratified';
-  /** Number of samples F_D is the mean over (|D|). */
-  n: number;
-  /** [group][param] diagonal Fisher. */
-  diag: Float32Array[][];
-}
-
-interface FisherCacheIndex {
-  format: 'uib-fisher-1';
-  kind: FisherCache['kind'];
-  n: number;
-  /** SHA-256 of the checkpoint's weights.bin the cache was computed at (θ̂), when known. */
-  weightsSha256?: string;
-  tensors: {
-    group: number;
-    param: number;
-    layer: string;
-    role: ParamRole;
-    shape: number[];
-    offset: number;
-    length: number;
-  }[];
-}
-
-/** F_D of `model` over `data` (the training set), for `saveFisherCache`. */
-export function computeFisherCache(
-  model: LayersModel,
-  groups: ParamGroup[],
-  data: Dataset,
-  opts: { kind: FisherCache['kind']; rng?: Rng; batchSize?: number; cost?: CostCounter },
-): FisherCache {
-  const curv = computeCurvature(model, groups, data, {
-    labels: fisherLabelsOf(opts.kind),
-    rng: opts.rng,
-    batchSize: opts.batchSize,
-    gradient: false,
-    diag: true,
-    cost: opts.cost,
-    set: 'train',
-  });
-  return { kind: opts.kind, n: data.length, diag: curv.diag! };
-}
-
-/**
- * Writes `fisher.bin` (float32, tensors in group order) then `fisher.json` into `dir`, atomically.
- * Give the checkpoint's `weightsSha256` so that a cache left beside replaced weights is refused.
- */
-export function saveFisherCache(
-  dir: string,
-  groups: ParamGroup[],
-  cache: FisherCache,
-  opts: { weightsSha256?: string } = {},
-): void {
-  const tensors: FisherCacheIndex['tensors'] = [];
-  let offset = 0;
-  groups.forEach((g, gi) => {
-    g.params.forEach((p, pi) => {
-      const length = cache.diag[gi][pi].length;
-      tensors.push({
-        group: gi,
-        param: pi,
-        layer: p.layer,
-        role: p.role,
-        shape: p.variable.shape as number[],
-        offset,
-        length,
-      });
-      offset += length;
-    });
-  });
-  const bin = new Float32Array(offset);
-  for (const t of tensors) bin.set(cache.diag[t.group][t.param], t.offset);
-  writeFileAtomic(path.join(dir, 'fisher.bin'), new Uint8Array(bin.buffer));
-  const index: FisherCacheIndex = {
-    format: 'uib-fisher-1',
-    kind: cache.kind,
-    n: cache.n,
-    ...(opts.weightsSha256 && { weightsSha256: opts.weightsSha256 }),
-    tensors,
-  };
-  writeJsonAtomic(path.join(dir, 'fisher.json'), index);
-}
-
-/**
- * `uib train --cache-fisher`: F_D of a just-saved checkpoint's model over its training set, written
- * beside it and tied to its weights (metadata.json's SHA-256). Returns the time it took in ms.
- */
-export function writeTrainingFisherCache(
-  dir: string,
-  model: LayersModel,
-  train: Dataset,
-  opts: { kind?: FisherCache['kind']; rng: Rng; batchSize?: number; cost?: CostCounter },
-): number {
-  const t0 = performance.now();
-  const groups = paramGroups(model);
-  const cache = computeFisherCache(model, groups, train, {
-    kind: opts.kind ?? 'fisher-stratified',
-    rng: opts.rng,
-    batchSize: opts.batchSize,
-    cost: opts.cost,
-  });
-  const metaPath = path.join(dir, 'metadata.json');
-  const meta = fs.existsSync(metaPath)
-    ? (JSON.parse(fs.readFileSync(metaPath, 'utf8')) as { weightsSha256?: string })
-    : {};
-  saveFisherCache(dir, groups, cache, { weightsSha256: meta.weightsSha256 });
-  return performance.now() - t0;
-}
-
-/** The cache in `dir`, checked against the groups' shapes; null if there is none. */
-export function loadFisherCache(dir: string, groups: ParamGroup[]): FisherCache | null {
-  const jsonPath = path.join(dir, 'fisher.json');
-  if (!fs.existsSync(jsonPath)) return null;
-  const index = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as FisherCacheIndex;
-  if (index.format !== 'uib-fisher-1')
-    throw new UsageError(jsonPath, `unknown format "${index.format}"; expected uib-fisher-1`);
-  // A cache computed at other weights than the checkpoint's would give a wrong prior, silently.
-  const metaPath = path.join(dir, 'metadata.json');
-  if (index.weightsSha256 && fs.existsSync(metaPath)) {
-    const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8')) as { weightsSha256?: string };
-    if (meta.weightsSha256 && meta.weightsSha256 !== index.weightsSha256)
-      throw new UsageError(
-        jsonPath,
-        `was computed for weights ${index.weightsSha256.slice(0, 12)}…; the checkpoint's are ${meta.weightsSha256.slice(0, 12)}… (recompute it, or pass useCache=false)`,
-      );
-  }
-  const buf = fs.readFileSync(path.join(dir, 'fisher.bin'));
-  const bin = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const diag = groups.map((g) => g.params.map(() => new Float32Array(0)));
-  const count = groups.reduce((s, g) => s + g.params.length, 0);
-  if (index.tensors.length !== count) {
-    throw new UsageError(jsonPath, `lists ${index.tensors.length} tensors; the model has ${count}`);
-  }
-  for (const t of index.tensors) {
-    const p = groups[t.group]?.params[t.param];
-    if (
-      !p ||
-      p.layer !== t.layer ||
-      p.role !== t.role ||
-      (p.variable.shape as number[]).reduce((a, b) => a * b, 1) !== t.length
-    ) {
-      throw new UsageError(
-        jsonPath,
-        `tensor ${t.layer}/${t.role} does not match the model's parameters`,
-      );
-    }
-    diag[t.group][t.param] = bin.slice(t.offset, t.offset + t.length);
-  }
-  return { kind: index.kind, n: index.n, diag };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -742,6 +565,7 @@ export async function buildPrior(
     labels,
     mean,
     source: useCache ? 'cache' : 'subsample',
+    cache: useCache ? (opts.cache!.files ?? null) : null,
     fisherSamples: useCache ? opts.cache!.n : fisherSet.length,
     forgetSamples: forgetSet.length,
     nRetain,
@@ -888,11 +712,11 @@ export type PriorParams = {
 export function priorOptionsFrom(
   p: PriorParams,
   groups: ParamGroup[],
-  env: { rng: Rng; cost?: CostCounter; checkpointDir?: string },
+  env: { rng: Rng; cost?: CostCounter; checkpointDir?: string; model: LayersModel },
 ): PriorOptions {
   let cache: FisherCache | undefined;
   if (p.useCache && env.checkpointDir && CACHEABLE.includes(p.fisher)) {
-    const c = loadFisherCache(env.checkpointDir, groups);
+    const c = loadFisherCache(env.checkpointDir, groups, env.model);
     if (c && c.kind === cacheKindOf(p.fisher)) cache = c;
   }
   return {

@@ -160,6 +160,7 @@ export async function buildUibPlugin(
       rng: ctx.rng.fork('uib-prior'),
       cost: ctx.cost,
       checkpointDir: ctx.checkpointDir,
+      model: ctx.original,
     });
     const prior = await buildPrior(work, groups, ctx.data, opts);
     return {

@@ -17,7 +17,7 @@ import type { ModelSpec } from '../../../src/models/types.ts';
 import { trainModel } from '../../../src/train/train.ts';
 import type { TrainRecipe } from '../../../src/train/types.ts';
 import { RECORD_FILE, readDeletionRecord } from '../../../src/unlearn/record.ts';
-import { writeTrainingFisherCache } from '../../../src/unlearn/uib/prior.ts';
+import { writeTrainingFisherCache } from '../../../src/unlearn/uib/fisher-cache.ts';
 import { tempDir } from '../../data/helpers.ts';
 import { uib } from '../../helpers/cli.ts';
 

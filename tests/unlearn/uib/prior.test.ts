@@ -7,15 +7,13 @@ import { Rng } from '../../../src/core/rng.ts';
 import type { Dataset } from '../../../src/data/dataset.ts';
 import { buildModel, paramGroups } from '../../../src/models/index.ts';
 import { CostCounter } from '../../../src/train/cost.ts';
-import { matmul, symmetricEigen } from '../../../src/unlearn/uib/linalg.ts';
 import {
-  buildPrior,
   computeFisherCache,
   loadFisherCache,
-  type PriorGroup,
   saveFisherCache,
-  solvePrecision,
-} from '../../../src/unlearn/uib/prior.ts';
+} from '../../../src/unlearn/uib/fisher-cache.ts';
+import { matmul, symmetricEigen } from '../../../src/unlearn/uib/linalg.ts';
+import { buildPrior, type PriorGroup, solvePrecision } from '../../../src/unlearn/uib/prior.ts';
 import { boundValue } from '../../../src/unlearn/uib/regularizer.ts';
 import { logregModel, maxRelErr, synthetic, useCpu } from './helpers.ts';
 import { fit, objective, solve } from './logreg.ts';
@@ -272,7 +270,7 @@ test('Fisher cache: saved and loaded beside a checkpoint; F_r from it equals (nÂ
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uib-fisher-'));
   const cache = computeFisherCache(model, groups, data, { kind: 'fisher' });
   saveFisherCache(dir, groups, cache);
-  const loaded = loadFisherCache(dir, groups)!;
+  const loaded = loadFisherCache(dir, groups, model)!;
   assert.equal(loaded.n, 60);
   assert.deepEqual(loaded.diag, cache.diag);
   const { retain, forget } = split(data, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -303,7 +301,7 @@ test('Fisher cache: saved and loaded beside a checkpoint; F_r from it equals (nÂ
       assert.ok(maxRelErr(t.diag!, direct.groups[gi].tensors[ti].diag!) < 1e-4);
     });
   });
-  assert.equal(loadFisherCache(path.join(dir, 'missing'), groups), null);
+  assert.equal(loadFisherCache(path.join(dir, 'missing'), groups, model), null);
   fs.rmSync(dir, { recursive: true, force: true });
   model.dispose();
 });

@@ -1,0 +1,230 @@
+/**
+ * `--out` belongs to the user. A command may write its output only where nothing of the user's
+ * can be lost: a path that does not exist, an empty directory, or an output uib wrote before of
+ * the same kind — and the last only with `--force` (a run directory is resumed instead). Anything
+ * else (a file, a folder of notes, a checkpoint where an unlearned model should go, the working
+ * directory, a folder holding the command's own inputs) is refused with one line before any work
+ * starts, and checked again just before the new output is swapped in. The old output is removed
+ * only after the new one is complete (core/atomic.ts).
+ *
+ * `claimOutput` also takes a lock beside the output, so two commands writing one `--out` cannot
+ * both report success while one result is lost: the second is refused.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describeErrno, UsageError } from './errors.ts';
+import { isAlive } from './process.ts';
+import { readTextChecked } from './read.ts';
+
+/** What a command writes: a trained checkpoint, an unlearned one with its record, a run directory. */
+export type OutputKind = 'checkpoint' | 'unlearned' | 'run';
+
+const NOUN: Record<OutputKind, string> = {
+  checkpoint: 'a trained checkpoint',
+  unlearned: 'an unlearned checkpoint',
+  run: 'a uib run directory',
+};
+
+// The names each kind of output consists of; a directory holding anything else holds user files.
+const CHECKPOINT_FILES = ['model.json', 'weights.bin', 'metadata.json'];
+const FILES: Record<OutputKind, readonly string[]> = {
+  checkpoint: [...CHECKPOINT_FILES, 'fisher.json', 'fisher.bin'],
+  unlearned: [...CHECKPOINT_FILES, 'deletion-record.json'],
+  run: ['experiment.json', 'results.json', 'results.md', 'report.html', 'cells', 'cache', '.lock'],
+};
+
+/** Temp names of core/atomic.ts writers: never the user's. */
+const TEMP = /^\..+\.tmp-\d+-[0-9a-f]+(\..*)?$/;
+
+export interface OutputOptions {
+  kind: OutputKind;
+  /** Replace a uib output of the same kind (a run directory is resumed without it). */
+  force?: boolean;
+  /** The flag that named the output, for messages. */
+  flag?: string;
+  /** Paths the command reads, by flag: the output may neither hold them nor lie inside them. */
+  inputs?: Record<string, string | undefined>;
+}
+
+const inside = (child: string, parent: string) => {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+};
+
+/** Real path where it exists (the deepest existing ancestor resolved, the rest appended). */
+function realish(p: string): string {
+  const abs = path.resolve(p);
+  let head = abs;
+  const tail: string[] = [];
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(head), ...tail.reverse());
+    } catch {
+      const up = path.dirname(head);
+      if (up === head) return abs;
+      tail.push(path.basename(head));
+      head = up;
+    }
+  }
+}
+
+/** The kind of uib output `dir` holds, or null; `dir` exists and is a directory. */
+export function outputKindOf(dir: string): OutputKind | null {
+  const has = (f: string) => {
+    try {
+      return fs.lstatSync(path.join(dir, f)).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (has('experiment.json')) return 'run';
+  if (!has('metadata.json')) return null;
+  let format: unknown;
+  try {
+    const text = readTextChecked(path.join(dir, 'metadata.json'), { maxBytes: 16 << 20 });
+    format = (JSON.parse(text) as { format?: unknown }).format;
+  } catch {
+    return null;
+  }
+  if (typeof format !== 'string' || !format.startsWith('uib-checkpoint/')) return null;
+  return has('deletion-record.json') ? 'unlearned' : 'checkpoint';
+}
+
+/**
+ * Refuse `target` unless writing `opts.kind` there loses nothing of the user's (see the module
+ * comment). Returns whether something is there to be replaced (or resumed).
+ */
+export function checkOutput(target: string, opts: OutputOptions): boolean {
+  const flag = opts.flag ?? '--out';
+  const abs = path.resolve(target);
+  const real = realish(abs);
+  const cwd = realish(process.cwd());
+  if (path.dirname(real) === real) throw new UsageError(flag, `"${target}" is the root directory`);
+  if (inside(cwd, real))
+    throw new UsageError(
+      flag,
+      `"${target}" is the working directory or holds it; give a new directory`,
+    );
+  for (const [inFlag, input] of Object.entries(opts.inputs ?? {})) {
+    if (input === undefined) continue;
+    const inReal = realish(input);
+    if (inside(inReal, real))
+      throw new UsageError(
+        flag,
+        `"${target}" holds ${inFlag} ${input}; writing there would lose it`,
+      );
+    if (inside(real, inReal))
+      throw new UsageError(flag, `"${target}" is inside ${inFlag} ${input}; write elsewhere`);
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new UsageError(flag, `"${target}": ${describeErrno(e)}`);
+  }
+  if (st.isSymbolicLink())
+    throw new UsageError(flag, `"${target}" is a symbolic link; give the directory itself`);
+  if (!st.isDirectory())
+    throw new UsageError(
+      flag,
+      `"${target}" is an existing file, not a directory; uib writes ${NOUN[opts.kind]} there`,
+    );
+  let names: string[];
+  try {
+    names = fs.readdirSync(abs).filter((n) => !TEMP.test(n));
+  } catch (e) {
+    throw new UsageError(flag, `"${target}": ${describeErrno(e)}`);
+  }
+  if (names.length === 0) return true;
+  const kind = outputKindOf(abs);
+  const listed = (ns: string[]) =>
+    ns.slice(0, 3).join(', ') + (ns.length > 3 ? ` and ${ns.length - 3} more` : '');
+  if (kind === null)
+    throw new UsageError(
+      flag,
+      `"${target}" is not empty and holds no uib output (${listed(names)}); give a new or empty directory`,
+    );
+  if (kind !== opts.kind)
+    throw new UsageError(
+      flag,
+      `"${target}" holds ${NOUN[kind]}; this command writes ${NOUN[opts.kind]}, so it would be lost`,
+    );
+  const foreign = names.filter((n) => !FILES[kind].includes(n));
+  if (foreign.length > 0)
+    throw new UsageError(
+      flag,
+      `"${target}" holds ${NOUN[kind]} and files uib did not write (${listed(foreign)}); move them or give another directory`,
+    );
+  if (kind !== 'run' && !opts.force)
+    throw new UsageError(
+      flag,
+      `"${target}" already holds ${NOUN[kind]}; pass --force to replace it, or give another directory`,
+    );
+  return true;
+}
+
+/** The lock file of an output directory: beside it, since the directory itself is swapped. */
+export function lockPathFor(target: string): string {
+  const abs = path.resolve(target);
+  return path.join(path.dirname(abs), `.${path.basename(abs)}.lock`);
+}
+
+/**
+ * Take the lock on `target` for this process: refused while another live process holds it; a
+ * dead process's lock is taken over. Returns the release function.
+ */
+export function lockOutput(target: string, flag = '--out'): () => void {
+  const file = lockPathFor(target);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw new UsageError(flag, `"${target}": cannot create its parent (${describeErrno(e)})`);
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        fs.rmSync(file, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new UsageError(
+          flag,
+          `"${target}": cannot take the lock ${file} (${describeErrno(e)})`,
+        );
+    }
+    let pid = Number.NaN;
+    try {
+      pid = Number(readTextChecked(file, { maxBytes: 64 }).trim());
+    } catch {
+      // unreadable, a FIFO, a directory: not a live writer's lock
+    }
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+      throw new UsageError(
+        flag,
+        `"${target}" is being written by another uib process (pid ${pid}); wait for it or give another directory`,
+      );
+    fs.rmSync(file, { recursive: true, force: true });
+  }
+  throw new UsageError(flag, `"${target}": could not take the lock ${file}`);
+}
+
+/**
+ * Check `target` (`checkOutput`) and lock it (`lockOutput`), then check again under the lock
+ * (another writer may have finished in between). Returns the release function.
+ */
+export function claimOutput(target: string, opts: OutputOptions): () => void {
+  checkOutput(target, opts);
+  const release = lockOutput(target, opts.flag);
+  try {
+    checkOutput(target, opts);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return release;
+}
