@@ -41,6 +41,11 @@ export interface CheckpointMeta {
   metrics?: Record<string, number>;
   /** SHA-256 of the scenario manifest the model was trained under, if any. */
   scenarioHash?: string;
+  /**
+   * The training set's samples and labels in order (`viewDigest`, a manifest's `inputsHash.train`):
+   * what `uib unlearn` ties a deletion request to.
+   */
+  trainSetSha256?: string;
   versions: { uib: string; tfjs: string };
   weightsSha256: string;
   weightsBytes: number;
@@ -51,7 +56,7 @@ export interface CheckpointMeta {
 
 export type CheckpointInfo = Pick<
   CheckpointMeta,
-  'recipe' | 'metrics' | 'scenarioHash' | 'extra'
+  'recipe' | 'metrics' | 'scenarioHash' | 'trainSetSha256' | 'extra'
 > & {
   /** Defaults to the spec the model was built from. */
   spec?: ModelSpec;
@@ -390,6 +395,7 @@ export async function saveCheckpoint(
       ...(info.recipe && { recipe: info.recipe }),
       ...(info.metrics && { metrics: info.metrics }),
       ...(info.scenarioHash && { scenarioHash: info.scenarioHash }),
+      ...(info.trainSetSha256 && { trainSetSha256: info.trainSetSha256 }),
       versions: { uib: uibVersion(), tfjs: tf.version_core },
       weightsSha256: sha256(weights),
       weightsBytes: weights.length,

@@ -6,13 +6,22 @@
  * per-example gradient evaluations, epochs of data touched), where the curvature came from (a
  * cached F_D or a subsample of D_r), the backend and the versions. `uib verify` reads it back.
  */
-import * as fs from 'node:fs';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { UsageError } from '../core/errors.ts';
+import { MiB, readJsonChecked } from '../core/read.ts';
 
 export const RECORD_FILE = 'deletion-record.json';
-export const RECORD_FORMAT = 'uib-deletion-record/1';
+export const RECORD_FORMAT = 'uib-deletion-record/2';
+/** A record's `details` hold per-layer facts (λ_l, step norms): ResNet-18's are ~50 KB. */
+const RECORD_MAX_BYTES = 16 * MiB;
+
+/**
+ * How the original checkpoint relates to the manifest's training set: trained under this very
+ * manifest, trained on the same training set (another deletion request on the same data), or a
+ * deletion the user declared from another data set (`--other-training-set`).
+ */
+export const TRAINING_RELATIONS = ['trained-under', 'same-training-set', 'declared-other'] as const;
 
 const sha = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256');
 
@@ -21,7 +30,9 @@ export const DeletionRecord = z.object({
   method: z.string(),
   /** The hyper-parameters after validation (defaults filled in). */
   params: z.record(z.string(), z.unknown()),
-  seed: z.number().int(),
+  /** sha256Json of `params` (metadata.json's `extra.paramsSha256` repeats it). */
+  paramsSha256: sha,
+  seed: z.number().int().min(0).max(0xffffffff),
   scenario: z.object({
     file: z.string(),
     /** sha256Json of the parsed manifest (what checkpoints' `scenarioHash` holds). */
@@ -29,17 +40,30 @@ export const DeletionRecord = z.object({
     /** SHA-256 of the manifest file's bytes. */
     fileSha256: sha,
     kind: z.string(),
+    /** The manifest's scenario seed (the unlearning run's own seed is `seed` above). */
+    seed: z.number().int(),
+    dataset: z.string(),
+    /** The manifest's `inputsHash.train`: the training set's samples and labels, in order. */
+    trainSetSha256: sha,
     counts: z.object({
       train: z.number(),
       forget: z.number(),
       retain: z.number(),
       test: z.number(),
     }),
-    /** Whether the original checkpoint says it was trained under this manifest (null: it does not say). */
-    matchesCheckpoint: z.boolean().nullable(),
+    /** Whether the original checkpoint says it was trained under this manifest. */
+    matchesCheckpoint: z.boolean(),
+    relation: z.enum(TRAINING_RELATIONS),
   }),
-  original: z.object({ checkpoint: z.string(), weightsSha256: sha }),
+  original: z.object({
+    checkpoint: z.string(),
+    weightsSha256: sha,
+    /** Largest magnitude of each weight tensor: the scale the unlearned weights are bounded by. */
+    weightScale: z.record(z.string(), z.number()),
+  }),
   unlearned: z.object({ checkpoint: z.string(), weightsSha256: sha }),
+  /** The F_D cache the prior read (SHA-256 of fisher.json and fisher.bin as read), or null. */
+  fisherCache: z.object({ dir: z.string(), jsonSha256: sha, binSha256: sha }).nullable(),
   /** Where the curvature of the prior came from (UIB-IF and `+uib`), or null for other methods. */
   curvature: z
     .object({
@@ -58,7 +82,15 @@ export const DeletionRecord = z.object({
   }),
   /** Method-specific facts (the prior's λ_l, α and step norms; SalUn's mask density; ...). */
   details: z.record(z.string(), z.unknown()),
-  backend: z.string(),
+  /** What fixes the bits besides the seed (backend/environment.ts). */
+  environment: z.object({
+    backend: z.string(),
+    route: z.string(),
+    threads: z.number().int().min(1),
+    addon: z.boolean(),
+    tfjs: z.string(),
+    node: z.string(),
+  }),
   versions: z.object({ uib: z.string(), tfjs: z.string(), node: z.string() }),
   createdAt: z.string(),
 });
@@ -70,6 +102,17 @@ export function curvatureOf(details: Record<string, unknown>): DeletionRecord['c
   if (!p || typeof p.kind !== 'string' || (p.source !== 'cache' && p.source !== 'subsample'))
     return null;
   return { kind: p.kind, source: p.source, samples: p.fisherSamples ?? 0 };
+}
+
+/** The F_D cache the prior read, from `details.prior.cache` (set by fisher-cache.ts), or null. */
+export function fisherCacheOf(
+  details: Record<string, unknown>,
+  checkpointDir: string,
+): DeletionRecord['fisherCache'] {
+  const c = (details.prior as { cache?: { jsonSha256?: unknown; binSha256?: unknown } } | undefined)
+    ?.cache;
+  if (!c || typeof c.jsonSha256 !== 'string' || typeof c.binSha256 !== 'string') return null;
+  return { dir: checkpointDir, jsonSha256: c.jsonSha256, binSha256: c.binSha256 };
 }
 
 /** JSON-safe copy: typed arrays become plain arrays, non-finite numbers null. */
@@ -96,13 +139,17 @@ export function writeDeletionRecord(file: string, record: DeletionRecord): void 
 
 /** Read and check a deletion record; a malformed one is a one-line UsageError naming the file. */
 export function readDeletionRecord(file: string): DeletionRecord {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new UsageError(file, err.code ? `cannot read (${err.code})` : 'not valid JSON');
-  }
+  const raw = readJsonChecked(file, { maxBytes: RECORD_MAX_BYTES });
+  const format = (raw as { format?: unknown } | null)?.format;
+  if (
+    typeof format === 'string' &&
+    format.startsWith('uib-deletion-record/') &&
+    format !== RECORD_FORMAT
+  )
+    throw new UsageError(
+      file,
+      `format ${format} was written by another uib version; this one reads ${RECORD_FORMAT} (unlearn again to get a record it can verify)`,
+    );
   const r = DeletionRecord.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];

@@ -34,6 +34,7 @@ test('uib train: SIGKILL while overwriting a checkpoint leaves the old or the ne
     String(seed),
     '--out',
     out,
+    '--force', // the reruns replace the checkpoint
     '--backend',
     'cpu',
     '--quiet',

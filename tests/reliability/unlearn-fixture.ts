@@ -42,7 +42,7 @@ export async function unlearnFixture(tag: string): Promise<UnlearnFixture> {
   return { dir, checkpoint, manifestFile };
 }
 
-/** `uib unlearn` arguments for the fixture: FT for one epoch, on the cpu backend. */
+/** `uib unlearn` arguments for the fixture: FT for one epoch, on the cpu backend, replacing a previous result. */
 export const unlearnArgs = (f: UnlearnFixture, out: string, seed = 1): string[] => [
   'unlearn',
   '--checkpoint',
@@ -60,4 +60,5 @@ export const unlearnArgs = (f: UnlearnFixture, out: string, seed = 1): string[] 
   '--quiet',
   '--out',
   out,
+  '--force',
 ];

@@ -71,9 +71,12 @@ test('a good deletion record verifies: one line per check, then OK, exit 0', asy
   const lines = r.out.trimEnd().split('\n');
   assert.deepEqual(
     lines.map((l) => l.split(/\s+/)[0]),
-    ['weights', 'model', 'record', 'original', 'manifest', 'OK'],
+    ['weights', 'model', 'record', 'original', 'manifest', 'relation', 'fisher', 'environment', 'OK'],
   );
-  assert.match(lines[3], /SHA-256 [0-9a-f]{12}… matches the record/);
+  assert.match(lines[3], /SHA-256 [0-9a-f]{12}… and weight scale match the record/);
+  assert.match(lines[5], /trained under this manifest/);
+  // The record states what fixes the bits: backend, route, thread count, addon, tfjs.
+  assert.match(lines[7], /^environment cpu, 1 thread, addon off, tfjs 4\.22\.0/);
   // A plain trained checkpoint: weights against metadata only.
   const plain = await uib('verify', f.checkpoint);
   assert.equal(plain.code, 0, plain.err);
@@ -126,7 +129,21 @@ test('an edited deletion record fails naming the record', async () => {
     [(r: Json) => (r.unlearned.weightsSha256 = OTHER_SHA), /unlearned\.weightsSha256/],
     [(r: Json) => (r.scenario.manifestSha256 = OTHER_SHA), /scenario\.manifestSha256/],
     [(r: Json) => (r.method = 'ga'), /method ga… no longer matches extra\.method/],
-    [(r: Json) => (r.scenario.matchesCheckpoint = false), /scenario\.matchesCheckpoint false…/],
+    [(r: Json) => (r.scenario.matchesCheckpoint = false), /scenario\.matchesCheckpoint false contradicts/],
+    // What the record says of the request, against the manifest itself.
+    [(r: Json) => (r.scenario.counts.forget = 0), /scenario\.counts is .*"forget":0.* but scenario\.json says/],
+    [(r: Json) => (r.scenario.kind = 'class'), /scenario\.kind is "class" but scenario\.json says "random"/],
+    [(r: Json) => (r.scenario.seed += 1), /scenario\.seed is 4 but scenario\.json says 3/],
+    [(r: Json) => (r.scenario.relation = 'declared-other'), /contradicts scenario\.relation/],
+    [(r: Json) => (r.scenario.trainSetSha256 = OTHER_SHA), /scenario\.trainSetSha256/],
+    // A scale edited to hide a divergence: the original's own weights say otherwise.
+    [
+      (r: Json) => {
+        for (const k of Object.keys(r.original.weightScale)) r.original.weightScale[k] *= 1e6;
+      },
+      /original\.weightScale is .* but weights\.bin says/,
+    ],
+    [(r: Json) => (r.paramsSha256 = OTHER_SHA), /paramsSha256/],
   ] as const) {
     await tampered((d) => editJson(record(d), edit), record, pattern);
   }
@@ -209,20 +226,20 @@ test('a changed original checkpoint fails naming its weights.bin', async () => {
   );
 });
 
-test('when metadata.json carries the seed and a params hash, an edit of either in the record fails', async () => {
+test('metadata.json carries the seed and the params hash; an edit of either in the record fails', async () => {
   const f = await fixture();
   const dir = fs.mkdtempSync(path.join(f.dir, 'params-'));
   fs.cpSync(f.out, dir, { recursive: true });
   const record = JSON.parse(fs.readFileSync(path.join(dir, RECORD_FILE), 'utf8'));
-  editJson(path.join(dir, METADATA_FILE), (m) => {
-    m.extra.seed = record.seed;
-    m.extra.paramsSha256 = sha256Json(record.params);
-  });
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, METADATA_FILE), 'utf8'));
+  assert.equal(meta.extra.seed, record.seed);
+  assert.equal(meta.extra.paramsSha256, sha256Json(record.params));
+  assert.equal(record.paramsSha256, sha256Json(record.params));
   const lines: string[] = [];
   await runVerify(dir, {}, (l) => lines.push(l));
   assert.equal(lines.at(-1), 'OK');
   for (const [edit, pattern] of [
-    [(r: Json) => (r.params.epochs = 3), /params hash .* no longer matches extra\.paramsSha256/],
+    [(r: Json) => (r.params.epochs = 3), /params hash .* no longer matches paramsSha256/],
     [(r: Json) => (r.seed = 9), /seed 9… no longer matches extra\.seed/],
   ] as const) {
     const copy = fs.mkdtempSync(path.join(f.dir, 'params-'));

@@ -15,8 +15,10 @@ import { initBackend, parseBackendName } from '../../backend/index.ts';
 import { writeDirAtomic } from '../../core/atomic.ts';
 import { UsageError } from '../../core/errors.ts';
 import { sha256Json } from '../../core/hash.ts';
+import { checkOutput, claimOutput, type OutputOptions } from '../../core/out-dir.ts';
 import { rngFor } from '../../core/rng.ts';
 import { Dataset } from '../../data/dataset.ts';
+import { viewDigest } from '../../data/digest.ts';
 import { DATASET_IDS, datasetInfo, loadDataset } from '../../data/registry.ts';
 import { materialiseScenario, readManifest } from '../../data/scenarios/index.ts';
 import { balancedSubset } from '../../data/subset.ts';
@@ -54,6 +56,8 @@ export interface TrainFlags {
   seed: number;
   backend?: string;
   quiet?: boolean;
+  /** Replace a trained checkpoint already at `out` (never anything else). */
+  force?: boolean;
 }
 
 /** The recipe: the architecture's default with the flags given laid over it. */
@@ -78,6 +82,8 @@ function trainingData(f: TrainFlags): {
   train: Dataset;
   testAll: Dataset;
   scenarioHash?: string;
+  /** The training set's samples and labels in order (a manifest's inputsHash.train). */
+  trainSetSha256: string;
 } {
   if (f.scenario) {
     for (const [flag, given] of [
@@ -96,6 +102,7 @@ function trainingData(f: TrainFlags): {
       train: scenario.train,
       testAll: scenario.test,
       scenarioHash: sha256Json(manifest),
+      trainSetSha256: manifest.inputsHash.train,
     };
   }
   const info = datasetInfo(f.dataset ?? 'mnist');
@@ -112,7 +119,7 @@ function trainingData(f: TrainFlags): {
       ? trainAll
       : balancedSubset(trainAll, subset, f.seed, `${info.id}/train[${subset}]`);
   const testAll = new Dataset(loadDataset(info.id, 'test', { dir: f.dataDir }));
-  return { datasetId: info.id, train, testAll };
+  return { datasetId: info.id, train, testAll, trainSetSha256: viewDigest(train) };
 }
 
 export async function runTrain(f: TrainFlags): Promise<void> {
@@ -121,8 +128,22 @@ export async function runTrain(f: TrainFlags): Promise<void> {
   if (f.width !== undefined && f.model !== 'resnet18') {
     throw new UsageError('--width', `applies to --model resnet18 only; got --model ${f.model}`);
   }
+  const outOpts: OutputOptions = {
+    kind: 'checkpoint',
+    force: f.force,
+    inputs: { '--scenario': f.scenario, '--data-dir': f.dataDir },
+  };
+  const release = claimOutput(f.out, outOpts);
+  try {
+    await trainAndSave(f, f.out, outOpts);
+  } finally {
+    release();
+  }
+}
+
+async function trainAndSave(f: TrainFlags, out: string, outOpts: OutputOptions): Promise<void> {
   const backend = await initBackend(f.backend);
-  const { datasetId, train, testAll, scenarioHash } = trainingData(f);
+  const { datasetId, train, testAll, scenarioHash, trainSetSha256 } = trainingData(f);
   const test =
     f.testSize === undefined || f.testSize >= testAll.length
       ? testAll
@@ -187,6 +208,8 @@ export async function runTrain(f: TrainFlags): Promise<void> {
       trainTimeMs: trainMs,
     },
     ...(scenarioHash && { scenarioHash }),
+    trainSetSha256,
+    label: 'uib train',
     extra: {
       dataset: datasetId,
       ...(f.scenario ? { scenario: f.scenario } : { subsetSeed: f.seed }),
@@ -199,20 +222,22 @@ export async function runTrain(f: TrainFlags): Promise<void> {
     },
   };
   let fisherMs: number | undefined;
-  if (f.cacheFisher) {
-    // Checkpoint and cache are swapped in together: a kill leaves the old directory or both.
-    await writeDirAtomic(f.out, async (tmp) => {
+  // Checkpoint and cache are swapped in together: a kill leaves the old directory or both. What
+  // is at --out is checked again just before the swap (another process may have written there).
+  await writeDirAtomic(
+    out,
+    async (tmp) => {
       await saveCheckpoint(tmp, model, info);
-      fisherMs = writeTrainingFisherCache(tmp, model, train, {
-        rng: rngFor(f.seed, 'train', 'fisher'),
-      });
-    });
-  } else {
-    await saveCheckpoint(f.out, model, info);
-  }
+      if (f.cacheFisher)
+        fisherMs = writeTrainingFisherCache(tmp, model, train, {
+          rng: rngFor(f.seed, 'train', 'fisher'),
+        });
+    },
+    { beforeSwap: () => checkOutput(out, outOpts) },
+  );
   const fisher = fisherMs === undefined ? '' : `, F_D cached in ${(fisherMs / 1000).toFixed(1)} s`;
   say(
-    `saved ${f.out}  (test accuracy ${(100 * last.testAccuracy).toFixed(2)} %, ${(trainMs / 1000).toFixed(1)} s training${fisher})`,
+    `saved ${out}  (test accuracy ${(100 * last.testAccuracy).toFixed(2)} %, ${(trainMs / 1000).toFixed(1)} s training${fisher})`,
   );
   model.dispose();
 }
@@ -239,7 +264,11 @@ export function register(program: Command): void {
       choiceOption('--model', ARCHITECTURES),
       'cnn',
     )
-    .option('--out <dir>', 'checkpoint directory to write (model.json, weights.bin, metadata.json)')
+    .option(
+      '--out <dir>',
+      'checkpoint directory to write (model.json, weights.bin, metadata.json); new or empty',
+    )
+    .option('--force', 'replace a trained checkpoint already at --out (nothing else)')
     .option(
       '--subset <n>',
       'training samples (class-balanced, seeded; default 10000, or all if fewer)',

@@ -10,27 +10,37 @@
  *   uib unlearn --checkpoint runs/cnn --scenario bias.json --method ft+uib --beta 10 \
  *     --param epochs=0.5 --param priorTau=0.2 --seed 1 --out runs/cnn-ftuib
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
+import { computeEnvironment } from '../../backend/environment.ts';
 import { initBackend, parseBackendName } from '../../backend/index.ts';
 import { writeDirAtomic } from '../../core/atomic.ts';
 import { UsageError } from '../../core/errors.ts';
 import { sha256, sha256Json } from '../../core/hash.ts';
-import { materialiseScenario, readManifest } from '../../data/scenarios/index.ts';
-import { loadCheckpoint, saveCheckpoint } from '../../models/checkpoint.ts';
+import { checkOutput, claimOutput, type OutputOptions } from '../../core/out-dir.ts';
+import { readFileChecked } from '../../core/read.ts';
+import { type Manifest, materialiseScenario } from '../../data/scenarios/index.ts';
+import { MANIFEST_MAX_BYTES, parseManifest } from '../../data/scenarios/manifest.ts';
+import {
+  type CheckpointMeta,
+  loadCheckpoint,
+  readCheckpointMeta,
+  saveCheckpoint,
+} from '../../models/checkpoint.ts';
+import { weightScale } from '../../models/weight-guard.ts';
 import { defaultRecipe } from '../../train/train.ts';
 import { trainingSetImportance } from '../../unlearn/methods/ssd.ts';
 import {
   curvatureOf,
   type DeletionRecord,
+  fisherCacheOf,
   jsonSafe,
   RECORD_FILE,
   RECORD_FORMAT,
   writeDeletionRecord,
 } from '../../unlearn/record.ts';
-import { getMethod, paramFields, unlearn } from '../../unlearn/registry.ts';
+import { getMethod, paramFields, parseParams, unlearn } from '../../unlearn/registry.ts';
 import { floatOption, intOption } from '../options.ts';
 
 export interface UnlearnFlags {
@@ -43,7 +53,12 @@ export interface UnlearnFlags {
   backend?: string;
   quiet?: boolean;
   out?: string;
+  force?: boolean;
+  otherTrainingSet?: boolean;
 }
+
+/** Keys that would reach an object's prototype (`raw[key] = v` with `__proto__` sets it). */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** `key=value` → [key, value]; the value is JSON when it parses (numbers, booleans, arrays), else a string. */
 export function parseParamFlag(text: string): [string, unknown] {
@@ -51,6 +66,8 @@ export function parseParamFlag(text: string): [string, unknown] {
   if (eq <= 0)
     throw new UsageError('--param', `must be key=value (e.g. epochs=0.5); got "${text}"`);
   const key = text.slice(0, eq).trim();
+  if (PROTOTYPE_KEYS.has(key))
+    throw new UsageError('--param', `"${key}" is not a hyper-parameter name; got "${text}"`);
   const raw = text.slice(eq + 1).trim();
   let value: unknown = raw;
   try {
@@ -66,16 +83,43 @@ function required(value: string | undefined, flag: string, what: string): string
   return value;
 }
 
+const short = (h: string) => `${h.slice(0, 12)}…`;
+
+/**
+ * How the checkpoint relates to the manifest's training set (record.ts TRAINING_RELATIONS). A
+ * deletion request is refused unless the model was trained under this manifest or on the same
+ * training set, or the user declares it a deletion from another data set.
+ */
+export function trainingRelation(
+  meta: CheckpointMeta,
+  manifest: Manifest,
+  manifestFile: string,
+  declaredOther: boolean,
+): DeletionRecord['scenario']['relation'] {
+  if (meta.scenarioHash === sha256Json(manifest)) return 'trained-under';
+  const dataset = typeof meta.extra?.dataset === 'string' ? meta.extra.dataset : undefined;
+  const sameDataset = dataset === undefined || dataset === manifest.dataset.id;
+  if (sameDataset && meta.trainSetSha256 === manifest.inputsHash.train) return 'same-training-set';
+  if (declaredOther) return 'declared-other';
+  const why = !sameDataset
+    ? `is a ${manifest.dataset.id} scenario; the checkpoint was trained on ${dataset}`
+    : meta.trainSetSha256
+      ? `its training set (${short(manifest.inputsHash.train)}) is not the one the checkpoint was trained on (${short(meta.trainSetSha256)})`
+      : 'the checkpoint records neither this manifest nor its training set (trained without --scenario, or by an older uib)';
+  throw new UsageError(
+    manifestFile,
+    `${why}; a record of this deletion would not be true. Pass --other-training-set to declare a deletion from another data set`,
+  );
+}
+
 export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
   const checkpointDir = required(f.checkpoint, '--checkpoint', 'the trained checkpoint directory');
   const manifestFile = required(f.scenario, '--scenario', 'the scenario manifest (uib scenario)');
   const methodId = required(f.method, '--method', 'an unlearning method id (see uib methods)');
   const outDir = required(f.out, '--out', 'the directory to write the unlearned checkpoint to');
-  if (path.resolve(outDir) === path.resolve(checkpointDir))
-    throw new UsageError('--out', 'must differ from --checkpoint (the original is never replaced)');
   // Everything about the request is checked before anything is loaded or trained.
   const method = getMethod(methodId);
-  const raw: Record<string, unknown> = {};
+  const raw: Record<string, unknown> = Object.create(null);
   for (const text of f.param) {
     const [k, v] = parseParamFlag(text);
     raw[k] = v;
@@ -85,91 +129,145 @@ export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
       throw new UsageError('--beta', `${methodId} has no β; use uib-if or a <method>+uib variant`);
     raw.beta = f.beta;
   }
-  const manifest = readManifest(manifestFile);
-  const backend = await initBackend(f.backend);
-
-  const { model: original, meta } = await loadCheckpoint(checkpointDir);
+  const params = parseParams(method, { ...raw });
+  const outOpts: OutputOptions = {
+    kind: 'unlearned',
+    force: f.force,
+    inputs: { '--checkpoint': checkpointDir, '--scenario': manifestFile },
+  };
+  const release = claimOutput(outDir, outOpts);
   try {
-    const scenario = materialiseScenario(manifest, manifestFile);
-    const shape = scenario.train.sampleShape;
-    const expect = meta.spec.inputShape;
-    if (shape.join('x') !== expect.join('x') || scenario.train.numClasses !== meta.spec.numClasses)
-      throw new UsageError(
-        manifestFile,
-        `its samples are ${shape.join('x')} with ${scenario.train.numClasses} classes; the checkpoint's model takes ${expect.join('x')} with ${meta.spec.numClasses}`,
-      );
+    // The manifest's bytes are read once: the record's file hash is of what was parsed.
+    const manifestBytes = readFileChecked(manifestFile, {
+      maxBytes: MANIFEST_MAX_BYTES,
+      what: 'a scenario manifest',
+    });
+    const manifest = parseManifest(manifestBytes.toString('utf8'), manifestFile);
     const manifestSha256 = sha256Json(manifest);
-    // SSD reads its importance over the training set, a training-time quantity (computed here when needed).
-    const fisherD =
-      method.id === 'ssd' ? trainingSetImportance(original, scenario.train) : undefined;
-    const result = await unlearn(
-      methodId,
-      {
-        original,
-        spec: meta.spec,
-        recipe: meta.recipe ?? defaultRecipe(meta.spec.arch, meta.spec.seed),
-        data: { retain: scenario.retain, forget: scenario.forget },
-        seed: f.seed,
-        numTrain: scenario.train.length,
-        checkpointDir,
-        fisherD,
-        quiet: f.quiet,
-      },
-      raw,
+    const relation = trainingRelation(
+      readCheckpointMeta(checkpointDir),
+      manifest,
+      manifestFile,
+      !!f.otherTrainingSet,
     );
+    await initBackend(f.backend);
+    const { model: original, meta } = await loadCheckpoint(checkpointDir);
     try {
-      const details = jsonSafe(result.details) as Record<string, unknown>;
-      let record: DeletionRecord | undefined;
-      await writeDirAtomic(outDir, async (tmp) => {
-        // saveCheckpoint swaps its own directory in atomically; inside ours, tmp is that directory.
-        const saved = await saveCheckpoint(tmp, result.model, {
-          spec: meta.spec,
-          ...(meta.recipe && { recipe: meta.recipe }),
-          scenarioHash: manifestSha256,
-          extra: { unlearnedFrom: meta.weightsSha256, method: methodId },
-        });
-        record = {
-          format: RECORD_FORMAT,
-          method: methodId,
-          params: jsonSafe(result.params) as Record<string, unknown>,
-          seed: f.seed,
-          scenario: {
-            file: path.resolve(manifestFile),
-            manifestSha256,
-            fileSha256: sha256(fs.readFileSync(manifestFile)),
-            kind: manifest.scenario.kind,
-            counts: manifest.counts,
-            matchesCheckpoint: meta.scenarioHash ? meta.scenarioHash === manifestSha256 : null,
-          },
-          original: { checkpoint: path.resolve(checkpointDir), weightsSha256: meta.weightsSha256 },
-          unlearned: { checkpoint: path.resolve(outDir), weightsSha256: saved.weightsSha256 },
-          curvature: curvatureOf(details),
-          stats: result.stats,
-          details,
-          backend,
-          versions: { uib: saved.versions.uib, tfjs: tf.version_core, node: process.versions.node },
-          createdAt: new Date().toISOString(),
-        };
-        writeDeletionRecord(path.join(tmp, RECORD_FILE), record);
-      });
-      const r = record!;
-      if (!f.quiet) {
-        const phases = Object.entries(r.stats.phases)
-          .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
-          .join(', ');
-        const source = r.curvature
-          ? `; curvature ${r.curvature.kind} from ${r.curvature.source}`
-          : '';
-        process.stdout.write(
-          `uib unlearn: ${methodId} on ${manifest.scenario.kind} (ΔD ${manifest.counts.forget}, D_r ${manifest.counts.retain}) in ${(r.stats.timeMs / 1000).toFixed(1)} s (${phases}), ${r.stats.gradEvals} gradient evaluations${source}\nsaved ${outDir} (${RECORD_FILE})\n`,
+      const scenario = materialiseScenario(manifest, manifestFile);
+      const shape = scenario.train.sampleShape;
+      const expect = meta.spec.inputShape;
+      if (
+        shape.join('x') !== expect.join('x') ||
+        scenario.train.numClasses !== meta.spec.numClasses
+      )
+        throw new UsageError(
+          manifestFile,
+          `its samples are ${shape.join('x')} with ${scenario.train.numClasses} classes; the checkpoint's model takes ${expect.join('x')} with ${meta.spec.numClasses}`,
         );
+      const scale = weightScale(original);
+      // SSD reads its importance over the training set, a training-time quantity (computed here when needed).
+      const fisherD =
+        method.id === 'ssd' ? trainingSetImportance(original, scenario.train) : undefined;
+      const result = await unlearn(
+        methodId,
+        {
+          original,
+          spec: meta.spec,
+          recipe: meta.recipe ?? defaultRecipe(meta.spec.arch, meta.spec.seed),
+          data: { retain: scenario.retain, forget: scenario.forget },
+          seed: f.seed,
+          numTrain: scenario.train.length,
+          checkpointDir,
+          fisherD,
+          quiet: f.quiet,
+        },
+        params,
+      );
+      try {
+        const details = jsonSafe(result.details) as Record<string, unknown>;
+        const recordParams = jsonSafe(result.params) as Record<string, unknown>;
+        const paramsSha256 = sha256Json(recordParams);
+        let record: DeletionRecord | undefined;
+        await writeDirAtomic(
+          outDir,
+          async (tmp) => {
+            // saveCheckpoint swaps its own directory in atomically; inside ours, tmp is that directory.
+            const saved = await saveCheckpoint(tmp, result.model, {
+              spec: meta.spec,
+              ...(meta.recipe && { recipe: meta.recipe }),
+              scenarioHash: manifestSha256,
+              trainSetSha256: manifest.inputsHash.train,
+              reference: scale,
+              label: methodId,
+              extra: {
+                unlearnedFrom: meta.weightsSha256,
+                method: methodId,
+                seed: f.seed,
+                paramsSha256,
+              },
+            });
+            const environment = computeEnvironment();
+            record = {
+              format: RECORD_FORMAT,
+              method: methodId,
+              params: recordParams,
+              paramsSha256,
+              seed: f.seed,
+              scenario: {
+                file: path.resolve(manifestFile),
+                manifestSha256,
+                fileSha256: sha256(manifestBytes),
+                kind: manifest.scenario.kind,
+                seed: manifest.seed,
+                dataset: manifest.dataset.id,
+                trainSetSha256: manifest.inputsHash.train,
+                counts: manifest.counts,
+                matchesCheckpoint: relation === 'trained-under',
+                relation,
+              },
+              original: {
+                checkpoint: path.resolve(checkpointDir),
+                weightsSha256: meta.weightsSha256,
+                weightScale: scale,
+              },
+              unlearned: { checkpoint: path.resolve(outDir), weightsSha256: saved.weightsSha256 },
+              fisherCache: fisherCacheOf(details, path.resolve(checkpointDir)),
+              curvature: curvatureOf(details),
+              stats: result.stats,
+              details,
+              environment,
+              versions: {
+                uib: saved.versions.uib,
+                tfjs: tf.version_core,
+                node: process.versions.node,
+              },
+              createdAt: new Date().toISOString(),
+            };
+            writeDeletionRecord(path.join(tmp, RECORD_FILE), record);
+          },
+          { beforeSwap: () => checkOutput(outDir, outOpts) },
+        );
+        const r = record!;
+        if (!f.quiet) {
+          const phases = Object.entries(r.stats.phases)
+            .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+            .join(', ');
+          const source = r.curvature
+            ? `; curvature ${r.curvature.kind} from ${r.curvature.source}`
+            : '';
+          process.stdout.write(
+            `uib unlearn: ${methodId} on ${manifest.scenario.kind} (ΔD ${manifest.counts.forget}, D_r ${manifest.counts.retain}) in ${(r.stats.timeMs / 1000).toFixed(1)} s (${phases}), ${r.stats.gradEvals} gradient evaluations${source}\nsaved ${outDir} (${RECORD_FILE})\n`,
+          );
+        }
+        return r;
+      } finally {
+        result.model.dispose();
       }
-      return r;
     } finally {
-      result.model.dispose();
+      original.dispose();
     }
   } finally {
-    original.dispose();
+    release();
   }
 }
 
@@ -195,8 +293,8 @@ export function register(program: Command): void {
     )
     .option(
       '--seed <n>',
-      'seed of every random choice of the run',
-      intOption('--seed', { min: 0 }),
+      'seed of every random choice of the run (0 … 2^32−1)',
+      intOption('--seed', { min: 0, max: 0xffffffff }),
       0,
     )
     .option(
@@ -207,7 +305,12 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress bar or summary')
     .option(
       '--out <dir>',
-      'directory to write the unlearned checkpoint and deletion-record.json to',
+      'directory to write the unlearned checkpoint and deletion-record.json to (new or empty)',
+    )
+    .option('--force', 'replace an unlearned checkpoint already at --out (nothing else)')
+    .option(
+      '--other-training-set',
+      'declare that the model was not trained on the manifest’s training set (the record says so)',
     )
     .action(async (flags: UnlearnFlags) => {
       await runUnlearn(flags);

@@ -106,7 +106,7 @@ test('uib unlearn writes the unlearned checkpoint and a deletion record; UIB use
   assert.equal(rec.params.beta, 2);
   assert.equal(rec.params.tau, 0.3, 'defaults are recorded too');
   assert.equal(rec.seed, 5);
-  assert.equal(rec.backend, backend);
+  assert.equal(rec.environment.backend, backend);
   assert.equal(rec.scenario.manifestSha256, sha256Json(manifest));
   assert.equal(rec.scenario.fileSha256, sha256(fs.readFileSync(manifestFile)));
   assert.equal(rec.scenario.matchesCheckpoint, true);
@@ -240,9 +240,9 @@ test('bad input: one line on stderr, exit 2, nothing written', async () => {
         '--out',
         out,
       ],
-      /none\.json: cannot read/,
+      /none\.json: no such file/,
     ],
-    [[...base.slice(0, -1), ckpt, '--method', 'ft'], /--out: must differ from --checkpoint/],
+    [[...base.slice(0, -1), ckpt, '--method', 'ft'], /--out: .* holds --checkpoint .*would lose it/],
   ];
   for (const [argv, pattern] of cases) {
     const r = await uib(...argv);
