@@ -13,13 +13,16 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../backend/index.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
 import { DivergenceError, isUsageError, oneLine, UsageError } from '../core/errors.ts';
+import { checkOutput } from '../core/out-dir.ts';
 import { sha256Json } from '../core/hash.ts';
+import { MiB, readJsonChecked, readTextChecked } from '../core/read.ts';
 import {
   createScenario,
   type Manifest,
   materialiseScenario,
   type Scenario,
 } from '../data/scenarios/index.ts';
+import { MANIFEST_MAX_BYTES, parseManifest } from '../data/scenarios/manifest.ts';
 import { type EvalRecord, evaluateAll } from '../eval/evaluate.ts';
 import { predictSet } from '../eval/predict.ts';
 import { DEFAULT_METRIC_IDS, getMetric, METRICS } from '../eval/registry.ts';
@@ -57,6 +60,8 @@ export interface RunOptions {
   quiet?: boolean;
   /** Where the experiment came from, for messages (`experiments/x.json`). */
   source?: string;
+  /** Files the run reads, by what they are: the output directory must not hold them. */
+  inputs?: Record<string, string>;
 }
 
 export interface RunOutcome {
@@ -80,6 +85,8 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
   const metricIds = checkMetrics(exp, where);
   const backend = await initBackend(opts.backend);
 
+  // The output is a new or empty directory or a uib run directory (resumed); never the user's files.
+  checkOutput(opts.outDir, { kind: 'run', inputs: opts.inputs });
   const store = new RunStore(opts.outDir);
   const unlock = store.lock();
   try {
@@ -524,11 +531,30 @@ function cachedManifest(
   };
   const file = path.join(store.cacheDir, 'manifests', `${sha256Json(request)}.json`);
   if (fs.existsSync(file)) {
+    // What createScenario writes into the manifest from the request: a cached file that says
+    // otherwise (edited, or a hash collision) describes another scenario.
+    const subset = (size: number | null) => (size ? { size, seed } : null);
+    const wanted = sha256Json({
+      dataset: { id: request.dataset, dir: request.dataDir },
+      seed,
+      trainSubset: subset(request.trainSize),
+      testSubset: subset(request.testSize),
+      scenario: request.scenario,
+    });
     try {
-      return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest; // checked by materialiseScenario
-    } catch {
-      // unreadable: rebuild below
+      const m = parseManifest(
+        readTextChecked(file, { maxBytes: MANIFEST_MAX_BYTES, within: store.cacheDir }),
+        file,
+      );
+      const { dataset, trainSubset, testSubset } = m;
+      const head = { dataset, seed: m.seed, trainSubset, testSubset, scenario: m.scenario };
+      if (sha256Json(head) === wanted) return m;
+    } catch (e) {
+      if (!isUsageError(e)) throw e;
     }
+    // Unreadable, invalid or another request's: a miss. Whatever is there (a directory even)
+    // goes, and the manifest is built and written again.
+    fs.rmSync(file, { recursive: true, force: true });
   }
   const manifest = createScenario(request);
   writeJsonAtomic(file, manifest);
@@ -649,7 +675,12 @@ function seconds(ms: number): string {
 
 function previousStart(outDir: string): string | null {
   try {
-    const prev = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8'));
+    // results.json repeats every stored record (each ≤ RECORD_MAX_BYTES, most ≤ 50 KB); only
+    // `startedAt` is wanted here, so a file past 64 MiB counts as absent (a fresh start time).
+    const prev = readJsonChecked(path.join(outDir, 'results.json'), { maxBytes: 64 * MiB }) as {
+      startedAt?: unknown;
+      complete?: unknown;
+    };
     return typeof prev.startedAt === 'string' && prev.complete === false ? prev.startedAt : null;
   } catch {
     return null;

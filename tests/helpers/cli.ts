@@ -61,12 +61,14 @@ export function runUib(
     killWhen?: () => boolean;
     timeoutMs?: number;
     env?: Record<string, string>;
+    /** Working directory of the child (default: the repository root). */
+    cwd?: string;
   } = {},
 ): Promise<CliResult> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
+      cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -15,6 +15,8 @@ export interface RunFlags {
   out?: string;
   backend?: string;
   quiet?: boolean;
+  /** Files the run reads (the experiment file), which --out must not hold. */
+  inputs?: Record<string, string>;
 }
 
 /** Run `exp`, print the table and where the reports are; shared by `uib run` and `uib demo`. */
@@ -28,6 +30,7 @@ export async function runAndReport(
     backend: flags.backend,
     quiet: flags.quiet,
     source,
+    inputs: flags.inputs,
   });
   // Relative to the working directory when inside it, else absolute.
   const rel = (p: string) => {
@@ -68,6 +71,6 @@ export function register(program: Command): void {
     .action(async (file: string, flags: RunFlags) => {
       const exp = loadExperiment(file);
       const out = flags.out ?? path.join('runs', exp.name);
-      await runAndReport(exp, { ...flags, out }, file);
+      await runAndReport(exp, { ...flags, out, inputs: { 'the experiment file': file } }, file);
     });
 }
