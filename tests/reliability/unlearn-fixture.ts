@@ -37,7 +37,10 @@ export async function unlearnFixture(tag: string): Promise<UnlearnFixture> {
     seed: 1,
   });
   const checkpoint = path.join(dir, 'original');
-  await saveCheckpoint(checkpoint, model, { scenarioHash: sha256Json(manifest) });
+  await saveCheckpoint(checkpoint, model, {
+    scenarioHash: sha256Json(manifest),
+    trainSetSha256: manifest.inputsHash.train,
+  });
   model.dispose();
   return { dir, checkpoint, manifestFile };
 }
