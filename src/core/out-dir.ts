@@ -30,7 +30,16 @@ const CHECKPOINT_FILES = ['model.json', 'weights.bin', 'metadata.json'];
 const FILES: Record<OutputKind, readonly string[]> = {
   checkpoint: [...CHECKPOINT_FILES, 'fisher.json', 'fisher.bin'],
   unlearned: [...CHECKPOINT_FILES, 'deletion-record.json'],
-  run: ['experiment.json', 'results.json', 'results.md', 'report.html', 'cells', 'cache', '.lock'],
+  run: [
+    'experiment.json',
+    'environment.json',
+    'results.json',
+    'results.md',
+    'report.html',
+    'cells',
+    'cache',
+    '.lock',
+  ],
 };
 
 /** Temp names of core/atomic.ts writers: never the user's. */
@@ -77,7 +86,8 @@ export function outputKindOf(dir: string): OutputKind | null {
       return false;
     }
   };
-  if (has('experiment.json')) return 'run';
+  // A run that has only just started holds its lock and nothing else yet.
+  if (has('experiment.json') || has('.lock')) return 'run';
   if (!has('metadata.json')) return null;
   let format: unknown;
   try {

@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../core/errors.ts';
+import { exists, KiB, readFileChecked, readTextChecked } from '../core/read.ts';
 import type { DataSource } from './dataset.ts';
 import { fileKey } from './file-key.ts';
 import type { Split } from './mnist.ts';
@@ -19,6 +20,10 @@ export type CifarVariant = 'cifar10' | 'cifar100';
 
 const SIDE = 32;
 const PIXELS = SIDE * SIDE * 3;
+/** Records in one file at most: a whole CIFAR set (50,000 train + 10,000 test) in one file. */
+export const CIFAR_MAX_RECORDS = 60_000;
+/** A class-name file: at most 100 names, one a line; 64 KiB allows 650 bytes a name. */
+export const CIFAR_NAMES_MAX_BYTES = 64 * KiB;
 
 const CIFAR10_CLASSES = [
   'airplane',
@@ -83,13 +88,12 @@ function resolveDir(variant: CifarVariant, dir: string, where: string): string {
 }
 
 function readNames(file: string, n: number): string[] | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  // Optional; but anything there (a dangling link included) is read, and refused if bad.
+  if (!exists(file)) return undefined;
+  const text = readTextChecked(file, {
+    maxBytes: CIFAR_NAMES_MAX_BYTES,
+    what: 'a class-name file',
+  });
   const names = text
     .split(/\r?\n/)
     .map((s) => s.trim())
@@ -113,12 +117,11 @@ export function loadCifar(variant: CifarVariant, split: Split, dir: string): Dat
 
   const recordBytes = layout.labelBytes + PIXELS;
   const bufs = files.map((f) => {
-    let buf: Buffer;
-    try {
-      buf = fs.readFileSync(f);
-    } catch (e) {
-      throw new UsageError(f, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    const buf = readFileChecked(f, {
+      maxBytes: CIFAR_MAX_RECORDS * recordBytes,
+      missing: `missing ${variant} file`,
+      what: `a ${variant} record file`,
+    });
     if (buf.length === 0) throw new UsageError(f, 'empty file; no records');
     if (buf.length % recordBytes !== 0) {
       throw new UsageError(

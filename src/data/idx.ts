@@ -6,9 +6,9 @@
  *
  * The pixel array is a view into the file's buffer, not a copy (47 MB for MNIST's 60k images).
  */
-import * as fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { UsageError } from '../core/errors.ts';
+import { readFileChecked } from '../core/read.ts';
 
 export const IDX_IMAGES_MAGIC = 2051;
 export const IDX_LABELS_MAGIC = 2049;
@@ -16,12 +16,8 @@ export const IDX_LABELS_MAGIC = 2049;
 export const IDX_MAX_INFLATED_BYTES = 1 << 30;
 
 export function readIdxFile(file: string): Buffer {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new UsageError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  // A raw file is its inflated size and a gzip'd one is smaller (pixels compress): one cap.
+  let buf = readFileChecked(file, { maxBytes: IDX_MAX_INFLATED_BYTES, what: 'an IDX file' });
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     // A gzip bomb must not be inflated: refuse on the trailer's declared size (ISIZE), and cap
     // the output in case the trailer lies (ISIZE is mod 2^32).

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { UsageError } from '../core/errors.ts';
+import { MiB, readTextChecked } from '../core/read.ts';
 import { fileKey } from './file-key.ts';
 import type { Split } from './mnist.ts';
 import {
@@ -64,6 +65,12 @@ export function cpsWagesFile(): string {
   }
 }
 
+/**
+ * A CSV/ARFF table: the ones uib knows are at most 1000 rows and 0.2 MB (credit-g.arff); 4 MiB
+ * is ×20 for a user's longer copy, and bounds the cells the parser holds as strings.
+ */
+export const TABULAR_MAX_BYTES = 4 * MiB;
+
 const cache = new Map<string, Record<Split, TabularSource>>();
 
 /** Read, parse (CSV or ARFF by extension) and encode a table; cached per file version and spec. */
@@ -72,12 +79,11 @@ export function loadTabularFile(file: string, spec: TabularSpec, split: Split): 
   const key = `${spec.id}|${fileKey([file])}`;
   let both = cache.get(key);
   if (!both) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new UsageError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    const text = readTextChecked(file, {
+      maxBytes: TABULAR_MAX_BYTES,
+      missing: 'file not found',
+      what: 'a CSV or ARFF table',
+    });
     const table = /\.arff$/i.test(file) ? parseArff(text, file) : parseCsv(text, file);
     both = encodeTable(table, spec);
     cache.set(key, both);

@@ -10,12 +10,17 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import {
+  type ComputeEnvironment,
+  computeEnvironment,
+  describeEnvironment,
+} from '../backend/environment.ts';
 import { initBackend } from '../backend/index.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
 import { DivergenceError, isUsageError, oneLine, UsageError } from '../core/errors.ts';
-import { checkOutput } from '../core/out-dir.ts';
 import { sha256Json } from '../core/hash.ts';
-import { MiB, readJsonChecked, readTextChecked } from '../core/read.ts';
+import { checkOutput } from '../core/out-dir.ts';
+import { exists, MiB, readJsonChecked, readTextChecked } from '../core/read.ts';
 import {
   createScenario,
   type Manifest,
@@ -83,13 +88,13 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
   const where = opts.source ?? 'experiment';
   const methods = checkMethods(exp, where);
   const metricIds = checkMetrics(exp, where);
-  const backend = await initBackend(opts.backend);
-
   // The output is a new or empty directory or a uib run directory (resumed); never the user's files.
   checkOutput(opts.outDir, { kind: 'run', inputs: opts.inputs });
+  await initBackend(opts.backend);
   const store = new RunStore(opts.outDir);
   const unlock = store.lock();
   try {
+    const environment = claimEnvironment(opts.outDir);
     store.removeStaleTemps();
     writeJsonAtomic(path.join(opts.outDir, 'experiment.json'), exp);
     const startedAt = previousStart(opts.outDir) ?? new Date().toISOString();
@@ -117,7 +122,7 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
       progress.stop();
     }
 
-    const results = assemble(exp, store, methods, metricIds, { backend, startedAt });
+    const results = assemble(exp, store, methods, metricIds, { environment, startedAt });
     const files = await writeReports(results, opts.outDir);
     return { results, files, table: renderTerminal(results), failures, ...counters };
   } finally {
@@ -514,6 +519,38 @@ async function runCell(c: CellJob): Promise<Cell> {
 
 // ─── helpers ───────────────────────────────────────────────────────────────────────────────────
 
+const ENVIRONMENT_FILE = 'environment.json';
+
+/**
+ * The compute environment of the run directory: written when a run starts in it, compared when
+ * one resumes. Results are bit-identical only for the same backend, route and thread count, so a
+ * resume in another one is refused rather than mixing cells computed in both under one label.
+ */
+function claimEnvironment(outDir: string): ComputeEnvironment {
+  const now = computeEnvironment();
+  const file = path.join(outDir, ENVIRONMENT_FILE);
+  if (exists(file)) {
+    let was: Partial<ComputeEnvironment> | null = null;
+    try {
+      was = readJsonChecked(file, { maxBytes: 64 * 1024 }) as Partial<ComputeEnvironment>;
+    } catch {
+      // unreadable: the cells are checked by their keys; start the file anew
+    }
+    if (
+      was &&
+      (was.backend !== now.backend || was.route !== now.route || was.threads !== now.threads)
+    ) {
+      throw new UsageError(
+        outDir,
+        `was run on ${describeEnvironment(was as ComputeEnvironment)}; this run is on ${describeEnvironment(now)}. Results differ in their last bits between the two: resume with the same backend, route and threads (--backend, UIB_NATIVE, UIB_THREADS) or give another --out`,
+      );
+    }
+    if (was) return now;
+  }
+  writeJsonAtomic(file, now);
+  return now;
+}
+
 /** The manifest of (scenario, seed), built once and kept in the cache (building it hashes the data). */
 function cachedManifest(
   exp: Experiment,
@@ -693,7 +730,7 @@ export function assemble(
   store: RunStore,
   methods: MethodPlan[],
   metricIds: string[],
-  env: { backend: string; startedAt: string },
+  env: { environment: ComputeEnvironment; startedAt: string },
 ): Results {
   const scenarios: Results['scenarios'] = [];
   const references: Reference[] = [];
@@ -738,7 +775,11 @@ export function assemble(
     experimentHash: sha256Json(exp),
     environment: {
       uibVersion: packageVersion(),
-      backend: env.backend,
+      backend: env.environment.backend,
+      route: env.environment.route,
+      threads: env.environment.threads,
+      addon: env.environment.addon,
+      tfjs: env.environment.tfjs,
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       cpus: os.cpus().length,

@@ -4,11 +4,10 @@
  * methods and seeds; the runner crosses scenarios × seeds × methods. Results are versioned
  * (`schemaVersion: 1`) so reports and later tools can refuse files they do not understand.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import YAML from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
+import { MiB, parseJsonChecked, parseYamlChecked, readTextChecked } from '../core/read.ts';
 import { ScenarioParams } from '../data/scenarios/manifest.ts';
 
 // ─── experiment file ───────────────────────────────────────────────────────────────────────────
@@ -78,7 +77,15 @@ const MethodSchema = z.strictObject({
   /** Registry id; `<id>+uib` adds the UIB regulariser. */
   id: z.string().regex(METHOD_ID, 'must be a method id like "ft", "salun" or "ft+uib"'),
   /** Report row name when one method appears twice with different parameters (default: id). */
-  label: z.string().min(1).max(40).optional(),
+  label: z
+    .string()
+    .min(1)
+    .max(40)
+    .refine((l) => !/^[_.]/.test(l), {
+      // Cell files are named by label; `_retrain`, `_original`, `_scenario` are the references'.
+      message: 'must not start with "_" or "." (reserved for the reference records and temp files)',
+    })
+    .optional(),
   /** Hyper-parameters, validated by the method's own schema. */
   params: z.record(z.string(), z.unknown()).default({}),
 });
@@ -156,23 +163,22 @@ export function parseExperiment(value: unknown, where: string): Experiment {
   return parseWith(ExperimentSchema, value, where);
 }
 
+/** An experiment file is written by hand: those in experiments/ are ≤ 2 KB; 1 MiB is ×500. */
+export const EXPERIMENT_MAX_BYTES = MiB;
+
 /** Read an experiment from a `.json`, `.yaml` or `.yml` file. */
 export function loadExperiment(file: string): Experiment {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      file,
-      code === 'ENOENT' ? 'no such experiment file' : `cannot read (${code})`,
-    );
-  }
+  const text = readTextChecked(file, {
+    maxBytes: EXPERIMENT_MAX_BYTES,
+    missing: 'no such experiment file',
+    what: 'an experiment file',
+  });
   const ext = path.extname(file).toLowerCase();
   let value: unknown;
   try {
-    if (ext === '.json') value = JSON.parse(text);
-    else if (ext === '.yaml' || ext === '.yml') value = YAML.parse(text);
+    // Depth-checked: the schema checks after this recurse, and a deep value overflows them.
+    if (ext === '.json') value = parseJsonChecked(text, file);
+    else if (ext === '.yaml' || ext === '.yml') value = parseYamlChecked(text, file);
     else throw new UsageError(file, `must end in .json, .yaml or .yml; got "${ext || '(none)'}"`);
   } catch (e) {
     if (e instanceof UsageError) throw e;
@@ -291,6 +297,11 @@ export const ResultsSchema = z.object({
   environment: z.object({
     uibVersion: z.string(),
     backend: z.string(),
+    /** The kernel route, its thread count, the addon and tfjs (backend/environment.ts). */
+    route: z.string(),
+    threads: z.number(),
+    addon: z.boolean(),
+    tfjs: z.string(),
     node: z.string(),
     platform: z.string(),
     cpus: z.number(),

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { UsageError } from '../core/errors.ts';
+import { exists, MiB, readJsonChecked, readTextChecked } from '../core/read.ts';
 import { type Cell, CellSchema, type Reference, ReferenceSchema } from './schema.ts';
 
 export const SeedScenarioSchema = z.object({
@@ -28,6 +29,15 @@ export const SeedScenarioSchema = z.object({
   classNames: z.array(z.string()),
 });
 export type SeedScenario = z.infer<typeof SeedScenarioSchema>;
+
+/**
+ * A stored record: the largest is `_scenario.json` with up to 64 example PNGs (32×32 RGB, ≤ 5 KiB
+ * each in base64, ≤ 0.4 MB) or a cell of a 100-class set (a 100×100 confusion matrix, ~0.1 MB);
+ * 16 MiB is ×40.
+ */
+export const RECORD_MAX_BYTES = 16 * MiB;
+/** The lock file holds a decimal pid and nothing else. */
+const LOCK_MAX_BYTES = 64;
 
 export class RunStore {
   constructor(readonly outDir: string) {}
@@ -85,7 +95,15 @@ export class RunStore {
         return () => fs.rmSync(file, { force: true });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const pid = Number(fs.readFileSync(file, 'utf8').trim());
+        // Checked: a FIFO or device as .lock must be refused, not read (an open would hang).
+        let text: string;
+        try {
+          text = readTextChecked(file, { maxBytes: LOCK_MAX_BYTES, what: 'a uib lock file' });
+        } catch (err) {
+          if (!exists(file)) continue; // released meanwhile: try again
+          throw err;
+        }
+        const pid = Number(text.trim());
         if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
           throw new UsageError(
             this.outDir,
@@ -126,14 +144,9 @@ export function fileName(label: string): string {
 
 /** A stored record, or null when absent or unreadable (it is then recomputed). */
 function readJson<T>(file: string, schema: z.ZodType<T>): T | null {
-  let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    const r = schema.safeParse(JSON.parse(text));
+    // A FIFO, device or oversized file is refused without reading it; every refusal is a miss.
+    const r = schema.safeParse(readJsonChecked(file, { maxBytes: RECORD_MAX_BYTES }));
     return r.success ? r.data : null;
   } catch {
     return null;

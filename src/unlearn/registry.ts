@@ -187,6 +187,14 @@ export function parseParams(
   method: UnlearnMethod,
   raw: Record<string, unknown> = {},
 ): Record<string, unknown> {
+  // `__proto__` given as a key (own, from JSON, or set as the prototype by `raw[k] = v`) would
+  // reach the schema as an inherited value and pass the unknown-key check: refuse it by name.
+  const proto = Object.getPrototypeOf(raw);
+  if (proto !== Object.prototype && proto !== null)
+    throw new UsageError(`${method.id}.__proto__`, 'is not a hyper-parameter name');
+  for (const key of Object.keys(raw))
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype')
+      throw new UsageError(`${method.id}.${key}`, 'is not a hyper-parameter name');
   const r = method.params.safeParse(raw);
   if (r.success) return r.data as Record<string, unknown>;
   const issue = r.error.issues[0];

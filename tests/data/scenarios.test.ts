@@ -275,6 +275,6 @@ test('bad input: unknown class, fraction outside (0,1), empty forget set, broken
     () => parseManifest(text.replace('"forgetClass": 3', '"forgetClass": "3"'), 'x.json'),
     /^x\.json: scenario\.forgetClass: /,
   );
-  throwsUsage(() => parseManifest(text.slice(0, 50), 'x.json'), /^x\.json: not valid JSON/);
-  throwsUsage(() => readManifest('/nonexistent/s.json'), /cannot read \(ENOENT\)/);
+  throwsUsage(() => parseManifest(text.slice(0, 50), 'x.json'), /^x\.json: is not valid JSON/);
+  throwsUsage(() => readManifest('/nonexistent/s.json'), /cannot read: no such file \(ENOENT\)/);
 });

@@ -173,9 +173,7 @@ test('a cache without the hash of its weights (or of fisher.bin) is refused', as
 });
 
 test('fisher.bin scaled ×3 is refused: its SHA-256 is not the one fisher.json states', async () => {
-  const dir = await copyWith('scaled', (d) =>
-    editBin(d, (v) => v.forEach((x, i) => (v[i] = 3 * x)), false),
-  );
+  const dir = await copyWith('scaled', (d) => editBin(d, (v) => v.set(v.map((x) => 3 * x)), false));
   await refused(dir, FISHER_BIN, /SHA-256 .* differs from fisher\.json.* \(damaged or replaced\)/);
 });
 
@@ -264,7 +262,7 @@ test('the record holds the cache hashes; a cache changed after the run fails uib
   const json = path.join(f.ckpt, FISHER_JSON);
   const saved = [fs.readFileSync(bin), fs.readFileSync(json)];
   try {
-    editBin(f.ckpt, (v) => v.forEach((x, i) => (v[i] = 3 * x)), true);
+    editBin(f.ckpt, (v) => v.set(v.map((x) => 3 * x)), true);
     const bad = await uib('verify', out);
     assert.equal(bad.code, 2, bad.out);
     assert.match(bad.err, /fisher\.(json|bin): SHA-256 .* no longer matches fisherCache\./);

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { loadCifar } from '../../src/data/cifar.ts';
+import { CIFAR_MAX_RECORDS, CIFAR_NAMES_MAX_BYTES, loadCifar } from '../../src/data/cifar.ts';
 import { cifarRecord, tempDir } from '../data/helpers.ts';
 import {
   applyMutations,
@@ -123,6 +123,27 @@ test('CIFAR: a directory where a record or names file should be is a UsageError 
       inputBytes: 0,
       allocPerByte: 0,
     },
+    tally,
+  );
+  assert.equal(tally.refused, 2);
+});
+
+test('CIFAR: a record or class-name file past its cap is refused from its size, before it is read', () => {
+  const dir = tempDir('cifar-cap');
+  fs.writeFileSync(path.join(dir, 'data_batch_1.bin'), REC10);
+  const big = path.join(dir, 'test_batch.bin');
+  // Sparse, and a whole number of records: only the cap can refuse it.
+  fs.writeFileSync(big, '');
+  fs.truncateSync(big, (CIFAR_MAX_RECORDS + 1) * 3073);
+  const tally = newTally();
+  const read = () => loadCifar('cifar10', 'test', dir);
+  checkReader({ read, names: 'test_batch.bin', inputBytes: 0, allocPerByte: 0 }, tally);
+  fs.writeFileSync(big, REC10);
+  const names = path.join(dir, 'batches.meta.txt');
+  fs.writeFileSync(names, '');
+  fs.truncateSync(names, CIFAR_NAMES_MAX_BYTES + 1);
+  checkReader(
+    { read, names: 'batches.meta.txt', inputBytes: REC10.length, allocPerByte: 4 },
     tally,
   );
   assert.equal(tally.refused, 2);

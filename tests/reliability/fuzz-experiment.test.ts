@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import YAML from 'yaml';
-import { loadExperiment } from '../../src/experiments/schema.ts';
+import { EXPERIMENT_MAX_BYTES, loadExperiment } from '../../src/experiments/schema.ts';
 import { tempDir } from '../data/helpers.ts';
 import {
   checkReader,
@@ -110,4 +110,35 @@ test('a YAML alias bomb ("billion laughs") is refused quickly', () => {
     tally,
   );
   assert.equal(tally.refused, 1);
+});
+
+test('an experiment file past EXPERIMENT_MAX_BYTES is refused from its size; deep YAML in one line', () => {
+  const dir = tempDir('exp-cap');
+  const big = path.join(dir, 'big.yaml');
+  fs.writeFileSync(big, YAML.stringify(EXPERIMENT));
+  fs.truncateSync(big, EXPERIMENT_MAX_BYTES + 1);
+  const tally = newTally();
+  checkReader(
+    { read: () => loadExperiment(big), names: 'big.yaml', inputBytes: 0, allocPerByte: 0 },
+    tally,
+  );
+  // Deep enough to overflow the yaml package's recursion: refused from the tokens first.
+  for (const [name, text] of [
+    ['flow.yaml', `name: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`],
+    ['dash.yml', `${'- '.repeat(100_000)}x\n`],
+  ]) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    checkReader(
+      {
+        read: () => loadExperiment(file),
+        names: name,
+        inputBytes: text.length,
+        allocPerByte: 16,
+        budgetMs: 1000,
+      },
+      tally,
+    );
+  }
+  assert.equal(tally.refused, 3);
 });

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { UsageError } from '../../src/core/errors.ts';
+import { IDX_MAX_INFLATED_BYTES, readIdxFile } from '../../src/data/idx.ts';
 import { loadIdxPair } from '../../src/data/mnist.ts';
 import { idxImages, idxLabels, tempDir } from '../data/helpers.ts';
 import {
@@ -171,4 +172,22 @@ test('gzip IDX whose trailer declares a multi-GiB inflated size is refused witho
   assert.ok(r.error instanceof UsageError, String(r.error));
   assert.match(r.error.message, /img\.gz: gzip data declares 4026531840 bytes inflated/);
   assert.ok(performance.now() - t0 < 500);
+});
+
+test('an IDX file past IDX_MAX_INFLATED_BYTES is refused from its size, before anything is read', () => {
+  const file = path.join(tempDir('idx-cap'), 'big-images-idx3-ubyte');
+  // Sparse: the size is real, the disk blocks are not.
+  fs.writeFileSync(file, '');
+  fs.truncateSync(file, IDX_MAX_INFLATED_BYTES + 1);
+  const tally = newTally();
+  checkReader(
+    {
+      read: () => readIdxFile(file),
+      names: 'big-images-idx3-ubyte',
+      inputBytes: 0,
+      allocPerByte: 0,
+    },
+    tally,
+  );
+  assert.equal(tally.refused, 1);
 });

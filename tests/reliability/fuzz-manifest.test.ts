@@ -17,7 +17,11 @@ import {
   materialiseScenario,
   readManifest,
 } from '../../src/data/scenarios/index.ts';
-import type { Manifest, ScenarioParams } from '../../src/data/scenarios/manifest.ts';
+import {
+  MANIFEST_MAX_BYTES,
+  type Manifest,
+  type ScenarioParams,
+} from '../../src/data/scenarios/manifest.ts';
 import { tempDir } from '../data/helpers.ts';
 import {
   checkReader,
@@ -117,4 +121,68 @@ test('a manifest index past 2^32 is refused, not wrapped onto another sample', (
     (e: unknown) =>
       e instanceof UsageError && e.message.includes('wrap.json') && /indices/.test(e.message),
   );
+});
+
+test('a manifest past MANIFEST_MAX_BYTES is refused from its size; 200,000-deep JSON in one line', () => {
+  const dir = tempDir('manifest-cap');
+  const big = path.join(dir, 'big.json');
+  fs.writeFileSync(big, formatManifest(manifests[0]));
+  fs.truncateSync(big, MANIFEST_MAX_BYTES + 1);
+  const tally = newTally();
+  checkReader(
+    { read: () => readManifest(big), names: 'big.json', inputBytes: 0, allocPerByte: 0 },
+    tally,
+  );
+  const deep = path.join(dir, 'deep.json');
+  const text = `{"schemaVersion": 1, "indices": ${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+  fs.writeFileSync(deep, text);
+  checkReader(
+    {
+      read: () => readManifest(deep),
+      names: 'deep.json',
+      inputBytes: text.length,
+      allocPerByte: 4,
+    },
+    tally,
+  );
+  assert.equal(tally.refused, 2);
+});
+
+// Found by `npm run fuzz` (2000 cases): each was another exception, or blamed a flag.
+test('a manifest with an unknown dataset, a dir for embedded MNIST, or a kind’s list missing names the manifest', () => {
+  const dir = tempDir('manifest-found');
+  const colour = manifests[2];
+  const cases: [string, Manifest, RegExp][] = [
+    [
+      'id.json',
+      { ...manifests[0], dataset: { id: 'line\nbreak', dir: null } },
+      /dataset\.id: unknown/,
+    ],
+    [
+      'dir.json',
+      { ...manifests[0], dataset: { id: 'mnist', dir: '/tmp' } },
+      /dataset: mnist is embedded/,
+    ],
+    ['colours.json', { ...colour, colours: null }, /colours must be given for kind colour/],
+    [
+      'patterned.json',
+      { ...manifests[1], patterned: null },
+      /patterned must be given for kind pattern/,
+    ],
+    [
+      'extra.json',
+      { ...manifests[0], colours: colour.colours },
+      /colours must be null for kind random/,
+    ],
+  ];
+  for (const [name, m, pattern] of cases) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, formatManifest(m));
+    assert.throws(
+      () => readAndBuild(file),
+      (e: unknown) =>
+        e instanceof UsageError && e.message.startsWith(file) && pattern.test(e.message),
+      name,
+    );
+  }
 });

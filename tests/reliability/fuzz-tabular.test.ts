@@ -14,6 +14,7 @@ import {
   cpsWagesFile,
   GERMAN_CREDIT_SPEC,
   loadTabularFile,
+  TABULAR_MAX_BYTES,
 } from '../../src/data/tabular-sets.ts';
 import { tempDir } from '../data/helpers.ts';
 import {
@@ -161,6 +162,23 @@ test('CSV/ARFF: a directory in place of the file is a UsageError naming it', () 
     {
       read: () => loadTabularFile(file, GERMAN_CREDIT_SPEC, 'train'),
       names: 'credit-g.arff',
+      inputBytes: 0,
+      allocPerByte: 0,
+    },
+    tally,
+  );
+  assert.equal(tally.refused, 1);
+});
+
+test('CSV: a file past TABULAR_MAX_BYTES is refused from its size, before it is read', () => {
+  const file = path.join(tempDir('tab-cap'), 'big.csv');
+  fs.writeFileSync(file, CSV);
+  fs.truncateSync(file, TABULAR_MAX_BYTES + 1);
+  const tally = newTally();
+  checkReader(
+    {
+      read: () => loadTabularFile(file, CPS_WAGES_SPEC, 'train'),
+      names: 'big.csv',
       inputBytes: 0,
       allocPerByte: 0,
     },

@@ -377,7 +377,10 @@ export const jsonMutationArb: fc.Arbitrary<JsonMutation> = fc.oneof(
 /** Apply JSON mutations to a deep copy of `base` (each picks a path by index modulo the count). */
 export function mutateJson(base: unknown, muts: readonly JsonMutation[]): unknown {
   let root: unknown = structuredClone(base);
-  for (const m of muts) {
+  for (const m0 of muts) {
+    // A fresh copy of the inserted value: fast-check may hand the same object to two mutations,
+    // and adding into one would then make the tree circular.
+    const m = 'value' in m0 ? { ...m0, value: structuredClone(m0.value) } : m0;
     const all = paths(root);
     const p = all[m.path % all.length];
     if (p.length === 0) {

@@ -71,7 +71,17 @@ test('a good deletion record verifies: one line per check, then OK, exit 0', asy
   const lines = r.out.trimEnd().split('\n');
   assert.deepEqual(
     lines.map((l) => l.split(/\s+/)[0]),
-    ['weights', 'model', 'record', 'original', 'manifest', 'relation', 'fisher', 'environment', 'OK'],
+    [
+      'weights',
+      'model',
+      'record',
+      'original',
+      'manifest',
+      'relation',
+      'fisher',
+      'environment',
+      'OK',
+    ],
   );
   assert.match(lines[3], /SHA-256 [0-9a-f]{12}… and weight scale match the record/);
   assert.match(lines[5], /trained under this manifest/);
@@ -129,10 +139,19 @@ test('an edited deletion record fails naming the record', async () => {
     [(r: Json) => (r.unlearned.weightsSha256 = OTHER_SHA), /unlearned\.weightsSha256/],
     [(r: Json) => (r.scenario.manifestSha256 = OTHER_SHA), /scenario\.manifestSha256/],
     [(r: Json) => (r.method = 'ga'), /method ga… no longer matches extra\.method/],
-    [(r: Json) => (r.scenario.matchesCheckpoint = false), /scenario\.matchesCheckpoint false contradicts/],
+    [
+      (r: Json) => (r.scenario.matchesCheckpoint = false),
+      /scenario\.matchesCheckpoint false contradicts/,
+    ],
     // What the record says of the request, against the manifest itself.
-    [(r: Json) => (r.scenario.counts.forget = 0), /scenario\.counts is .*"forget":0.* but scenario\.json says/],
-    [(r: Json) => (r.scenario.kind = 'class'), /scenario\.kind is "class" but scenario\.json says "random"/],
+    [
+      (r: Json) => (r.scenario.counts.forget = 0),
+      /scenario\.counts is .*"forget":0.* but scenario\.json says/,
+    ],
+    [
+      (r: Json) => (r.scenario.kind = 'class'),
+      /scenario\.kind is "class" but scenario\.json says "random"/,
+    ],
     [(r: Json) => (r.scenario.seed += 1), /scenario\.seed is 4 but scenario\.json says 3/],
     [(r: Json) => (r.scenario.relation = 'declared-other'), /contradicts scenario\.relation/],
     [(r: Json) => (r.scenario.trainSetSha256 = OTHER_SHA), /scenario\.trainSetSha256/],

@@ -167,7 +167,7 @@ test('an original with NaN weights: unlearn refuses it (SSD and UIB-IF no longer
   tf.tidy(() => {
     const v = w0.read().dataSync().slice() as Float32Array;
     v[5] = Number.NaN;
-    w0.write(tf.tensor(v, w0.shape));
+    w0.write(tf.tensor(v, w0.shape as number[]));
   });
   for (const id of ['ssd', 'uib-if']) {
     await assert.rejects(

@@ -138,7 +138,16 @@ export function createScenario(req: ScenarioRequest): Manifest {
  */
 export function materialiseScenario(m: Manifest, where = 'manifest'): Scenario {
   checkManifest(m, where);
-  const ctx = buildContext(m, m.indices.train, m.indices.test);
+  let ctx: BuildContext;
+  try {
+    ctx = buildContext(m, m.indices.train, m.indices.test);
+  } catch (e) {
+    // A loader names the flag a command would have taken (`--data-dir`); here the manifest
+    // gave the value, so name the manifest.
+    if (e instanceof UsageError && e.where.startsWith('--'))
+      throw new UsageError(where, `dataset: ${e.problem}`);
+    throw e;
+  }
   for (const split of ['train', 'test'] as const) {
     const src = split === 'train' ? ctx.trainSource : ctx.testSource;
     const now = sourceDigest(src);

@@ -7,13 +7,21 @@
  * Reading validates with zod and then checks the index lists against each other; every problem
  * is a one-line UsageError naming the file and the field.
  */
-import * as fs from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import { UsageError } from '../../core/errors.ts';
+import { MiB, parseJsonChecked, readTextChecked } from '../../core/read.ts';
 import { CORRUPTIONS, isCorruptionName } from '../corruptions/index.ts';
+import { datasetInfo } from '../registry.ts';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
+/**
+ * A manifest lists each training sample at most 4 times (train, forget or retain, patterned,
+ * colours) and each test sample 3: EMNIST ByClass, the largest set the IDX reader admits
+ * (697,932 + 116,323 samples), makes 3.14 M indices, ≤ 14 bytes each even pretty-printed
+ * (6 digits, comma, newline, 6 spaces): ≈ 44 MB.
+ */
+export const MANIFEST_MAX_BYTES = 64 * MiB;
 
 /** A pattern is one of the 15 MNIST-C corruptions or `patch` (3x3 white square, bottom-right). */
 export const PATTERN_NAMES: readonly string[] = [...CORRUPTIONS, 'patch'];
@@ -146,6 +154,8 @@ function isSubsetOf(sub: readonly number[], of: readonly number[]): boolean {
 
 /** Cross-field checks zod cannot express; throws UsageError(where, ...). */
 export function checkManifest(m: Manifest, where: string): void {
+  // Checked here, so that loading the data later cannot blame a flag the user never gave.
+  datasetInfo(m.dataset.id, `${where}: dataset.id`);
   const { indices: ix } = m;
   for (const k of ['train', 'forget', 'retain', 'test'] as const) {
     if (!isAscendingUnique(ix[k])) {
@@ -182,6 +192,19 @@ export function checkManifest(m: Manifest, where: string): void {
       );
     }
   }
+  // Each kind's materialiser relies on these being present (or absent) as the kind writes them.
+  const kind = m.scenario.kind;
+  const patternedKind = kind === 'pattern' || kind === 'bias' || kind === 'backdoor';
+  if (patternedKind !== (m.patterned !== null))
+    throw new UsageError(
+      where,
+      `patterned must be ${patternedKind ? 'given' : 'null'} for kind ${kind}`,
+    );
+  if ((kind === 'colour') !== (m.colours !== null))
+    throw new UsageError(
+      where,
+      `colours must be ${kind === 'colour' ? 'given' : 'null'} for kind ${kind}`,
+    );
   if (m.patterned) {
     if (!isAscendingUnique(m.patterned.train) || !isSubsetOf(m.patterned.train, ix.train))
       throw new UsageError(
@@ -204,13 +227,7 @@ export function checkManifest(m: Manifest, where: string): void {
 
 /** Parse and check a manifest from text; `where` names the file in errors. */
 export function parseManifest(text: string, where: string): Manifest {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(where, `not valid JSON (${(e as Error).message})`);
-  }
-  const r = Manifest.safeParse(raw);
+  const r = Manifest.safeParse(parseJsonChecked(text, where));
   if (!r.success) {
     const issue = r.error.issues[0];
     const field = issue.path.join('.') || '(top level)';
@@ -221,12 +238,11 @@ export function parseManifest(text: string, where: string): Manifest {
 }
 
 export function readManifest(file: string): Manifest {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const text = readTextChecked(file, {
+    maxBytes: MANIFEST_MAX_BYTES,
+    missing: 'cannot read: no such file (ENOENT)',
+    what: 'a scenario manifest',
+  });
   return parseManifest(text, file);
 }
 

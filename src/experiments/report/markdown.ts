@@ -3,6 +3,7 @@
  * first, then the original model, then the methods; each cell mean ± 95 % interval over seeds;
  * the best method per column in bold (terminal: `*`).
  */
+import { describeEnvironment } from '../../backend/environment.ts';
 import {
   aggregate,
   CLIPPING_NOTE,
@@ -26,7 +27,7 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   if (exp.description) out.push(exp.description, '');
   out.push(
-    `Backend ${results.environment.backend}, ${results.environment.cpus} CPU cores, node ${results.environment.node}, uib ${results.environment.uibVersion}.` +
+    `Backend ${describeEnvironment(results.environment)} (addon ${results.environment.addon ? 'on' : 'off'}, tfjs ${results.environment.tfjs}), ${results.environment.cpus} CPU cores, node ${results.environment.node}, uib ${results.environment.uibVersion}.` +
       (results.complete ? '' : ' **Incomplete run**: some cells are missing.'),
   );
   out.push('');

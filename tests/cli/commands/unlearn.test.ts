@@ -242,7 +242,10 @@ test('bad input: one line on stderr, exit 2, nothing written', async () => {
       ],
       /none\.json: no such file/,
     ],
-    [[...base.slice(0, -1), ckpt, '--method', 'ft'], /--out: .* holds --checkpoint .*would lose it/],
+    [
+      [...base.slice(0, -1), ckpt, '--method', 'ft'],
+      /--out: .* holds --checkpoint .*would lose it/,
+    ],
   ];
   for (const [argv, pattern] of cases) {
     const r = await uib(...argv);

@@ -1,0 +1,171 @@
+/**
+ * Fuzzed run-store records (`RunStore.readCell`, `readReference`, `readSeedScenario`): a stored
+ * record that is damaged (structure or text) must be a miss (null) or a record that passes its
+ * schema, never an exception, within its time budget. `uib run` then recomputes the miss.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  type Cell,
+  CellSchema,
+  type Reference,
+  ReferenceSchema,
+} from '../../src/experiments/schema.ts';
+import { RunStore, type SeedScenario, SeedScenarioSchema } from '../../src/experiments/store.ts';
+import { tempDir } from '../data/helpers.ts';
+import {
+  checkReader,
+  describeTally,
+  FUZZ_SEED,
+  fuzzRuns,
+  jsonMutationArb,
+  mutateJson,
+  mutateText,
+  mutationArb,
+  newTally,
+} from './fuzz.ts';
+
+const METRICS = {
+  values: { ua: { value: 0.75 }, ra: { value: 0.5 }, mia: { value: null, reason: 'n/a' } },
+  notApplicable: { 'mia-loss-lr': 'needs logits' },
+  notes: { ua: { sizes: { forget: 24 } } },
+  details: {
+    perClassTestAccuracy: [1, 0.5, null],
+    perClassForgetAccuracy: [null, 0, 1],
+    testConfusion: [
+      [3, 0, 1],
+      [0, 2, 0],
+      [1, 0, 4],
+    ],
+  },
+};
+const COST = {
+  timeMs: 12.5,
+  speedUp: 3.2,
+  gradEvals: 40,
+  forwardEvals: 80,
+  epochsTouched: 1,
+  phases: { train: 10 },
+};
+
+const CELL: Cell = CellSchema.parse({
+  scenario: 'random-20pct',
+  seed: 1,
+  method: 'ft',
+  methodId: 'ft',
+  params: { epochs: 1, lr: 0.01 },
+  key: 'a'.repeat(64),
+  status: 'ok',
+  metrics: METRICS,
+  retrain: { ua: { value: 0.8 } },
+  cost: COST,
+  details: {},
+  finishedAt: '2024-06-07T00:00:00.000Z',
+});
+const REF: Reference = ReferenceSchema.parse({
+  scenario: 'random-20pct',
+  seed: 1,
+  role: 'original',
+  cacheKey: 'b'.repeat(64),
+  metrics: METRICS,
+  cost: COST,
+});
+const INFO: SeedScenario = SeedScenarioSchema.parse({
+  scenario: 'random-20pct',
+  seed: 1,
+  manifestHash: 'c'.repeat(64),
+  counts: { train: 96, forget: 24, retain: 72, test: 60 },
+  sampleShape: [28, 28, 1],
+  numClasses: 10,
+  forgetExamples: [{ label: 3, png: 'data:image/png;base64,iVBORw0KGgo=' }],
+  classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+});
+
+/** Each record kind: where the store keeps it, how it reads it, the schema it must pass. */
+const KINDS = [
+  {
+    label: 'cell',
+    record: CELL,
+    file: path.join('cells', 'random-20pct', 'seed-1', 'ft.json'),
+    read: (s: RunStore) => s.readCell('random-20pct', 1, 'ft'),
+    schema: CellSchema,
+  },
+  {
+    label: 'reference',
+    record: REF,
+    file: path.join('cells', 'random-20pct', 'seed-1', '_original.json'),
+    read: (s: RunStore) => s.readReference('random-20pct', 1, 'original'),
+    schema: ReferenceSchema,
+  },
+  {
+    label: 'scenario info',
+    record: INFO,
+    file: path.join('cells', 'random-20pct', 'seed-1', '_scenario.json'),
+    read: (s: RunStore) => s.readSeedScenario('random-20pct', 1),
+    schema: SeedScenarioSchema,
+  },
+] as const;
+
+test('the seed records read back whole (so damage, not the seed, makes a miss)', () => {
+  const store = new RunStore(tempDir('store-seed'));
+  store.writeCell(CELL);
+  store.writeReference(REF);
+  store.writeSeedScenario(INFO);
+  for (const k of KINDS) assert.deepEqual(k.read(store), k.record);
+});
+
+test('fuzz stored records: damaged structure and text are a miss or a valid record, never thrown', (t) => {
+  const root = tempDir('fuzz-store');
+  const store = new RunStore(root);
+  for (const [label, damage] of [
+    [
+      'json',
+      fc
+        .array(jsonMutationArb, { minLength: 1, maxLength: 3 })
+        .map((m) => (v: unknown) => `${JSON.stringify(mutateJson(v, m))}\n`),
+    ],
+    [
+      'text',
+      fc
+        .array(mutationArb, { minLength: 1, maxLength: 3 })
+        .map((m) => (v: unknown) => mutateText(JSON.stringify(v, null, 2), m)),
+    ],
+  ] as const) {
+    const tally = newTally();
+    let misses = 0;
+    fc.assert(
+      fc.property(fc.nat(), damage, (i, write) => {
+        const kind = KINDS[i % KINDS.length];
+        const file = path.join(root, kind.file);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        const text = write(kind.record);
+        fs.writeFileSync(file, text);
+        let got: unknown;
+        checkReader(
+          {
+            read: () => {
+              got = kind.read(store);
+            },
+            names: path.basename(file),
+            inputBytes: Buffer.byteLength(text),
+            allocPerByte: 16,
+            budgetMs: 1000,
+          },
+          tally,
+        );
+        if (got === null) misses++;
+        else
+          assert.ok(kind.schema.safeParse(got).success, `${kind.label}: invalid record returned`);
+        fs.rmSync(file);
+      }),
+      { numRuns: fuzzRuns(150), seed: FUZZ_SEED },
+    );
+    // A miss is a return, not a refusal: the store never throws on a record it cannot use.
+    assert.equal(tally.refused, 0, JSON.stringify(tally));
+    assert.ok(misses > 0, 'no damage made a miss');
+    t.diagnostic(`${describeTally(`store records ${label}`, tally)}; ${misses} misses`);
+  }
+});
