@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeErrno, UsageError } from './errors.ts';
-import { isAlive } from './process.ts';
+import { acquireLock } from './lock.ts';
 import { readTextChecked } from './read.ts';
 
 /** What a command writes: a trained checkpoint, an unlearned one with its record, a run directory. */
@@ -191,36 +191,15 @@ export function lockOutput(target: string, flag = '--out'): () => void {
   } catch (e) {
     throw new UsageError(flag, `"${target}": cannot create its parent (${describeErrno(e)})`);
   }
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        fs.rmSync(file, { force: true });
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new UsageError(
-          flag,
-          `"${target}": cannot take the lock ${file} (${describeErrno(e)})`,
-        );
-    }
-    let pid = Number.NaN;
-    try {
-      pid = Number(readTextChecked(file, { maxBytes: 64 }).trim());
-    } catch {
-      // unreadable, a FIFO, a directory: not a live writer's lock
-    }
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
-      throw new UsageError(
+  return acquireLock(
+    file,
+    flag,
+    (pid) =>
+      new UsageError(
         flag,
         `"${target}" is being written by another uib process (pid ${pid}); wait for it or give another directory`,
-      );
-    fs.rmSync(file, { recursive: true, force: true });
-  }
-  throw new UsageError(flag, `"${target}": could not take the lock ${file}`);
+      ),
+  );
 }
 
 /**

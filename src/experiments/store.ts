@@ -13,8 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic.ts';
-import { UsageError } from '../core/errors.ts';
-import { exists, MiB, readJsonChecked, readTextChecked } from '../core/read.ts';
+import { describeErrno, UsageError } from '../core/errors.ts';
+import { acquireLock } from '../core/lock.ts';
+import { MiB, readJsonChecked } from '../core/read.ts';
 import { type Cell, CellSchema, type Reference, ReferenceSchema } from './schema.ts';
 
 export const SeedScenarioSchema = z.object({
@@ -36,8 +37,6 @@ export type SeedScenario = z.infer<typeof SeedScenarioSchema>;
  * 16 MiB is ×40.
  */
 export const RECORD_MAX_BYTES = 16 * MiB;
-/** The lock file holds a decimal pid and nothing else. */
-const LOCK_MAX_BYTES = 64;
 
 export class RunStore {
   constructor(readonly outDir: string) {}
@@ -87,33 +86,20 @@ export class RunStore {
    * killed run) is taken over; one held by a live process is refused.
    */
   lock(): () => void {
-    fs.mkdirSync(this.outDir, { recursive: true });
-    const file = path.join(this.outDir, '.lock');
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-        return () => fs.rmSync(file, { force: true });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        // Checked: a FIFO or device as .lock must be refused, not read (an open would hang).
-        let text: string;
-        try {
-          text = readTextChecked(file, { maxBytes: LOCK_MAX_BYTES, what: 'a uib lock file' });
-        } catch (err) {
-          if (!exists(file)) continue; // released meanwhile: try again
-          throw err;
-        }
-        const pid = Number(text.trim());
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-          throw new UsageError(
-            this.outDir,
-            `is in use by another uib run (pid ${pid}); wait for it or choose another --out`,
-          );
-        }
-        fs.rmSync(file, { force: true });
-      }
+    try {
+      fs.mkdirSync(this.outDir, { recursive: true });
+    } catch (e) {
+      throw new UsageError(this.outDir, `cannot create the run directory (${describeErrno(e)})`);
     }
-    throw new UsageError(this.outDir, 'could not take the lock file .lock');
+    return acquireLock(
+      path.join(this.outDir, '.lock'),
+      this.outDir,
+      (pid) =>
+        new UsageError(
+          this.outDir,
+          `is in use by another uib run (pid ${pid}); wait for it or choose another --out`,
+        ),
+    );
   }
 
   /** Remove temp files an interrupted writer left (`.name.tmp-*`); none is ever a result. */
@@ -150,14 +136,5 @@ function readJson<T>(file: string, schema: z.ZodType<T>): T | null {
     return r.success ? r.data : null;
   } catch {
     return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
