@@ -218,8 +218,10 @@ function readModelFiles(dir: string): ModelFiles {
     });
   });
   const actual = weightFiles.reduce((s, f) => s + f.bytes, 0);
+  if (weightFiles.length === 0 && expected > 0)
+    throw new UsageError(file, `declares ${expected} bytes of weights but lists no weight file`);
   if (actual !== expected) {
-    const names = weightFiles.map((f) => f.file).join(', ') || WEIGHTS_FILE;
+    const names = weightFiles.map((f) => f.file).join(', ');
     throw new UsageError(
       names,
       `holds ${actual} bytes but ${MODEL_FILE} declares ${expected} (truncated or mismatched)`,
