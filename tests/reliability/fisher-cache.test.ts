@@ -280,3 +280,30 @@ test('the record holds the cache hashes; a cache changed after the run fails uib
   assert.equal(edited.code, 2);
   assert.match(edited.err, /fisherCache is null but curvature\.source is cache/);
 });
+
+test('a cache whose n is not the training set’s size is refused when the prior reads it', async () => {
+  const f = await fixture();
+  const dir = await copyWith('other-n', (d) =>
+    editJson(path.join(d, FISHER_JSON), (j) => (j.n = (j.n as number) + 1)),
+  );
+  const out = path.join(f.dir, 'out-other-n');
+  const r = await uib(
+    'unlearn',
+    '--checkpoint',
+    dir,
+    '--scenario',
+    f.manifestFile,
+    '--method',
+    'uib-if',
+    '--param',
+    'steps=1',
+    '--backend',
+    'cpu',
+    '--quiet',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /fisher\.json: is a mean over n = 121 samples; .* has 120 .*another training set/);
+  assert.ok(!fs.existsSync(out));
+});

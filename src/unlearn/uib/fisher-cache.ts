@@ -46,8 +46,8 @@ export interface FisherCache {
   weightsSha256: string;
   /** [group][param] diagonal Fisher. */
   diag: Float32Array[][];
-  /** SHA-256 of the two files as read (set by `loadFisherCache`). */
-  files?: { jsonSha256: string; binSha256: string };
+  /** fisher.json's path and the SHA-256 of the two files as read (set by `loadFisherCache`). */
+  files?: { file: string; jsonSha256: string; binSha256: string };
 }
 
 const hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256');
@@ -208,8 +208,16 @@ export function loadFisherCache(
   let total = 0;
   for (const t of index.tensors) {
     const p = groups[t.group]?.params[t.param];
-    const size = p ? (p.variable.shape as number[]).reduce((a, b) => a * b, 1) : -1;
-    if (!p || p.layer !== t.layer || p.role !== t.role || size !== t.length || t.offset !== total)
+    const shape = p ? (p.variable.shape as number[]) : [];
+    const size = p ? shape.reduce((a, b) => a * b, 1) : -1;
+    if (
+      !p ||
+      p.layer !== t.layer ||
+      p.role !== t.role ||
+      size !== t.length ||
+      shape.join(',') !== t.shape.join(',') ||
+      t.offset !== total
+    )
       throw new UsageError(
         jsonPath,
         `tensor ${t.layer}/${t.role} (group ${t.group}, param ${t.param}, offset ${t.offset}) does not match the model's parameters`,
@@ -240,6 +248,6 @@ export function loadFisherCache(
     n: index.n,
     weightsSha256: index.weightsSha256,
     diag,
-    files: { jsonSha256: sha256(jsonBytes), binSha256 },
+    files: { file: jsonPath, jsonSha256: sha256(jsonBytes), binSha256 },
   };
 }

@@ -368,6 +368,12 @@ export async function buildPrior(
   let diagR: Float32Array[][];
   if (useCache) {
     const c = opts.cache!;
+    // F_D is a mean over the training set D = D_r ∪ ΔD: another n is another training set's cache.
+    if (c.n !== nRetain + nForget)
+      throw new UsageError(
+        c.files?.file ?? 'Fisher cache',
+        `is a mean over n = ${c.n} samples; this request's training set has ${nRetain + nForget} (|D_r| ${nRetain} + |ΔD| ${nForget}): a cache of another training set`,
+      );
     diagR = c.diag.map((g, gi) =>
       g.map((fd, pi) => {
         const ff = forgetFisher![gi][pi];
@@ -565,7 +571,10 @@ export async function buildPrior(
     labels,
     mean,
     source: useCache ? 'cache' : 'subsample',
-    cache: useCache ? (opts.cache!.files ?? null) : null,
+    cache:
+      useCache && opts.cache!.files
+        ? { jsonSha256: opts.cache!.files.jsonSha256, binSha256: opts.cache!.files.binSha256 }
+        : null,
     fisherSamples: useCache ? opts.cache!.n : fisherSet.length,
     forgetSamples: forgetSet.length,
     nRetain,
