@@ -217,3 +217,39 @@ export function claimOutput(target: string, opts: OutputOptions): () => void {
   }
   return release;
 }
+
+/**
+ * The same rule for a command that writes one file (`uib scenario --out s.json`, a PNG): a new
+ * path, or a file of the same kind (`isOurs`) with --force; never a directory, a device or
+ * another kind of file.
+ */
+export function checkOutputFile(
+  target: string,
+  opts: { what: string; force?: boolean; flag?: string; isOurs: (file: string) => boolean },
+): void {
+  const flag = opts.flag ?? '--out';
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new UsageError(flag, `"${target}": ${describeErrno(e)}`);
+  }
+  if (st.isDirectory())
+    throw new UsageError(
+      flag,
+      `"${target}" is a directory; give the path of ${opts.what} to write`,
+    );
+  if (!st.isFile())
+    throw new UsageError(flag, `"${target}" exists and is not a regular file; give a new path`);
+  if (!opts.isOurs(target))
+    throw new UsageError(
+      flag,
+      `"${target}" exists and is not ${opts.what}; uib replaces only its own files (give a new path)`,
+    );
+  if (!opts.force)
+    throw new UsageError(
+      flag,
+      `"${target}" already holds ${opts.what}; pass --force to replace it (records that name it will no longer verify)`,
+    );
+}

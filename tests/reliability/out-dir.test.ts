@@ -303,3 +303,43 @@ test('uib run: a folder of user files is refused; a run directory resumes', asyn
     /holds the experiment file/,
   );
 });
+
+test('uib scenario --out: a new path, or a manifest with --force; never a user file; --png only over a PNG', async () => {
+  const dir = tempDir('outdir-scenario');
+  const args = (out: string) => [
+    'scenario',
+    '--dataset',
+    'mnist',
+    '--kind',
+    'random',
+    '--forget-fraction',
+    '0.2',
+    '--train-size',
+    '60',
+    '--test-size',
+    '20',
+    '--out',
+    out,
+  ];
+  const notes = path.join(dir, 'notes.json');
+  fs.writeFileSync(notes, '{"mine": true}');
+  oneLineExit2(await uib(...args(notes), '--force'), /exists and is not a scenario manifest/);
+  assert.equal(fs.readFileSync(notes, 'utf8'), '{"mine": true}');
+  oneLineExit2(await uib(...args(dir)), /is a directory/);
+  const s = path.join(dir, 's.json');
+  assert.equal((await uib(...args(s))).code, 0);
+  const first = fs.readFileSync(s, 'utf8');
+  oneLineExit2(
+    await uib(...args(s), '--seed', '2'),
+    /already holds a scenario manifest; pass --force/,
+  );
+  assert.equal(fs.readFileSync(s, 'utf8'), first);
+  assert.equal((await uib(...args(s), '--seed', '2', '--force')).code, 0);
+  assert.notEqual(fs.readFileSync(s, 'utf8'), first);
+  // --png: a PNG uib drew is redrawn, a user's file is not touched.
+  const png = path.join(dir, 'grid.png');
+  assert.equal((await uib('scenario', 'show', s, '--png', png)).code, 0);
+  assert.equal((await uib('scenario', 'show', s, '--png', png)).code, 0);
+  oneLineExit2(await uib('scenario', 'show', s, '--png', notes), /--png: .* is not a PNG image/);
+  assert.equal(fs.readFileSync(notes, 'utf8'), '{"mine": true}');
+});

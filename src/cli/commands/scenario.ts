@@ -7,6 +7,8 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.ts';
+import { checkOutputFile } from '../../core/out-dir.ts';
+import { readFileChecked } from '../../core/read.ts';
 import { DATASET_IDS, DATASETS } from '../../data/registry.ts';
 import {
   createScenario,
@@ -29,6 +31,7 @@ interface Flags {
   kind?: ScenarioKindId;
   seed: number;
   out?: string;
+  force?: boolean;
   trainSize?: number;
   testSize?: number;
   subsetSeed?: number;
@@ -48,7 +51,15 @@ interface Flags {
 
 type KindFlag = Exclude<
   keyof Flags,
-  'dataset' | 'dataDir' | 'kind' | 'seed' | 'out' | 'trainSize' | 'testSize' | 'subsetSeed'
+  | 'dataset'
+  | 'dataDir'
+  | 'kind'
+  | 'seed'
+  | 'out'
+  | 'force'
+  | 'trainSize'
+  | 'testSize'
+  | 'subsetSeed'
 >;
 
 /** The flags each kind takes; any other kind flag given is an error, so none is silently ignored. */
@@ -152,7 +163,8 @@ export function register(program: Command): void {
       intOption('--seed', { min: 0, max: 2 ** 32 - 1 }),
       0,
     )
-    .option('--out <file>', 'manifest to write (atomically)')
+    .option('--out <file>', 'manifest to write (atomically; a new path)')
+    .option('--force', 'replace a scenario manifest already at --out (nothing else)')
     .option(
       '--train-size <n>',
       'class-balanced training subset (default: all)',
@@ -221,6 +233,15 @@ export function register(program: Command): void {
     )
     .action((f: Flags) => {
       if (!f.out) throw new UsageError('--out', 'required: the manifest file to write');
+      const isManifest = (file: string) => {
+        try {
+          readManifest(file);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      checkOutputFile(f.out, { what: 'a scenario manifest', force: f.force, isOurs: isManifest });
       const m = createScenario({
         dataset: f.dataset,
         dataDir: f.dataDir ?? null,
@@ -230,6 +251,8 @@ export function register(program: Command): void {
         subsetSeed: f.subsetSeed,
         scenario: scenarioParams(f),
       });
+      // Checked again: the data may have taken a while to load and hash.
+      checkOutputFile(f.out, { what: 'a scenario manifest', force: f.force, isOurs: isManifest });
       writeManifest(f.out, m);
       const c = m.counts;
       process.stdout.write(
@@ -244,6 +267,17 @@ export function register(program: Command): void {
       'write a PNG grid: one row each of forget, retain, test (and biased/trigger test) images',
     )
     .action((file: string, o: { png?: string }) => {
+      // A PNG uib drew before is redrawn; any other file is the user's.
+      const isPng = (p: string) => {
+        try {
+          const head = readFileChecked(p, { maxBytes: 64 << 20 }).subarray(0, 8);
+          return head.equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+        } catch {
+          return false;
+        }
+      };
+      if (o.png)
+        checkOutputFile(o.png, { what: 'a PNG image', force: true, flag: '--png', isOurs: isPng });
       const s = materialiseScenario(readManifest(file), file);
       process.stdout.write(`${describeScenario(s)}\n`);
       if (o.png) {
