@@ -219,8 +219,8 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
   const tag = `seed ${seed} · ${scenario.id}`;
 
   progress.stage(`${tag}: scenario`);
-  const manifest = cachedManifest(exp, scenario, seed, store);
-  const manifestHash = sha256Json(manifest);
+  let manifest = cachedManifest(exp, scenario, seed, store);
+  let manifestHash = sha256Json(manifest);
   // Cheap facts first: if every record is stored under the right key, nothing needs the data.
   const spec0 = { arch: exp.model.arch, hidden: exp.model.hidden, width: exp.model.width, seed };
   const recipe: TrainRecipe = { ...exp.training, seed };
@@ -235,7 +235,18 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
     }
   }
 
-  const data = materialiseScenario(manifest, `${scenario.id} (seed ${seed})`);
+  const where = `${scenario.id} (seed ${seed})`;
+  let data: Scenario;
+  try {
+    data = materialiseScenario(manifest, where);
+  } catch (e) {
+    // A cached manifest built from other bytes of the data set (the files were replaced since):
+    // a miss like any other stale entry. Built anew; a mismatch then is the data's own fault.
+    if (!isUsageError(e) || !/hash mismatch/.test(e.message)) throw e;
+    manifest = cachedManifest(exp, scenario, seed, store, { rebuild: true });
+    manifestHash = sha256Json(manifest);
+    data = materialiseScenario(manifest, where);
+  }
   const spec: ModelSpec = {
     ...spec0,
     inputShape: [...data.train.sampleShape],
@@ -557,6 +568,7 @@ function cachedManifest(
   scenario: ScenarioConfig,
   seed: number,
   store: RunStore,
+  opts: { rebuild?: boolean } = {},
 ): Manifest {
   const request = {
     dataset: exp.dataset.name,
@@ -567,6 +579,7 @@ function cachedManifest(
     scenario: scenario.params,
   };
   const file = path.join(store.cacheDir, 'manifests', `${sha256Json(request)}.json`);
+  if (opts.rebuild) fs.rmSync(file, { recursive: true, force: true });
   if (fs.existsSync(file)) {
     // What createScenario writes into the manifest from the request: a cached file that says
     // otherwise (edited, or a hash collision) describes another scenario.

@@ -123,3 +123,21 @@ test('a run resumed on another backend (or route, or thread count) is refused, n
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /finished unit\(s\) found/);
 });
+
+test('a cached manifest built from other data bytes is a miss: rebuilt, the run completes', async () => {
+  const dir = tempDir('stale-manifest');
+  const file = path.join(dir, 'exp.json');
+  fs.writeFileSync(file, JSON.stringify({ ...TINY_EXPERIMENT, seeds: [1] }));
+  const out = path.join(dir, 'out');
+  assert.equal((await uib('run', file, '--backend', 'cpu', '--quiet', '--out', out)).code, 0);
+  const mdir = path.join(out, 'cache', 'manifests');
+  const [name] = fs.readdirSync(mdir);
+  const good = fs.readFileSync(path.join(mdir, name), 'utf8');
+  const stale = JSON.parse(good);
+  stale.dataHash.train = 'ab'.repeat(32); // as if built on another copy of the data set
+  fs.writeFileSync(path.join(mdir, name), JSON.stringify(stale));
+  fs.rmSync(path.join(out, 'cells'), { recursive: true }); // so that the data is needed again
+  const r = await uib('run', file, '--backend', 'cpu', '--quiet', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(mdir, name), 'utf8')), JSON.parse(good));
+});
