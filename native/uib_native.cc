@@ -5,6 +5,11 @@
 // OpenBLAS sgemm (single-threaded per call); the threads are ours: work is split over the batch
 // (convolutions, pooling) or over the rows of a product, `g_threads` ways (UIB_THREADS).
 // Convolutions are NHWC with HWIO filters, lowered to im2col + sgemm one batch chunk at a time.
+//
+// No result depends on the thread count. sgemm's bits depend on the shape of each call (and on
+// OpenBLAS's own threads, kept at 1), so every product is cut into pieces fixed by the shape
+// alone (`Parts`), whatever the number of threads that then share them; sums over a split
+// dimension (a batch, rows) go into one partial per piece, added in piece order.
 
 #include <node_api.h>
 
@@ -14,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -102,6 +108,61 @@ void parallelFor(int64_t n, F f, int64_t threads = g_threads) {
   pool().run(t, [&](int64_t i) { f(n * i / t, n * (i + 1) / t, i); });
 }
 
+// ---- fixed partitions --------------------------------------------------------------------------
+//
+// A partition of [0, n) into `count` contiguous pieces fixed by the shape, never by g_threads:
+// threads take whole pieces (parallelFor over the pieces), so each piece is computed by the same
+// calls, and a sum over pieces is added in the same order, whatever the thread count.
+struct Parts {
+  int64_t n, count;
+  int64_t begin(int64_t p) const { return n * p / count; }
+  int64_t end(int64_t p) const { return n * (p + 1) / count; }
+  int64_t largest() const { return (n + count - 1) / count; }
+};
+
+// Pieces a batch or a run of rows is cut into when work on it is shared: 12 share evenly among
+// 1, 2, 3, 4, 6 or 12 threads.
+constexpr int64_t kParts = 12;
+// Least work (multiply-adds, element visits) of a piece: smaller ones cost more in partials and
+// hand-offs than they save (any split needs 2²² in all, threadsFor).
+constexpr double kLeastPieceWork = double(1 << 16);
+// Floats that the per-piece partial sums of one call may take (64 MB): a larger output gets fewer
+// pieces (a ResNet-18 filter gradient of 2.4M floats gets 7).
+constexpr double kPartialFloats = double(1 << 24);
+
+// `n` items of `itemWork` each, in min(n, kParts) pieces where each keeps kLeastPieceWork, or
+// more when a piece may hold at most `most` items; at most kPartialFloats / `partialFloats`
+// pieces when each keeps a partial sum of that many floats (0: none).
+Parts partsOf(int64_t n, double itemWork, int64_t most = INT64_MAX, double partialFloats = 0) {
+  const double worthIt = std::max(1.0, std::floor(double(n) * itemWork / kLeastPieceWork));
+  int64_t count = std::min<int64_t>(std::min<int64_t>(n, kParts), int64_t(std::min(worthIt, 1e9)));
+  count = std::max(count, n / most + (n % most != 0 ? 1 : 0));
+  if (partialFloats > 0)
+    count = std::min<int64_t>(count, std::max<int64_t>(1, int64_t(kPartialFloats / partialFloats)));
+  return {n, std::max<int64_t>(1, std::min(count, n))};
+}
+
+// Runs f(p) for every piece p of `parts`, the pieces shared by at most `threads` threads.
+template <class F>
+void forParts(const Parts& parts, int64_t threads, F f) {
+  parallelFor(parts.count, [&](int64_t p0, int64_t p1, int64_t) {
+    for (int64_t p = p0; p < p1; p++) f(p);
+  }, std::min(threads, parts.count));
+}
+
+// out[j] = scale · Σ_p partials[p·n + j] over the `count` pieces in order, in double; j split
+// across threads (each j's sum has the same order on any of them).
+template <class T>
+void addPartials(const T* partials, int64_t count, int64_t n, float* out, double scale) {
+  parallelFor(n, [&](int64_t j0, int64_t j1, int64_t) {
+    for (int64_t j = j0; j < j1; j++) {
+      double s = 0;
+      for (int64_t p = 0; p < count; p++) s += partials[p * n + j];
+      out[j] = static_cast<float>(s * scale);
+    }
+  }, threadsForPass(double(count) * n));
+}
+
 // ---- argument decoding -------------------------------------------------------------------------
 
 struct Args {
@@ -150,28 +211,28 @@ struct Args {
 
 // ---- matrix products ---------------------------------------------------------------------------
 
-// C[M,N] = op(A)·op(B) + beta·C, row-major, split over rows of C (or columns when C is short).
+// C[M,N] = op(A)·op(B) + beta·C, row-major, in 1, 2 or 4 tiles of whole 16-row (or 16-column)
+// blocks fixed by the shape, each one sgemm over all of K. Tiles split the longer side of C: a
+// tile packs the other operand again, so that is the smaller one. Products under 4M multiply-adds
+// are one tile; a tile keeps at least 64 rows (columns), where sgemm stays efficient.
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B,
           float beta, float* C) {
   const int64_t lda = ta ? M : K, ldb = tb ? K : N;
-  auto rows = [&](int64_t m0, int64_t m1) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                m1 - m0, N, K, 1.0f, A + (ta ? m0 : m0 * K), lda, B, ldb, beta, C + m0 * N, N);
-  };
-  auto cols = [&](int64_t n0, int64_t n1) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-                n1 - n0, K, 1.0f, A, lda, B + (tb ? n0 * K : n0), ldb, beta, C + n0, N);
-  };
-  if (threadsFor(double(M) * N * K) <= 1) {
-    rows(0, M);
-  } else if (M >= 16 * g_threads) {
-    // Row ranges in multiples of 16 keep OpenBLAS's micro-kernel tiles whole.
-    int64_t blocks = (M + 15) / 16;
-    parallelFor(blocks, [&](int64_t b0, int64_t b1, int64_t) { rows(b0 * 16, std::min(M, b1 * 16)); });
-  } else {
-    int64_t blocks = (N + 15) / 16;
-    parallelFor(blocks, [&](int64_t b0, int64_t b1, int64_t) { cols(b0 * 16, std::min(N, b1 * 16)); });
-  }
+  const double work = double(M) * N * K;
+  const bool byRows = M >= N;
+  const int64_t side = byRows ? M : N, blocks = (side + 15) / 16;
+  int64_t tiles = work < double(1 << 22) ? 1 : work < double(1 << 24) ? 2 : 4;
+  while (tiles > 1 && side < 64 * tiles) tiles /= 2;
+  const Parts parts{blocks, std::min(tiles, blocks)};
+  forParts(parts, threadsFor(work), [&](int64_t t) {
+    const int64_t d0 = parts.begin(t) * 16, d1 = std::min(side, parts.end(t) * 16);
+    if (byRows)
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                  d1 - d0, N, K, 1.0f, A + (ta ? d0 : d0 * K), lda, B, ldb, beta, C + d0 * N, N);
+    else
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                  d1 - d0, K, 1.0f, A, lda, B + (tb ? d0 * K : d0), ldb, beta, C + d0, N);
+  });
 }
 
 // matMul(heap, transposeA, transposeB, batch, M, N, K, a, b, c, strideA, strideB,
@@ -581,10 +642,12 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
     }, threads);
     return nullptr;
   }
-  parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t) {
-    std::vector<float> cols(g.pointwise() ? 0 : std::min(chunk, s1 - s0) * P * K);
-    for (int64_t b0 = s0; b0 < s1; b0 += chunk) {
-      int64_t nb = std::min(chunk, s1 - b0);
+  // One sgemm per piece of the batch (at most a chunk each), the pieces fixed by the shape.
+  const Parts parts = partsOf(g.B, double(P) * K * g.Co, chunk);
+  parallelFor(parts.count, [&](int64_t p0, int64_t p1, int64_t) {
+    std::vector<float> cols(g.pointwise() ? 0 : parts.largest() * P * K);
+    for (int64_t p = p0; p < p1; p++) {
+      const int64_t b0 = parts.begin(p), nb = parts.end(p) - b0;
       const float* A = x + b0 * P * K;
       if (!g.pointwise()) {
         im2col(g, x, b0, nb, cols.data());
@@ -603,7 +666,7 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
         }
       }
     }
-  }, threads);
+  }, std::min(threads, parts.count));
   return nullptr;
 }
 
@@ -636,27 +699,30 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
       return nullptr;
     }
   }
-  const int64_t K = g.K(), P = g.pixels(), chunk = g.chunk();
-  parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t) {
-    if (g.pointwise()) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (s1 - s0) * P, K, g.Co, 1.0f,
-                  dy + s0 * P * g.Co, g.Co, w, g.Co, 0.0f, dx + s0 * P * K, K);
-      return;
-    }
-    std::fill(dx + s0 * g.H * g.W * g.Ci, dx + s1 * g.H * g.W * g.Ci, 0.0f);
-    std::vector<float> cols(std::min(chunk, s1 - s0) * P * K);
-    for (int64_t b0 = s0; b0 < s1; b0 += chunk) {
-      int64_t nb = std::min(chunk, s1 - b0);
+  // One sgemm per piece of the batch, the pieces fixed by the shape (as in Conv2D).
+  const int64_t K = g.K(), P = g.pixels();
+  const Parts parts = partsOf(g.B, double(P) * K * g.Co, g.chunk());
+  parallelFor(parts.count, [&](int64_t p0, int64_t p1, int64_t) {
+    std::vector<float> cols(g.pointwise() ? 0 : parts.largest() * P * K);
+    for (int64_t p = p0; p < p1; p++) {
+      const int64_t b0 = parts.begin(p), nb = parts.end(p) - b0;
+      if (g.pointwise()) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * P, K, g.Co, 1.0f,
+                    dy + b0 * P * g.Co, g.Co, w, g.Co, 0.0f, dx + b0 * P * K, K);
+        continue;
+      }
+      std::fill(dx + b0 * g.H * g.W * g.Ci, dx + (b0 + nb) * g.H * g.W * g.Ci, 0.0f);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * P, K, g.Co, 1.0f,
                   dy + b0 * P * g.Co, g.Co, w, g.Co, 0.0f, cols.data(), K);
       col2imAdd(g, cols.data(), b0, nb, dx);
     }
-  }, threadsFor(double(g.B) * P * K * g.Co));
+  }, std::min(threadsFor(double(g.B) * P * K * g.Co), parts.count));
   return nullptr;
 }
 
-// conv2dBackpropFilter(heap, x, dy, dw, geometry…): dw = Σ_chunks im2col(x)ᵀ · dy, each thread
-// summing its samples into a partial, the partials added at the end.
+// conv2dBackpropFilter(heap, x, dy, dw, geometry…): dw = Σ_samples im2col(x)ᵀ · dy. The batch is
+// cut into pieces fixed by the shape (partsOf); each piece sums its samples into a partial of its
+// own, and the partials are added in piece order, so dw has the same bits on any thread count.
 napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   Args a(env, info);
   if (!a.ok) return nullptr;
@@ -665,45 +731,42 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   const float* dy = a.at(2, g.B * g.pixels() * g.Co);
   float* dw = a.at(3, g.K() * g.Co);
   if (!a.ok) return nullptr;
-  const int64_t K = g.K(), P = g.pixels(), chunk = g.chunk();
-  const int64_t threads = std::min<int64_t>(threadsFor(double(g.B) * P * K * g.Co), g.B);
+  const int64_t K = g.K(), P = g.pixels(), KC = K * g.Co, chunk = g.chunk();
+  const int64_t threads = threadsFor(double(g.B) * P * KC);
   if (smallWindow(g) || directNarrow(g)) {
-    std::vector<std::vector<double>> acc(std::max<int64_t>(1, threads),
-                                         std::vector<double>(K * g.Co, 0.0));
-    parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t t) {
+    const Parts parts = partsOf(g.B, double(P) * KC, INT64_MAX, 2.0 * KC);  // partials in double
+    std::vector<double> acc(parts.count * KC, 0.0);
+    forParts(parts, threads, [&](int64_t p) {
       if (smallWindow(g))
-        convSmallFilterGrad(g, x, dy, acc[t].data(), s0, s1);
+        convSmallFilterGrad(g, x, dy, acc.data() + p * KC, parts.begin(p), parts.end(p));
       else
-        convDirectFilterGrad(g, x, dy, acc[t].data(), s0, s1);
-    }, threads);
-    for (int64_t j = 0; j < K * g.Co; j++) {
-      double sum = 0;
-      for (auto& p : acc) sum += p[j];
-      dw[j] = static_cast<float>(sum);
-    }
+        convDirectFilterGrad(g, x, dy, acc.data() + p * KC, parts.begin(p), parts.end(p));
+    });
+    addPartials(acc.data(), parts.count, KC, dw, 1.0);
     return nullptr;
   }
-  std::vector<std::vector<float>> partials(threads);
-  parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t t) {
-    float* out = dw;
-    if (t > 0) {
-      partials[t].assign(K * g.Co, 0.0f);
-      out = partials[t].data();
-    }
-    std::vector<float> cols(g.pointwise() ? 0 : std::min(chunk, s1 - s0) * P * K);
-    for (int64_t b0 = s0; b0 < s1; b0 += chunk) {
-      int64_t nb = std::min(chunk, s1 - b0);
-      const float* A = x + b0 * P * K;
-      if (!g.pointwise()) {
-        im2col(g, x, b0, nb, cols.data());
-        A = cols.data();
+  // A piece of more than a chunk (only where the partials' memory limits the pieces) runs as
+  // chunks from its first sample, accumulated by sgemm in order.
+  const Parts parts = partsOf(g.B, double(P) * KC, chunk, double(KC));
+  // Uninitialised: each piece's first sgemm (beta 0) writes all of its partial.
+  std::unique_ptr<float[]> partials(new float[parts.count * KC]);
+  parallelFor(parts.count, [&](int64_t p0, int64_t p1, int64_t) {
+    std::vector<float> cols(g.pointwise() ? 0 : std::min(chunk, parts.largest()) * P * K);
+    for (int64_t p = p0; p < p1; p++) {
+      for (int64_t b0 = parts.begin(p); b0 < parts.end(p); b0 += chunk) {
+        const int64_t nb = std::min(chunk, parts.end(p) - b0);
+        const float* A = x + b0 * P * K;
+        if (!g.pointwise()) {
+          im2col(g, x, b0, nb, cols.data());
+          A = cols.data();
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.Co, nb * P, 1.0f, A, K,
+                    dy + b0 * P * g.Co, g.Co, b0 == parts.begin(p) ? 0.0f : 1.0f,
+                    partials.get() + p * KC, g.Co);
       }
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.Co, nb * P, 1.0f, A, K,
-                  dy + b0 * P * g.Co, g.Co, b0 == s0 && t == 0 ? 0.0f : 1.0f, out, g.Co);
     }
-  }, threads);
-  for (int64_t t = 1; t < threads; t++)
-    for (int64_t j = 0; j < K * g.Co; j++) dw[j] += partials[t][j];
+  }, std::min(threads, parts.count));
+  addPartials(partials.get(), parts.count, KC, dw, 1.0);
   return nullptr;
 }
 
@@ -777,20 +840,15 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   const float* x = a.at(1, rows * cols);
   float* out = a.at(2, cols);
   if (!a.ok) return nullptr;
-  const int64_t threads = std::min<int64_t>(threadsFor(double(rows) * cols), rows);
-  std::vector<std::vector<double>> partials(std::max<int64_t>(1, threads),
-                                            std::vector<double>(cols, 0.0));
-  auto work = [&](int64_t r0, int64_t r1, int64_t t) {
-    std::vector<double>& acc = partials[t];
-    for (int64_t r = r0; r < r1; r++)
+  // Rows in pieces fixed by the shape, a partial each, added in piece order.
+  const Parts parts = partsOf(rows, double(cols), INT64_MAX, 2.0 * cols);
+  std::vector<double> partials(parts.count * cols, 0.0);
+  forParts(parts, threadsFor(double(rows) * cols), [&](int64_t p) {
+    double* acc = partials.data() + p * cols;
+    for (int64_t r = parts.begin(p); r < parts.end(p); r++)
       for (int64_t c = 0; c < cols; c++) acc[c] += x[r * cols + c];
-  };
-  parallelFor(rows, work, threads);
-  for (int64_t c = 0; c < cols; c++) {
-    double s = 0;
-    for (auto& p : partials) s += p[c];
-    out[c] = static_cast<float>(s * scale);
-  }
+  });
+  addPartials(partials.data(), parts.count, cols, out, scale);
   return nullptr;
 }
 
@@ -831,7 +889,7 @@ napi_value BroadcastRows(napi_env env, napi_callback_info info) {
 // convSquaredGrad(heap, x, dy, out, geometry…): out = Σ_b (im2col(x_b)ᵀ · dy_b)², the sum over
 // examples of each example's squared filter gradient (the diagonal empirical Fisher of a conv
 // kernel, uib/curvature.ts), without materialising the [B, K, Co] per-example gradients: one
-// sample's im2col and sgemm at a time, squares summed into a per-thread partial in double.
+// sample's im2col and sgemm at a time, squares summed in double.
 napi_value ConvSquaredGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   if (!a.ok) return nullptr;
@@ -841,27 +899,27 @@ napi_value ConvSquaredGrad(napi_env env, napi_callback_info info) {
   float* out = a.at(3, g.K() * g.Co);
   if (!a.ok) return nullptr;
   const int64_t K = g.K(), P = g.pixels(), KC = K * g.Co;
-  const int64_t threads = std::min<int64_t>(threadsFor(double(g.B) * P * KC), g.B);
-  std::vector<std::vector<double>> acc(std::max<int64_t>(1, threads), std::vector<double>(KC, 0.0));
-  parallelFor(g.B, [&](int64_t s0, int64_t s1, int64_t t) {
+  // Samples in pieces fixed by the shape, one partial each, added in piece order (as in
+  // Conv2DBackpropFilter): the same bits on any thread count.
+  const Parts parts = partsOf(g.B, double(P) * KC, INT64_MAX, 2.0 * KC);
+  std::vector<double> acc(parts.count * KC, 0.0);
+  parallelFor(parts.count, [&](int64_t p0, int64_t p1, int64_t) {
     std::vector<float> cols(g.pointwise() ? 0 : P * K), grad(KC);
-    double* sum = acc[t].data();
-    for (int64_t b = s0; b < s1; b++) {
-      const float* A = x + b * P * K;
-      if (!g.pointwise()) {
-        im2col(g, x, b, 1, cols.data());
-        A = cols.data();
+    for (int64_t p = p0; p < p1; p++) {
+      double* sum = acc.data() + p * KC;
+      for (int64_t b = parts.begin(p); b < parts.end(p); b++) {
+        const float* A = x + b * P * K;
+        if (!g.pointwise()) {
+          im2col(g, x, b, 1, cols.data());
+          A = cols.data();
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.Co, P, 1.0f, A, K,
+                    dy + b * P * g.Co, g.Co, 0.0f, grad.data(), g.Co);
+        for (int64_t j = 0; j < KC; j++) sum[j] += double(grad[j]) * grad[j];
       }
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.Co, P, 1.0f, A, K,
-                  dy + b * P * g.Co, g.Co, 0.0f, grad.data(), g.Co);
-      for (int64_t j = 0; j < KC; j++) sum[j] += double(grad[j]) * grad[j];
     }
-  }, threads);
-  for (int64_t j = 0; j < KC; j++) {
-    double total = 0;
-    for (auto& p : acc) total += p[j];
-    out[j] = static_cast<float>(total);
-  }
+  }, std::min(threadsFor(double(g.B) * P * KC), parts.count));
+  addPartials(acc.data(), parts.count, KC, out, 1.0);
   return nullptr;
 }
 
@@ -888,19 +946,21 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
 // ---- batch normalisation (training) ------------------------------------------------------------
 //
 // x is seen as rows × cols with the channels last (NHWC flattened): per-channel statistics are
-// column reductions, summed in double per thread and then across threads.
+// column reductions, summed in double over pieces of rows fixed by the shape, then over the
+// pieces in order (the same bits on any thread count).
 
-// Column sums Σ_r f(r, c) over rows split across threads; f(r, row pointer offset) fills acc.
+// nSums column sums over all rows: f(r0, r1, acc) adds rows [r0, r1) into acc (nSums × cols).
 template <class F>
 void columnSums(int64_t rows, int64_t cols, int64_t nSums, std::vector<double>& out, F f) {
-  const int64_t threads = std::min<int64_t>(threadsForPass(double(rows) * cols * nSums), rows);
-  std::vector<std::vector<double>> partials(std::max<int64_t>(1, threads),
-                                            std::vector<double>(nSums * cols, 0.0));
-  parallelFor(rows, [&](int64_t r0, int64_t r1, int64_t t) { f(r0, r1, partials[t].data()); },
-              threads);
-  out.assign(nSums * cols, 0.0);
-  for (auto& p : partials)
-    for (int64_t j = 0; j < nSums * cols; j++) out[j] += p[j];
+  const int64_t width = nSums * cols;
+  const Parts parts = partsOf(rows, double(width), INT64_MAX, 2.0 * width);
+  std::vector<double> partials(parts.count * width, 0.0);
+  forParts(parts, threadsForPass(double(rows) * width), [&](int64_t p) {
+    f(parts.begin(p), parts.end(p), partials.data() + p * width);
+  });
+  out.assign(width, 0.0);
+  for (int64_t p = 0; p < parts.count; p++)
+    for (int64_t j = 0; j < width; j++) out[j] += partials[p * width + j];
 }
 
 // moments(heap, x, mean, variance, rows, cols): per column mean and biased variance (two passes,
@@ -1170,6 +1230,9 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   }
   g_threads = n;
   g_minParallelWork = minWork;
+  // Again here, in case anything else in the process raised it: OpenBLAS's own threads split a
+  // product by the thread count, and its bits change with the split.
+  openblas_set_num_threads(1);
   return nullptr;
 }
 

@@ -1,13 +1,24 @@
 /**
  * Determinism: the same seed gives byte-identical scenario manifests (every kind), and the same
  * seed and backend give bit-identical trained models and identical metrics when a whole
- * experiment is run again in a fresh process, on the cpu and on the wasm backend.
+ * experiment is run again in a fresh process, on the cpu and on the wasm backend; on the native
+ * route, the thread count changes no bit of a trained model.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { sha256 } from '../../src/core/hash.ts';
+import type * as tf from '@tensorflow/tfjs-core';
+import { computeEnvironment } from '../../src/backend/environment.ts';
+import { initBackend } from '../../src/backend/index.ts';
+import {
+  nativeAddon,
+  nativeUnavailableReason,
+  threadsFromEnv,
+} from '../../src/backend/native/addon.ts';
+import { useNativeKernels } from '../../src/backend/wasm/kernels.ts';
+import { sha256, sha256Json } from '../../src/core/hash.ts';
+import { Rng } from '../../src/core/rng.ts';
 import { viewDigest } from '../../src/data/digest.ts';
 import {
   createScenario,
@@ -15,6 +26,10 @@ import {
   materialiseScenario,
 } from '../../src/data/scenarios/index.ts';
 import type { ScenarioParams } from '../../src/data/scenarios/manifest.ts';
+import { buildModel } from '../../src/models/index.ts';
+import { softmaxCrossEntropy } from '../../src/train/evaluate.ts';
+import { trainLoop } from '../../src/train/loop.ts';
+import { weightHashes } from '../../src/unlearn/registry.ts';
 import { tempDir } from '../data/helpers.ts';
 import { runUib } from '../helpers/cli.ts';
 import { manifestsOf, metricsOf, TINY_EXPERIMENT } from './run-dir.ts';
@@ -82,3 +97,57 @@ for (const backend of ['cpu', 'wasm']) {
     );
   });
 }
+
+test('native route: CNN training steps give bit-identical weights with 1, 2 and 3 threads', async (t) => {
+  const addon = nativeAddon();
+  if (addon === undefined) return t.skip(`native addon not built: ${nativeUnavailableReason()}`);
+  const data = materialiseScenario(
+    createScenario({
+      dataset: 'mnist',
+      seed: 2,
+      trainSize: 96,
+      testSize: 10,
+      scenario: { kind: 'random', forgetFraction: 0.25 },
+    }),
+  ).retain;
+  await initBackend('wasm');
+  useNativeKernels(true);
+  const hashes: string[] = [];
+  // minParallelWork 0 splits every kernel even at this size; the last run keeps the default.
+  const runs: [number, number | undefined][] = [
+    [1, 0],
+    [2, 0],
+    [3, 0],
+    [2, undefined],
+  ];
+  try {
+    for (const [threads, minWork] of runs) {
+      if (minWork === undefined) addon.setThreads(threads);
+      else addon.setThreads(threads, minWork);
+      const env = computeEnvironment();
+      assert.deepEqual([env.route, env.threads], ['native', threads]);
+      const model = buildModel({ arch: 'cnn', inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+      const r = await trainLoop({
+        model,
+        streams: { train: { data, batchSize: 24 } },
+        epochOver: 'train',
+        epochs: 1,
+        optimizer: { name: 'adam', lr: 1e-3 },
+        rng: new Rng(5),
+        quiet: true,
+        loss: (b) =>
+          softmaxCrossEntropy(model.apply(b.train.x, { training: true }) as tf.Tensor, b.train.y),
+      });
+      assert.equal(r.steps, 3);
+      hashes.push(sha256Json(weightHashes(model)));
+      model.dispose();
+    }
+  } finally {
+    addon.setThreads(threadsFromEnv());
+  }
+  assert.deepEqual(
+    hashes,
+    hashes.map(() => hashes[0]),
+    'weight hashes by run',
+  );
+});

@@ -46,8 +46,8 @@ test('__proto__ cannot smuggle hyper-parameters: --param, parsed JSON, and a pro
     /ft\.__proto__: is not a hyper-parameter name/,
   );
   const viaPrototype: Record<string, unknown> = {};
-  // biome-ignore lint/complexity/useLiteralKeys: the attack is exactly this assignment
-  viaPrototype['__proto__'] = { epochs: 7 };
+  const key = '__proto__'; // the attack is exactly this assignment, with a key from the user
+  viaPrototype[key] = { epochs: 7 };
   assert.equal((viaPrototype as { epochs?: number }).epochs, 7, 'the attack sets a prototype');
   usage(() => parseParams(ft, viaPrototype), /ft\.__proto__: is not a hyper-parameter name/);
   usage(

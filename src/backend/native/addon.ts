@@ -117,7 +117,8 @@ export interface NativeAddon {
   ): void;
   /**
    * Threads for every later call, and the least work (multiply-adds or element visits, default
-   * 2²²) worth splitting over them; tests pass 0 to split even tiny cases.
+   * 2²²) worth splitting over them; tests pass 0 to split even tiny cases. Neither changes a
+   * result's bits: the work is cut into pieces fixed by the shape (native/uib_native.cc).
    */
   setThreads(n: number, minParallelWork?: number): void;
   /** OpenBLAS's build description (version, target CPU). */
@@ -148,14 +149,24 @@ function load(): { addon?: NativeAddon; reason?: string } {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return { reason: `native/build/Release/uib_native.node did not load (${msg})` };
   }
-  threadsSet = threadsFromEnv();
-  addon.setThreads(threadsSet);
-  return { addon };
+  const setThreads = addon.setThreads;
+  // Every later setThreads (tests, benchmarks) also updates nativeThreads(), so that a record
+  // names the thread count its kernels ran with.
+  const tracked: NativeAddon = {
+    ...addon,
+    setThreads(n: number, minParallelWork?: number) {
+      if (minParallelWork === undefined) setThreads(n);
+      else setThreads(n, minParallelWork);
+      threadsSet = n;
+    },
+  };
+  tracked.setThreads(threadsFromEnv());
+  return { addon: tracked };
 }
 
 let threadsSet = 1;
 
-/** The thread count the addon was given at load (UIB_THREADS, else every core). */
+/** The addon's thread count: UIB_THREADS (else every core) at load, or its last setThreads. */
 export function nativeThreads(): number {
   nativeAddon();
   return threadsSet;

@@ -2,7 +2,8 @@
  * The native kernels (src/backend/native/) against the cpu backend, values and gradients through
  * the ops. Every case runs on each route this machine has: the wasm kernels alone, and, when the
  * addon is built, the native kernels with 1 and with 2 threads (uneven batch splits included; the
- * work threshold for splitting set to 0 so that these small cases are split).
+ * work threshold for splitting set to 0 so that these small cases are split). And every native
+ * kernel, called directly (./thread-cases.ts), gives the same bits with 1, 2, 3 and 4 threads.
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -10,12 +11,13 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../../src/backend/index.ts';
-import { nativeUnavailableReason } from '../../../src/backend/native/addon.ts';
+import { nativeUnavailableReason, threadsFromEnv } from '../../../src/backend/native/addon.ts';
 import { profileKernels } from '../../../src/backend/profile.ts';
 import { type BackendWasm, heap } from '../../../src/backend/wasm/base.ts';
 import { nativeKernelsActive, useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
 import { assertMatchesCpu, convOutSize, type Inputs, runKernel } from '../wasm/compare.ts';
 import { nativeRoutes } from './routes.ts';
+import { bitsDiffer, runThreadCase, THREAD_CASES } from './thread-cases.ts';
 
 const { addon, routes: ROUTES } = nativeRoutes();
 
@@ -72,6 +74,26 @@ test('inputs still on the cpu backend, moved onto a growing wasm heap: Add, Sum,
     assert.ok(err < 1e-5, `${name}: max relative error ${err}`);
     tf.dispose([big, small, want, got]);
     assert.equal(tf.memory().numTensors, before0, `${name}: no tensor leaked`);
+  }
+});
+
+test('every native kernel gives bit-identical outputs with 1, 2, 3 and 4 threads', (t) => {
+  if (addon === undefined) return t.skip(`native addon absent (${nativeUnavailableReason()})`);
+  const kernels = Object.keys(addon).filter((k) => k !== 'setThreads' && k !== 'config');
+  const untested = kernels.filter(
+    (k) => !THREAD_CASES.some((c) => c.name.match(/^\w+/)?.[0] === k),
+  );
+  assert.deepEqual(untested, [], 'kernels without a thread-count case');
+  try {
+    for (const c of THREAD_CASES) {
+      const [one, ...more] = runThreadCase(addon, c, [1, 2, 3, 4]);
+      more.forEach((out, i) => {
+        const n = bitsDiffer(one, out);
+        assert.equal(n, 0, `${c.name}: ${n} of ${one.length} floats differ, ${i + 2} threads`);
+      });
+    }
+  } finally {
+    addon.setThreads(threadsFromEnv());
   }
 });
 
@@ -240,9 +262,10 @@ const MATMULS: [number[], number[], boolean, boolean][] = [
   [[7, 5], [3, 7], true, true],
   [[4, 5, 7], [4, 7, 3], false, false], // batched
   [[4, 7, 5], [1, 3, 7], true, true], // b broadcast over the batch
-  [[64, 300], [300, 96], false, false], // big enough to split over threads (rows)
-  [[8, 300], [300, 512], false, false], // few rows: split over columns
-  [[300, 64], [96, 300], true, true],
+  // Over 4M multiply-adds: in tiles (of rows where C is tall, else of columns) shared by threads.
+  [[256, 300], [300, 64], false, false],
+  [[8, 1200], [1200, 512], false, false],
+  [[300, 128], [160, 300], true, true],
 ];
 
 for (const [as, bs, ta, tb] of MATMULS) {
