@@ -122,13 +122,17 @@ const inputs = (s: Scenario, original: LayersModel) => ({
   quiet: true,
 });
 
-/** A copy of `original` whose output kernel is ±Infinity: every logit, and so every loss, is NaN. */
+/**
+ * A copy of `original` whose output kernel is 3·10^38, finite (the finite-weights guard refuses an
+ * original with infinite weights up front) but so large that every logit overflows to +∞ and
+ * every loss is NaN.
+ */
 function nanModel(original: LayersModel): LayersModel {
   const hot = buildModel(spec);
   hot.setWeights(
     original
       .getWeights()
-      .map((w, i, all) => (i === all.length - 2 ? tf.mul(w, Number.POSITIVE_INFINITY) : w)),
+      .map((w, i, all) => (i === all.length - 2 ? tf.fill(w.shape, 3e38) : w)),
   );
   return hot;
 }
