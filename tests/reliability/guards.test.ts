@@ -7,55 +7,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/backend/index.ts';
 import { DivergenceError } from '../../src/core/errors.ts';
 import { Rng } from '../../src/core/rng.ts';
-import {
-  createScenario,
-  materialiseScenario,
-  type Scenario,
-} from '../../src/data/scenarios/index.ts';
 import { buildModel } from '../../src/models/index.ts';
-import type { ModelSpec } from '../../src/models/types.ts';
 import { trainLoop } from '../../src/train/loop.ts';
-import { trainModel } from '../../src/train/train.ts';
-import type { TrainRecipe } from '../../src/train/types.ts';
 import { batchCE } from '../../src/unlearn/methods/common.ts';
 import { unlearn, weightHashes } from '../../src/unlearn/registry.ts';
-
-const spec: ModelSpec = {
-  arch: 'mlp',
-  hidden: [8],
-  inputShape: [28, 28, 1],
-  numClasses: 10,
-  seed: 3,
-};
-const recipe: TrainRecipe = {
-  optimizer: { name: 'sgd', lr: 0.1 },
-  epochs: 1,
-  batchSize: 32,
-  seed: 3,
-};
-
-let ready: Promise<{ s: Scenario; original: LayersModel }> | null = null;
-function setup() {
-  ready ??= (async () => {
-    await initBackend('cpu');
-    const s = materialiseScenario(
-      createScenario({
-        dataset: 'mnist',
-        seed: 1,
-        trainSize: 100,
-        testSize: 50,
-        scenario: { kind: 'class', forgetClass: 3 },
-      }),
-    );
-    const original = buildModel(spec);
-    await trainModel(original, s.train, recipe, { quiet: true });
-    return { s, original };
-  })();
-  return ready;
-}
+import { inputs, setup, spec } from './trained-mlp.ts';
 
 const weightsOf = (m: LayersModel) => m.weights.map((w) => Array.from(w.read().dataSync()));
 
@@ -113,15 +71,6 @@ test('trainLoop: an exploding gradient norm (above guard.maxGradNorm) throws Div
   model.dispose();
 });
 
-const inputs = (s: Scenario, original: LayersModel) => ({
-  original,
-  spec,
-  recipe,
-  data: { retain: s.retain, forget: s.forget },
-  seed: 1,
-  quiet: true,
-});
-
 /**
  * A copy of `original` whose output kernel is 3·10^38, finite (the finite-weights guard refuses an
  * original with infinite weights up front) but so large that every logit overflows to +∞ and
@@ -130,9 +79,7 @@ const inputs = (s: Scenario, original: LayersModel) => ({
 function nanModel(original: LayersModel): LayersModel {
   const hot = buildModel(spec);
   hot.setWeights(
-    original
-      .getWeights()
-      .map((w, i, all) => (i === all.length - 2 ? tf.fill(w.shape, 3e38) : w)),
+    original.getWeights().map((w, i, all) => (i === all.length - 2 ? tf.fill(w.shape, 3e38) : w)),
   );
   return hot;
 }

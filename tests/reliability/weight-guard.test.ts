@@ -10,15 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/backend/index.ts';
 import { DivergenceError, UsageError } from '../../src/core/errors.ts';
 import { sha256 } from '../../src/core/hash.ts';
-import {
-  createScenario,
-  materialiseScenario,
-  type Scenario,
-} from '../../src/data/scenarios/index.ts';
 import { loadCheckpoint, saveCheckpoint, WEIGHTS_FILE } from '../../src/models/checkpoint.ts';
 import { buildModel } from '../../src/models/index.ts';
 import type { ModelSpec } from '../../src/models/types.ts';
@@ -29,55 +23,12 @@ import {
   weightScale,
 } from '../../src/models/weight-guard.ts';
 import { trainModel } from '../../src/train/train.ts';
-import type { TrainRecipe } from '../../src/train/types.ts';
 import { RECORD_FILE } from '../../src/unlearn/record.ts';
 import { unlearn, weightHashes } from '../../src/unlearn/registry.ts';
 import { tempDir } from '../data/helpers.ts';
 import { uib } from '../helpers/cli.ts';
+import { inputs, recipe, setup, spec } from './trained-mlp.ts';
 import { unlearnArgs, unlearnFixture } from './unlearn-fixture.ts';
-
-const spec: ModelSpec = {
-  arch: 'mlp',
-  hidden: [8],
-  inputShape: [28, 28, 1],
-  numClasses: 10,
-  seed: 3,
-};
-const recipe: TrainRecipe = {
-  optimizer: { name: 'sgd', lr: 0.1 },
-  epochs: 1,
-  batchSize: 32,
-  seed: 3,
-};
-
-let ready: Promise<{ s: Scenario; original: LayersModel }> | null = null;
-function setup() {
-  ready ??= (async () => {
-    await initBackend('cpu');
-    const s = materialiseScenario(
-      createScenario({
-        dataset: 'mnist',
-        seed: 1,
-        trainSize: 100,
-        testSize: 50,
-        scenario: { kind: 'class', forgetClass: 3 },
-      }),
-    );
-    const original = buildModel(spec);
-    await trainModel(original, s.train, recipe, { quiet: true });
-    return { s, original };
-  })();
-  return ready;
-}
-
-const inputs = (s: Scenario, original: LayersModel) => ({
-  original,
-  spec,
-  recipe,
-  data: { retain: s.retain, forget: s.forget },
-  seed: 1,
-  quiet: true,
-});
 
 test('tensorProblem: NaN and infinite entries counted; the bound is 10^4 × max(original scale, 1)', () => {
   assert.equal(tensorProblem('w', new Float32Array([1, 2, 3])), null);
