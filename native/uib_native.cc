@@ -3,13 +3,15 @@
 // Every function computes in place on the wasm heap: JS passes the heap as a Float32Array and the
 // element index of each tensor in it, so no tensor is copied in or out. Matrix products are
 // OpenBLAS sgemm (single-threaded per call); the threads are ours: work is split over the batch
-// (convolutions, pooling) or over the rows of a product, `g_threads` ways (UIB_THREADS).
+// (convolutions, pooling), rows (sums, elementwise passes) or tiles of a product, `g_threads`
+// ways (UIB_THREADS).
 // Convolutions are NHWC with HWIO filters, lowered to im2col + sgemm one batch chunk at a time.
 //
-// No result depends on the thread count. sgemm's bits depend on the shape of each call (and on
-// OpenBLAS's own threads, kept at 1), so every product is cut into pieces fixed by the shape
-// alone (`Parts`), whatever the number of threads that then share them; sums over a split
-// dimension (a batch, rows) go into one partial per piece, added in piece order.
+// No result depends on the thread count (nor on minParallelWork). sgemm's bits depend on the
+// shape of each call (and on OpenBLAS's own threads, kept at 1), so products are cut into pieces
+// fixed by the shape alone (`Parts`), whatever the number of threads that then share them; sums
+// over a split dimension (a batch, rows) go into one partial per piece, added in piece order.
+// Work done per sample or per element needs neither: any split gives the same bits.
 
 #include <node_api.h>
 
@@ -130,9 +132,9 @@ constexpr double kLeastPieceWork = double(1 << 16);
 // pieces (a ResNet-18 filter gradient of 2.4M floats gets 7).
 constexpr double kPartialFloats = double(1 << 24);
 
-// `n` items of `itemWork` each, in min(n, kParts) pieces where each keeps kLeastPieceWork, or
-// more when a piece may hold at most `most` items; at most kPartialFloats / `partialFloats`
-// pieces when each keeps a partial sum of that many floats (0: none).
+// The pieces of `n` items of `itemWork` each: kParts (fewer where a piece would get under
+// kLeastPieceWork; more where a piece may hold at most `most` items), at most n, and at most
+// kPartialFloats / `partialFloats` where each piece keeps a partial of that many floats (0: none).
 Parts partsOf(int64_t n, double itemWork, int64_t most = INT64_MAX, double partialFloats = 0) {
   const double worthIt = std::max(1.0, std::floor(double(n) * itemWork / kLeastPieceWork));
   int64_t count = std::min<int64_t>(std::min<int64_t>(n, kParts), int64_t(std::min(worthIt, 1e9)));
