@@ -36,8 +36,15 @@ export function computeEnvironment(): ComputeEnvironment {
   };
 }
 
-/** "wasm/native, 2 threads": one line for messages and reports. */
-export function describeEnvironment(e: Pick<ComputeEnvironment, 'backend' | 'route' | 'threads'>) {
-  const route = e.route === e.backend ? e.backend : `${e.backend}/${e.route}`;
-  return `${route}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`;
+/** "wasm with the native addon", "wasm with the wasm kernels", "cpu". */
+export function describeRoute(e: Pick<ComputeEnvironment, 'backend' | 'route'>): string {
+  if (e.route === e.backend) return e.backend;
+  return `${e.backend} with ${e.route === 'native' ? 'the native addon' : `the ${e.route} kernels`}`;
+}
+
+/** "wasm with the native addon, 2 threads": one line for messages and reports. */
+export function describeEnvironment(
+  e: Pick<ComputeEnvironment, 'backend' | 'route' | 'threads'>,
+): string {
+  return `${describeRoute(e)}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`;
 }

@@ -13,7 +13,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
   type ComputeEnvironment,
   computeEnvironment,
-  describeEnvironment,
+  describeRoute,
 } from '../backend/environment.ts';
 import { initBackend } from '../backend/index.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
@@ -534,8 +534,9 @@ const ENVIRONMENT_FILE = 'environment.json';
 
 /**
  * The compute environment of the run directory: written when a run starts in it, compared when
- * one resumes. Results are bit-identical only for the same backend, route and thread count, so a
- * resume in another one is refused rather than mixing cells computed in both under one label.
+ * one resumes. Backends and kernel routes differ in their last bits, so a resume on another one
+ * is refused rather than mixing cells of both under one label. The thread count is recorded but
+ * not compared: no kernel's result depends on it (docs/reliability.md, "Reproducibility").
  */
 function claimEnvironment(outDir: string): ComputeEnvironment {
   const now = computeEnvironment();
@@ -547,13 +548,10 @@ function claimEnvironment(outDir: string): ComputeEnvironment {
     } catch {
       // unreadable: the cells are checked by their keys; start the file anew
     }
-    if (
-      was &&
-      (was.backend !== now.backend || was.route !== now.route || was.threads !== now.threads)
-    ) {
+    if (was && (was.backend !== now.backend || was.route !== now.route)) {
       throw new UsageError(
         outDir,
-        `was run on ${describeEnvironment(was as ComputeEnvironment)}; this run is on ${describeEnvironment(now)}. Results differ in their last bits between the two: resume with the same backend, route and threads (--backend, UIB_NATIVE, UIB_THREADS) or give another --out`,
+        `was run on ${describeRoute(was as ComputeEnvironment)}; this run is on ${describeRoute(now)}. Their results differ in the last bits: resume with the same backend and route (--backend, UIB_NATIVE) or give another --out`,
       );
     }
     if (was) return now;
