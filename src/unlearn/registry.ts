@@ -62,6 +62,7 @@ function uibVariant(base: UnlearnMethod): UnlearnMethod {
   });
   return {
     id: `${base.id}+uib`,
+    baseId: base.id,
     summary: `${base.summary}; plus the UIB regulariser`,
     params,
     readsRetain: true, // the dynamic prior reads D_r (F_r) as well as ΔD
@@ -264,6 +265,7 @@ export async function unlearn(
   if (broken) throw new UsageError('original model', `${broken}; nothing can be unlearned from it`);
   const cost = new CostCounter();
   const numTrain = inputs.numTrain ?? inputs.data.retain.length + inputs.data.forget.length;
+  const streamId = method.baseId ?? id;
   const ctx: UnlearnContext = {
     original: inputs.original,
     spec: inputs.spec,
@@ -272,7 +274,9 @@ export async function unlearn(
       ? inputs.data
       : { ...inputs.data, retain: hiddenRetain(id, inputs.data.retain) },
     numTrain,
-    rng: rngFor(inputs.seed, 'unlearn', id),
+    // Keyed on the base method: `<id>+uib` draws the same batches and labels as `<id>`.
+    rng: rngFor(inputs.seed, 'unlearn', streamId),
+    stream: (label) => rngFor(inputs.seed, 'unlearn', streamId, label),
     cost,
     checkpointDir: inputs.checkpointDir,
     fisherD: inputs.fisherD,

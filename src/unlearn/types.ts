@@ -30,7 +30,16 @@ export interface UnlearnContext {
   data: UnlearnData;
   /** n = |D| = |D_r| + |ΔD|. */
   numTrain: number;
+  /**
+   * The run's random stream: batches, label draws, noise. `<id>+uib` gets exactly `<id>`'s
+   * (common random numbers: a variant and its base see the same batches).
+   */
   rng: Rng;
+  /**
+   * A stream of its own for a part of the run that must not shift `rng`'s draws (the `+uib`
+   * prior): keyed on the seed, the base method and `label`, independent of `rng`.
+   */
+  stream: (label: string) => Rng;
   cost: CostCounter;
   /** Set by the registry for `<id>+uib`: the UIB bound R over the model being trained. */
   uibPenalty?: (model: LayersModel) => Penalty;
@@ -55,6 +64,8 @@ export interface UnlearnMethod<P extends z.ZodType = z.ZodType> {
   readonly readsRetain: boolean;
   /** True when `<id>+uib` exists (the method has a training loss the UIB bound can be added to). */
   readonly supportsUib: boolean;
+  /** For a composed `<id>+uib` variant: `<id>`, whose random streams it shares. */
+  readonly baseId?: string;
   run(ctx: UnlearnContext, params: z.infer<P>): Promise<MethodOutput>;
 }
 

@@ -157,7 +157,8 @@ export async function buildUibPlugin(
   try {
     const groups = paramGroups(work);
     const opts = priorOptionsFrom(p, groups, {
-      rng: ctx.rng.fork('uib-prior'),
+      // Its own stream: building the prior must not shift the base method's draws.
+      rng: ctx.stream('uib-prior'),
       cost: ctx.cost,
       checkpointDir: ctx.checkpointDir,
       model: ctx.original,

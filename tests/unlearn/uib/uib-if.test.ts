@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { Rng } from '../../../src/core/rng.ts';
+import { Rng, rngFor } from '../../../src/core/rng.ts';
 import type { Dataset } from '../../../src/data/dataset.ts';
 import { buildModel, paramGroups } from '../../../src/models/index.ts';
 import { CostCounter } from '../../../src/train/cost.ts';
@@ -28,6 +28,7 @@ function ctxFor(original: LayersModel, retain: Dataset, forget: Dataset): Unlear
     data: { retain, forget },
     numTrain: retain.length + forget.length,
     rng: new Rng(1),
+    stream: (label) => rngFor(1, label),
     cost: new CostCounter(),
     quiet: true,
   };
