@@ -6,6 +6,8 @@
  * Displayed intervals are clipped to the metric's range (an accuracy's t-interval can run past
  * 100 %); the summaries and results.json keep the raw values.
  */
+
+import { compareToEnsemble, ENSEMBLE_BAND_SDS } from '../eval/ensemble.ts';
 import { METRICS } from '../eval/registry.ts';
 import { type Summary, summarize } from '../eval/stats.ts';
 import type { Cell, MetricInfo, Results, ScenarioInfo, StoredEvalRecord } from './schema.ts';
@@ -23,6 +25,19 @@ export interface Row {
   /** Seeds present / failed (failed ones with their reasons). */
   seeds: number;
   failures: { seed: number; error: string }[];
+  /** The row read against the Retrain ensemble, per seed (absent for Retrain itself). */
+  ensemble?: EnsembleRead;
+}
+
+/**
+ * A row against the Retrain ensemble (eval/ensemble.ts): per metric, the z-score of each seed's
+ * value against that seed's ensemble (summarised over seeds) and how many seeds fall inside its
+ * band; overall, the share of (seed, metric) pairs inside — "indistinguishable from Retrain".
+ */
+export interface EnsembleRead {
+  z: Record<string, Summary>;
+  inside: Record<string, { inside: number; of: number }>;
+  indistinguishable: { inside: number; of: number };
 }
 
 export interface ScenarioTable {
@@ -35,6 +50,17 @@ export interface ScenarioTable {
   best: Record<string, string[]>;
   /** Reasons a metric is not applicable here (from any record), for footnotes. */
   notApplicable: Record<string, string>;
+  /** Retrain ensemble members per seed (the most any seed has). */
+  retrainMembers: number;
+  /** The columns read against the ensemble: match-retrain metrics and distances to Retrain. */
+  ensembleColumns: MetricInfo[];
+}
+
+/** Metrics with a Retrain to read against: its target (match-retrain) or a distance to it. */
+function againstRetrain(m: MetricInfo): 'both' | 'upper' | null {
+  if (m.direction === 'match-retrain') return 'both';
+  const needs = METRICS.find((x) => x.id === m.id)?.needs ?? [];
+  return needs.includes('retrain') || needs.includes('weights') ? 'upper' : null;
 }
 
 export function aggregate(results: Results): ScenarioTable[] {
@@ -90,7 +116,46 @@ function aggregateScenario(results: Results, scenario: ScenarioInfo): ScenarioTa
   const retrainRow = rows[0];
   const best: Record<string, string[]> = {};
   for (const c of columns) best[c.id] = bestRows(c, rows, retrainRow);
-  return { scenario, seeds, columns, rows, best, notApplicable };
+
+  // Each row against each seed's Retrain ensemble.
+  const members = (seed: number) => refs.filter((r) => r.role === 'retrain' && r.seed === seed);
+  const retrainMembers = Math.max(0, ...seeds.map((s) => members(s).length));
+  const ensembleColumns = columns.filter((c) => againstRetrain(c) !== null);
+  const recordsOf = (row: Row): { seed: number; record: StoredEvalRecord }[] =>
+    row.kind === 'original'
+      ? refs.filter((r) => r.role === 'original').map((r) => ({ seed: r.seed, record: r.metrics }))
+      : cells
+          .filter((c) => c.method === row.label && c.status === 'ok' && c.metrics)
+          .map((c) => ({ seed: c.seed, record: c.metrics as StoredEvalRecord }));
+  for (const row of rows) {
+    if (row.kind === 'retrain') continue;
+    const z: Record<string, Summary> = {};
+    const inside: Record<string, { inside: number; of: number }> = {};
+    const all = { inside: 0, of: 0 };
+    for (const c of ensembleColumns) {
+      const zs: (number | null)[] = [];
+      const count = { inside: 0, of: 0 };
+      for (const { seed, record } of recordsOf(row)) {
+        const cmp = compareToEnsemble(
+          record.values[c.id]?.value ?? null,
+          members(seed).map((m) => m.metrics.values[c.id]?.value ?? null),
+          againstRetrain(c) as 'both' | 'upper',
+        );
+        if (!cmp) continue;
+        zs.push(cmp.z);
+        if (cmp.inside !== null) {
+          count.of++;
+          if (cmp.inside) count.inside++;
+        }
+      }
+      z[c.id] = summarize(zs);
+      inside[c.id] = count;
+      all.inside += count.inside;
+      all.of += count.of;
+    }
+    row.ensemble = { z, inside, indistinguishable: all };
+  }
+  return { scenario, seeds, columns, rows, best, notApplicable, retrainMembers, ensembleColumns };
 }
 
 /**
@@ -352,4 +417,50 @@ export function describeScenario(params: Record<string, unknown>): string {
     .filter(([k]) => k !== 'kind')
     .map(([k, v]) => `${k} ${v === null ? 'none' : String(v)}`);
   return `${String(params.kind)}${rest.length ? ` (${rest.join(', ')})` : ''}`;
+}
+
+// ─── the Retrain-ensemble table, shared by the reports ─────────────────────────────────────────
+
+export const ENSEMBLE_NOTE =
+  `Each cell: mean z over seeds of the method’s value against that seed’s Retrain ensemble ` +
+  `((x − mean) / sd of the members), then (seeds inside / seeds): inside is within ` +
+  `${ENSEMBLE_BAND_SDS} sd of the ensemble’s mean, or for a distance to Retrain (↓) no farther ` +
+  `than ${ENSEMBLE_BAND_SDS} sd beyond another Retrain’s. “Indistinguishable” is the share of ` +
+  `(seed, metric) pairs inside.`;
+
+/** One cell of the ensemble table: "+0.4 (3/3)", "— (0/3)", or "—" when nothing was comparable. */
+export function ensembleCell(r: Row, c: MetricInfo): string {
+  const z = r.ensemble?.z[c.id];
+  const inside = r.ensemble?.inside[c.id];
+  const zText =
+    z?.mean === null || z?.mean === undefined
+      ? '—'
+      : `${z.mean >= 0 ? '+' : '−'}${Math.abs(z.mean).toFixed(1)}`;
+  return inside && inside.of > 0 ? `${zText} (${inside.inside}/${inside.of})` : zText;
+}
+
+/** "67 % (8/12)". */
+export function indistinguishableCell(r: Row): string {
+  const d = r.ensemble?.indistinguishable;
+  if (!d || d.of === 0) return '—';
+  return `${Math.round((100 * d.inside) / d.of)} % (${d.inside}/${d.of})`;
+}
+
+/** Head and rows of the ensemble table over `columns` (rows: the original and the methods). */
+export function ensembleTable(
+  t: ScenarioTable,
+  columns: readonly MetricInfo[],
+): { head: string[]; rows: { row: Row; cells: string[] }[] } {
+  return {
+    head: [
+      ...columns.map((c) => `${shortName(c.id)} ${directionMark(c.direction)}`),
+      'indistinguishable',
+    ],
+    rows: t.rows
+      .filter((r) => r.kind !== 'retrain')
+      .map((row) => ({
+        row,
+        cells: [...columns.map((c) => ensembleCell(row, c)), indistinguishableCell(row)],
+      })),
+  };
 }

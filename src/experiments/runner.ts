@@ -21,6 +21,7 @@ import { DivergenceError, isUsageError, oneLine, UsageError } from '../core/erro
 import { sha256Json } from '../core/hash.ts';
 import { checkOutput } from '../core/out-dir.ts';
 import { exists, MiB, readJsonChecked, readTextChecked } from '../core/read.ts';
+import { hashSeed } from '../core/rng.ts';
 import {
   createScenario,
   type Manifest,
@@ -32,7 +33,7 @@ import { type EvalRecord, evaluateAll } from '../eval/evaluate.ts';
 import { predictSet } from '../eval/predict.ts';
 import { DEFAULT_METRIC_IDS, getMetric, METRICS } from '../eval/registry.ts';
 import type { EvalInput, EvalSets, MetricValue, ScenarioFacts } from '../eval/types.ts';
-import { buildModel } from '../models/index.ts';
+import { buildModel, specOf } from '../models/index.ts';
 import type { ModelSpec } from '../models/types.ts';
 import { CostCounter } from '../train/cost.ts';
 import { trainModel } from '../train/train.ts';
@@ -82,7 +83,12 @@ export interface RunOutcome {
 }
 
 /** Bump when a change in the runner or a method makes stored cells stale. */
-const CELL_FORMAT = 1;
+const CELL_FORMAT = 2; // 2: an independent Retrain ensemble
+
+/** Seed of Retrain ensemble member k's run: its initialisation and data order are drawn from it. */
+export function retrainRunSeed(seed: number, member: number): number {
+  return hashSeed(seed, 'retrain', member);
+}
 
 export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<RunOutcome> {
   const where = opts.source ?? 'experiment';
@@ -98,7 +104,8 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
     store.removeStaleTemps();
     writeJsonAtomic(path.join(opts.outDir, 'experiment.json'), exp);
     const startedAt = previousStart(opts.outDir) ?? new Date().toISOString();
-    const total = exp.seeds.length * exp.scenarios.length * (2 + methods.length);
+    const perSeed = 1 + exp.options.retrainSeeds + methods.length;
+    const total = exp.seeds.length * exp.scenarios.length * perSeed;
     const progress = createProgress(total, { quiet: opts.quiet });
     const counters = { skipped: 0, computed: 0 };
     const failures: string[] = [];
@@ -202,15 +209,20 @@ function keysOf(
 ) {
   const base = { format: CELL_FORMAT, dataset: exp.dataset, manifestHash, spec, recipe };
   const original = sha256Json({ ...base, role: 'original' });
-  const retrain = sha256Json({ ...base, role: 'retrain' });
+  const retrains = range(exp.options.retrainSeeds).map((member) =>
+    sha256Json({ ...base, role: 'retrain', member, runSeed: retrainRunSeed(spec.seed, member) }),
+  );
   const evalKey = { metricIds, evalBatchSize: exp.options.evalBatchSize };
   return {
     original,
-    retrain,
-    originalRecord: sha256Json({ original, retrain, ...evalKey }),
-    retrainRecord: sha256Json({ retrain, ...evalKey }),
+    retrains,
+    originalRecord: sha256Json({ original, retrains, ...evalKey }),
+    // Member k > 0 is evaluated against member 0 too (its distances are the ensemble's spread).
+    retrainRecords: retrains.map((r, k) =>
+      sha256Json({ retrain: r, ...(k > 0 && { primary: retrains[0] }), ...evalKey }),
+    ),
     cell: (m: MethodPlan) =>
-      sha256Json({ original, retrain, ...evalKey, id: m.id, params: m.params }),
+      sha256Json({ original, retrains, ...evalKey, id: m.id, params: m.params }),
   };
 }
 
@@ -229,8 +241,9 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
     const spec = { ...spec0, inputShape: stored.sampleShape, numClasses: stored.numClasses };
     const keys = keysOf(exp, manifestHash, spec, recipe, job.metricIds);
     if (allDone(job, keys)) {
-      for (let i = 0; i < 2 + methods.length; i++) progress.done(`${tag}: already done`);
-      job.counters.skipped += 2 + methods.length;
+      const units = 1 + keys.retrains.length + methods.length;
+      for (let i = 0; i < units; i++) progress.done(`${tag}: already done`);
+      job.counters.skipped += units;
       return;
     }
   }
@@ -272,61 +285,86 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
   const evalOpts = { batchSize: exp.options.evalBatchSize };
   const models: LayersModel[] = [];
   try {
-    // The Retrain oracle: trained on D_r with the original's recipe, through the registry.
-    progress.stage(`${tag}: retrain`);
-    const retrain = await trainedReference(
-      store,
-      keys.retrain,
-      { recipe, scenarioHash: manifestHash },
-      async () => {
-        const original = buildModel(spec); // Retrain reads only its architecture
-        try {
-          const r = await unlearn('retrain', {
-            original,
-            spec,
-            recipe,
-            data: { retain: data.retain, forget: data.forget },
-            seed,
-            quiet: true,
-          });
-          return { model: r.model, cost: costOf(r.stats) };
-        } finally {
-          original.dispose();
-        }
-      },
-    );
-    models.push(retrain.model);
-    const retrainSets = await predictAll(retrain.model, data, evalOpts);
-    const retrainWeights = flatWeights(retrain.model);
-    let retrainRef = store.readReference(scenario.id, seed, 'retrain');
-    if (!retrainRef || retrainRef.cacheKey !== keys.retrainRecord) {
-      const record = await evaluateAll(
-        {
-          sets: retrainSets,
-          scenario: facts,
-          seed,
-          cost: { ...retrain.cost, retrainTimeMs: retrain.cost.timeMs },
+    // The Retrain ensemble: Retrain trained `retrainSeeds` times on D_r with the original's recipe,
+    // each run with its own initialisation and data order, through the registry. Member 0's
+    // predictions and weights are what the distances (JS, ℓ2) are taken to; members k > 0 are
+    // evaluated against it as well, so that their distances give the spread a retrained model
+    // has. The target of every match-retrain metric is the ensemble's mean.
+    const members: { sets: EvalSets; weights: Float32Array[]; ref: Reference }[] = [];
+    for (const [member, key] of keys.retrains.entries()) {
+      const runSeed = retrainRunSeed(seed, member);
+      const label =
+        keys.retrains.length > 1 ? `retrain ${member + 1}/${keys.retrains.length}` : 'retrain';
+      progress.stage(`${tag}: ${label}`);
+      const trained = await trainedReference(
+        store,
+        key,
+        { recipe, scenarioHash: manifestHash },
+        async () => {
+          const original = buildModel(spec); // Retrain reads only its architecture
+          try {
+            const r = await unlearn('retrain', {
+              original,
+              spec,
+              recipe,
+              data: { retain: data.retain, forget: data.forget },
+              seed: runSeed,
+              quiet: true,
+            });
+            return { model: r.model, cost: costOf(r.stats) };
+          } finally {
+            original.dispose();
+          }
         },
-        { metrics: job.metricIds },
       );
-      retrainRef = reference(
-        scenario.id,
-        seed,
-        'retrain',
-        keys.retrainRecord,
-        record,
-        retrain.cost,
-      );
-      store.writeReference(retrainRef);
-      job.counters.computed++;
-    } else job.counters.skipped++;
-    progress.done(`${tag}: retrain (${seconds(retrainRef.cost.timeMs)})`);
-    // The stored record is what the report shows: its time is T_retrain for every speed-up.
-    const retrainTimeMs = retrainRef.cost.timeMs;
-    // Stored values are MetricValues written back from JSON: {value, reason?}.
+      models.push(trained.model);
+      const sets = await predictAll(trained.model, data, evalOpts);
+      const weights = flatWeights(trained.model);
+      let ref = store.readReference(scenario.id, seed, 'retrain', member);
+      if (!ref || ref.cacheKey !== keys.retrainRecords[member]) {
+        const primary = members[0];
+        const record = await evaluateAll(
+          {
+            sets,
+            scenario: facts,
+            seed,
+            cost: { ...trained.cost, retrainTimeMs: trained.cost.timeMs },
+            ...(primary && {
+              retrain: {
+                sets: primary.sets,
+                record: { values: primary.ref.metrics.values as Record<string, MetricValue> },
+              },
+              weights: { model: weights, retrain: primary.weights },
+            }),
+          },
+          { metrics: job.metricIds },
+        );
+        ref = {
+          ...reference(
+            scenario.id,
+            seed,
+            'retrain',
+            keys.retrainRecords[member],
+            record,
+            trained.cost,
+          ),
+          member,
+          runSeed,
+          modelSeed: specOf(trained.model)?.seed,
+        };
+        store.writeReference(ref);
+        job.counters.computed++;
+      } else job.counters.skipped++;
+      progress.done(`${tag}: ${label} (${seconds(ref.cost.timeMs)})`);
+      members.push({ sets, weights, ref });
+    }
+    const retrainSets = members[0].sets;
+    const retrainWeights = members[0].weights;
+    // The stored records are what the report shows: their mean time is T_retrain for every speed-up.
+    const retrainTimeMs = mean(members.map((m) => m.ref.cost.timeMs));
     const against: NonNullable<EvalInput['retrain']> = {
       sets: retrainSets,
-      record: { values: retrainRef.metrics.values as Record<string, MetricValue> },
+      record: { values: ensembleMean(members.map((m) => m.ref.metrics)) },
     };
 
     // The original model θ̂, trained on D = D_r ∪ ΔD.
@@ -429,8 +467,11 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
 function allDone(job: SeedScenarioJob, keys: ReturnType<typeof keysOf>): boolean {
   const { store, scenario, seed } = job;
   const o = store.readReference(scenario.id, seed, 'original');
-  const r = store.readReference(scenario.id, seed, 'retrain');
-  if (o?.cacheKey !== keys.originalRecord || r?.cacheKey !== keys.retrainRecord) return false;
+  if (o?.cacheKey !== keys.originalRecord) return false;
+  const retrainsDone = keys.retrainRecords.every(
+    (key, member) => store.readReference(scenario.id, seed, 'retrain', member)?.cacheKey === key,
+  );
+  if (!retrainsDone) return false;
   return job.methods.every((m) => {
     const c = store.readCell(scenario.id, seed, m.label);
     return (
@@ -692,7 +733,7 @@ function reference(
   record: EvalRecord,
   cost: Cost,
 ): Reference {
-  return { scenario, seed, role, cacheKey, metrics: storedRecord(record), cost };
+  return { scenario, seed, role, member: 0, cacheKey, metrics: storedRecord(record), cost };
 }
 
 function storedRecord(record: EvalRecord): StoredEvalRecord {
@@ -710,6 +751,27 @@ function jsonSafe<T>(value: T): T {
     }),
   ) as T;
 }
+
+/**
+ * The ensemble's target record: per metric, the mean of the members' defined values (undefined,
+ * with the first member's reason, where none is defined).
+ */
+export function ensembleMean(records: readonly StoredEvalRecord[]): Record<string, MetricValue> {
+  const out: Record<string, MetricValue> = {};
+  for (const id of new Set(records.flatMap((r) => Object.keys(r.values)))) {
+    const stated = records.map((r) => r.values[id]).filter((v) => v !== undefined);
+    const xs = stated
+      .map((v) => v.value)
+      .filter((x): x is number => x !== null && Number.isFinite(x));
+    out[id] =
+      xs.length > 0
+        ? { value: mean(xs) }
+        : { value: null, reason: stated.find((v) => v.reason)?.reason ?? 'undefined for Retrain' };
+  }
+  return out;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
@@ -751,13 +813,15 @@ export function assemble(
     const seeds: SeedScenario[] = [];
     for (const seed of exp.seeds) {
       const info = store.readSeedScenario(sc.id, seed);
-      expected += 2 + methods.length;
+      expected += 1 + exp.options.retrainSeeds + methods.length;
       if (!info) continue;
       seeds.push(info);
-      for (const role of ['retrain', 'original'] as const) {
-        const ref = store.readReference(sc.id, seed, role);
+      for (let member = 0; member < exp.options.retrainSeeds; member++) {
+        const ref = store.readReference(sc.id, seed, 'retrain', member);
         if (ref) references.push(ref);
       }
+      const original = store.readReference(sc.id, seed, 'original');
+      if (original) references.push(original);
       for (const m of methods) {
         const cell = store.readCell(sc.id, seed, m.label);
         if (cell) cells.push(cell);

@@ -97,6 +97,11 @@ const OptionsSchema = z.strictObject({
   metrics: z.array(z.string().regex(ID)).min(1).optional(),
   /** Forget-set images shown in the report. */
   exampleImages: z.int().min(0).max(64).default(16),
+  /**
+   * Retrain ensemble size per (scenario, seed): Retrain trained this many times, each with its own
+   * initialisation and data order; methods are read against the ensemble's mean and spread.
+   */
+  retrainSeeds: z.int().min(1).max(64).default(3),
 });
 
 export const ExperimentSchema = z
@@ -249,11 +254,19 @@ export const CellSchema = z.object({
 });
 export type Cell = z.infer<typeof CellSchema>;
 
-/** A trained reference model of one (scenario, seed): the original θ̂ or the Retrain oracle. */
+/**
+ * A trained reference model of one (scenario, seed): the original θ̂, or member `member` of the
+ * Retrain ensemble (member 0 is the one whose predictions and weights the distances are taken to).
+ */
 export const ReferenceSchema = z.object({
   scenario: z.string(),
   seed: z.number(),
   role: z.enum(['original', 'retrain']),
+  member: z.int().min(0).default(0),
+  /** Seed of the Retrain run: its initialisation and data order are drawn from it. */
+  runSeed: z.number().optional(),
+  /** The seed its initial weights were built with (the original's is the scenario seed). */
+  modelSeed: z.number().optional(),
   /** Content hash the checkpoint is cached under. */
   cacheKey: z.string(),
   metrics: EvalRecordSchema,

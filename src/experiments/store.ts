@@ -4,7 +4,8 @@
  *
  *   OUT/results.json, results.md, report.html     assembled from the files below
  *   OUT/cells/<scenario>/seed-<s>/<method>.json   one (scenario, seed, method) cell
- *   OUT/cells/<scenario>/seed-<s>/_original.json  the original model's record (likewise _retrain)
+ *   OUT/cells/<scenario>/seed-<s>/_original.json  the original model's record (likewise _retrain,
+ *                                                 _retrain-1 … for the Retrain ensemble)
  *   OUT/cells/<scenario>/seed-<s>/_scenario.json  manifest hash, split sizes, example images
  *   OUT/cache/                                    trained models and manifests, by content hash
  *   OUT/.lock                                     the pid of the run using the directory
@@ -53,8 +54,11 @@ export class RunStore {
     return path.join(this.cellDir(scenario, seed), `${fileName(label)}.json`);
   }
 
-  private refPath(scenario: string, seed: number, role: string): string {
-    return path.join(this.cellDir(scenario, seed), `_${role}.json`);
+  private refPath(scenario: string, seed: number, role: string, member = 0): string {
+    return path.join(
+      this.cellDir(scenario, seed),
+      `_${role}${member > 0 ? `-${member}` : ''}.json`,
+    );
   }
 
   readCell(scenario: string, seed: number, label: string): Cell | null {
@@ -65,12 +69,18 @@ export class RunStore {
     writeJsonAtomic(this.cellPath(cell.scenario, cell.seed, cell.method), cell);
   }
 
-  readReference(scenario: string, seed: number, role: 'original' | 'retrain'): Reference | null {
-    return readJson(this.refPath(scenario, seed, role), ReferenceSchema);
+  /** A reference record; `member` numbers the Retrain ensemble (0: `_retrain.json`, k: `_retrain-k.json`). */
+  readReference(
+    scenario: string,
+    seed: number,
+    role: 'original' | 'retrain',
+    member = 0,
+  ): Reference | null {
+    return readJson(this.refPath(scenario, seed, role, member), ReferenceSchema);
   }
 
   writeReference(ref: Reference): void {
-    writeJsonAtomic(this.refPath(ref.scenario, ref.seed, ref.role), ref);
+    writeJsonAtomic(this.refPath(ref.scenario, ref.seed, ref.role, ref.member), ref);
   }
 
   readSeedScenario(scenario: string, seed: number): SeedScenario | null {

@@ -139,6 +139,7 @@ export function handMadeResults(): Results {
         scenario: 'bias-stripe-3',
         seed,
         role,
+        member: 0,
         cacheKey: `${role}-${seed}`,
         metrics: record(VALUES[role][i], perClassOf(role)),
         cost: {

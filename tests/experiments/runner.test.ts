@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { ensembleMean } from '../../src/experiments/runner.ts';
 import { parseResults } from '../../src/experiments/schema.ts';
 import { runUibSync } from '../helpers/cli.ts';
 
@@ -106,22 +107,45 @@ test('uib run: killed with SIGKILL mid-way, a rerun resumes without redoing fini
         [2, 'ft', 'ok'],
       ],
     );
-    assert.equal(results.references.length, 4);
+    // Per seed: the original and a Retrain ensemble of 3 (the default), each member with its own
+    // initial weights and data order, none of them the original's.
+    assert.equal(results.references.length, 8);
+    for (const seed of [1, 2]) {
+      const members = results.references.filter((x) => x.seed === seed && x.role === 'retrain');
+      assert.deepEqual(
+        members.map((m) => m.member),
+        [0, 1, 2],
+      );
+      const modelSeeds = members.map((m) => m.modelSeed);
+      assert.equal(new Set(modelSeeds).size, 3, 'each member its own initialisation');
+      assert.ok(!modelSeeds.includes(seed), "no member starts from the original's weights");
+      // Members k > 0 are measured against member 0: the ensemble's own distance spread.
+      assert.ok(members[1].metrics.values['js-test'].value! > 0);
+      assert.equal(members[0].metrics.values['js-test'], undefined);
+    }
     for (const c of results.cells) {
       const v = c.metrics!.values;
       for (const id of ['ua', 'ra', 'ta', 'mia-efficacy', 'js-test', 'avg-gap', 'time-ms'])
         assert.ok(id in v, `${id} recorded`);
       assert.ok(v.ra.value! > 0.3, 'the tiny MLP learnt something');
-      const retrain = results.references.find((x) => x.seed === c.seed && x.role === 'retrain')!;
-      // speed-up = T_retrain / T_unlearn, from the same seed's records.
-      assert.ok(Math.abs(c.cost!.speedUp! - retrain.cost.timeMs / c.cost!.timeMs) < 1e-9);
-      assert.deepEqual(c.retrain, retrain.metrics.values, "Retrain's values beside the method's");
+      const members = results.references.filter((x) => x.seed === c.seed && x.role === 'retrain');
+      // speed-up = T_retrain / T_unlearn, T_retrain the ensemble's mean time on the same seed.
+      const tRetrain = members.reduce((a, m) => a + m.cost.timeMs, 0) / members.length;
+      assert.ok(Math.abs(c.cost!.speedUp! - tRetrain / c.cost!.timeMs) < 1e-9);
+      // The target beside the method's values: the ensemble's mean, per metric.
+      assert.deepEqual(c.retrain, ensembleMean(members.map((m) => m.metrics)));
+      const ua = members.map((m) => m.metrics.values.ua.value!);
+      assert.ok(Math.abs(c.retrain.ua.value! - (ua[0] + ua[1] + ua[2]) / 3) < 1e-12);
       assert.ok(c.cost!.gradEvals > 0);
     }
     const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
     const firstRow = md.split('\n').find((l) => l.startsWith('| ') && !l.startsWith('| method'));
     assert.match(firstRow ?? '', /^\| retrain \(target\)/);
     assert.match(r.stdout, /^retrain \(target\)/m, 'the terminal table lists Retrain first');
+    // Each method read against the ensemble: mean z per metric and seeds inside its band.
+    assert.match(md, /### Against the Retrain ensemble \(3 retrained models per seed\)/);
+    assert.match(md, /\| ft \| (—|[+−]\d+\.\d) \(\d\/2\) \|.* \| \d+ % \(\d+\/\d+\) \|/);
+    assert.match(r.stdout, /against the Retrain ensemble \(3 per seed\)/);
     const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
     assert.ok((html.match(/<svg/g) ?? []).length >= 5, 'plots in the report');
     assert.ok((html.match(/data:image\/png;base64/g) ?? []).length === 4, 'forget examples');
@@ -137,7 +161,7 @@ test('uib run: killed with SIGKILL mid-way, a rerun resumes without redoing fini
     );
     const r2 = runSync(['run', file, '--out', out, '--quiet']);
     assert.equal(r2.code, 0, r2.stderr);
-    assert.match(r2.stdout, /\(4 finished unit\(s\)/);
+    assert.match(r2.stdout, /\(8 finished unit\(s\)/);
     const changed = JSON.parse(fs.readFileSync(first, 'utf8'));
     assert.notEqual(changed.key, before.key);
     assert.equal(changed.params.lr, 0.02);
@@ -200,7 +224,7 @@ test('runExperiment in-process: every model and tensor it made is freed', async 
     assert.equal(tf.memory().numTensors, before, 'no tensor left behind by a run');
     const again = await runExperiment(exp, { outDir: out, backend: 'cpu', quiet: true });
     assert.equal(again.computed, 0, 'a finished run is found done');
-    assert.equal(again.skipped, 3);
+    assert.equal(again.skipped, 5, 'the original, 3 Retrain members and the method');
     assert.equal(tf.memory().numTensors, before);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

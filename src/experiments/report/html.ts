@@ -9,6 +9,8 @@ import {
   CLIPPING_NOTE,
   describeScenario,
   directionMark,
+  ENSEMBLE_NOTE,
+  ensembleTable,
   formatCell,
   groupColumns,
   type ScenarioTable,
@@ -64,6 +66,23 @@ async function scenarioSection(t: ScenarioTable, results: Results): Promise<stri
   for (const g of groupColumns(t.columns)) {
     parts.push(`<h3>${esc(g.title)}</h3>`);
     parts.push(htmlTable(t, g.columns));
+  }
+  if (t.retrainMembers >= 2 && t.ensembleColumns.length > 0) {
+    parts.push(
+      `<h3>Against the Retrain ensemble (${t.retrainMembers} retrained models per seed)</h3>`,
+      `<p class="note">${esc(ENSEMBLE_NOTE)}</p>`,
+    );
+    const e = ensembleTable(t, t.ensembleColumns);
+    const head = e.head.map((h) => `<th>${esc(h)}</th>`).join('');
+    const body = e.rows
+      .map(
+        ({ row, cells }) =>
+          `<tr class="row-${row.kind}"><th scope="row">${esc(row.label)}</th>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`,
+      )
+      .join('\n');
+    parts.push(
+      `<table class="results ensemble"><thead><tr><th>method</th>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`,
+    );
   }
   const failures = t.rows.flatMap((r) =>
     r.failures.map((f) => `${r.label} (seed ${f.seed}): ${f.error}`),

@@ -4,11 +4,14 @@
  * the best method per column in bold (terminal: `*`).
  */
 import { describeEnvironment } from '../../backend/environment.ts';
+import { ENSEMBLE_BAND_SDS } from '../../eval/ensemble.ts';
 import {
   aggregate,
   CLIPPING_NOTE,
   describeScenario,
   directionMark,
+  ENSEMBLE_NOTE,
+  ensembleTable,
   formatCell,
   groupColumns,
   type Row,
@@ -60,6 +63,19 @@ function scenarioSection(t: ScenarioTable): string[] {
   for (const g of groupColumns(t.columns)) {
     out.push('', `### ${g.title}`, '');
     out.push(...markdownTable(t, g.columns));
+  }
+  if (t.retrainMembers >= 2 && t.ensembleColumns.length > 0) {
+    out.push(
+      '',
+      `### Against the Retrain ensemble (${t.retrainMembers} retrained models per seed)`,
+      '',
+    );
+    out.push(ENSEMBLE_NOTE, '');
+    const e = ensembleTable(t, t.ensembleColumns);
+    out.push(`| method | ${e.head.join(' | ')} |`);
+    out.push(`|:--|${e.head.map(() => '--:').join('|')}|`);
+    for (const { row, cells } of e.rows)
+      out.push(`| ${escapeMd(rowName(row))} | ${cells.join(' | ')} |`);
   }
   const failures = t.rows.flatMap((r) =>
     r.failures.map((f) => `${r.label} (seed ${f.seed}): ${f.error}`),
@@ -116,6 +132,20 @@ export function renderTerminal(results: Results): string {
     );
     out.push(...alignedTable(head, body));
     out.push('');
+    const against = t.ensembleColumns.filter((c) => TERMINAL_COLUMNS.includes(c.id));
+    if (t.retrainMembers >= 2 && against.length > 0) {
+      const e = ensembleTable(t, against);
+      out.push(
+        `against the Retrain ensemble (${t.retrainMembers} per seed): mean z over seeds (seeds within ${ENSEMBLE_BAND_SDS} sd of its mean)`,
+      );
+      out.push(
+        ...alignedTable(
+          ['method', ...e.head],
+          e.rows.map(({ row, cells }) => [rowName(row), ...cells]),
+        ),
+      );
+      out.push('');
+    }
   }
   out.push(
     '* best unlearning method per column (→R: closest to Retrain); mean ± 95 % interval over seeds, clipped to the metric’s range as [low, high]',

@@ -4,8 +4,10 @@
  * JavaScript. Data is always inline; the loader refuses every URL, so rendering never touches
  * the network.
  */
+
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { ENSEMBLE_BAND_SDS } from '../../eval/ensemble.ts';
 import {
   directionMark,
   rangeOf,
@@ -55,8 +57,8 @@ function colourOf(label: string, kind: string): string {
 
 /**
  * One metric: a bar per method (mean, with its interval clipped to the metric's range as an error
- * bar), Retrain's mean as a dashed red reference line. The original model is drawn grey for
- * comparison.
+ * bar), Retrain's mean as a dashed red reference line over the band of its ensemble's spread
+ * (± 2 sd over members and seeds). The original model is drawn grey for comparison.
  */
 export function metricBarSpec(t: ScenarioTable, metric: MetricInfo): VlSpec | null {
   const retrain = t.rows.find((r) => r.kind === 'retrain')?.summaries[metric.id];
@@ -102,6 +104,16 @@ export function metricBarSpec(t: ScenarioTable, metric: MetricInfo): VlSpec | nu
       },
     },
   ];
+  if (retrain && retrain.mean !== null && retrain.sd !== null && retrain.sd > 0) {
+    // The Retrain ensemble's spread (members × seeds): a band of ± ENSEMBLE_BAND_SDS sd, clipped.
+    const lo = Math.max(retrain.mean - ENSEMBLE_BAND_SDS * retrain.sd, range.min ?? -Infinity);
+    const hi = Math.min(retrain.mean + ENSEMBLE_BAND_SDS * retrain.sd, range.max ?? Infinity);
+    layers.unshift({
+      data: { values: [{ lo: scaled(lo, metric.unit), hi: scaled(hi, metric.unit) }] },
+      mark: { type: 'rect', color: COLOURS.retrain, opacity: 0.15 },
+      encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+    });
+  }
   if (retrain && retrain.mean !== null) {
     const ref = scaled(retrain.mean, metric.unit);
     layers.push(

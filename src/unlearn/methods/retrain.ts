@@ -1,6 +1,9 @@
 /**
- * Retrain — the gold standard: a fresh model from the original architecture and seed, trained on
- * D_r alone with the recipe the original was trained with. Every metric is compared to it.
+ * Retrain — the gold standard: a fresh model of the original architecture, trained on D_r alone
+ * with the recipe the original was trained with. Its initial weights and its data order come from
+ * a seed of its own, drawn from the run's stream (and recorded): a Retrain that started from the
+ * original's initial weights and shuffle would flatter every method that stays near θ̂ in the
+ * weight and prediction distances. `independent: false` restores that coupling, for comparison.
  */
 import { z } from 'zod';
 import { buildModel } from '../../models/index.ts';
@@ -15,6 +18,10 @@ const params = z.strictObject({
     .max(1000)
     .optional()
     .describe("override the recipe's epochs (default: the recipe's)"),
+  independent: z
+    .boolean()
+    .default(true)
+    .describe("own initialisation and data order (false: the original's, coupled)"),
 });
 
 export const retrain: UnlearnMethod<typeof params> = {
@@ -25,8 +32,13 @@ export const retrain: UnlearnMethod<typeof params> = {
   supportsUib: false,
   async run(ctx, p) {
     const phases: Record<string, number> = {};
-    const model = buildModel(ctx.spec);
-    const recipe = p.epochs === undefined ? ctx.recipe : { ...ctx.recipe, epochs: p.epochs };
+    const seed = p.independent ? ctx.rng.nextUint32() : ctx.spec.seed;
+    const model = buildModel({ ...ctx.spec, seed });
+    const recipe = {
+      ...ctx.recipe,
+      seed: p.independent ? seed : ctx.recipe.seed,
+      ...(p.epochs !== undefined && { epochs: p.epochs }),
+    };
     const result = await timed(phases, 'train', () =>
       trainModel(model, ctx.data.retain, recipe, {
         cost: ctx.cost,
@@ -34,6 +46,10 @@ export const retrain: UnlearnMethod<typeof params> = {
         label: 'retrain',
       }),
     );
-    return { model, phases, details: { epochs: result.epochs, steps: result.steps } };
+    return {
+      model,
+      phases,
+      details: { epochs: result.epochs, steps: result.steps, seed, shuffleSeed: recipe.seed },
+    };
   },
 };
