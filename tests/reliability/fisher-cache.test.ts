@@ -304,6 +304,9 @@ test('a cache whose n is not the training set’s size is refused when the prior
     out,
   );
   assert.equal(r.code, 2, r.err);
-  assert.match(r.err, /fisher\.json: is a mean over n = 121 samples; .* has 120 .*another training set/);
+  assert.match(
+    r.err,
+    /fisher\.json: is a mean over n = 121 samples; .* has 120 .*another training set/,
+  );
   assert.ok(!fs.existsSync(out));
 });
