@@ -41,7 +41,7 @@ export async function renderHtml(results: Results): Promise<string> {
 <h1>${esc(title)}</h1>
 ${exp.description ? `<p>${esc(exp.description)}</p>` : ''}
 <p class="meta">Backend ${esc(describeEnvironment(env))} (addon ${env.addon ? 'on' : 'off'}, tfjs ${esc(env.tfjs)}) · ${env.cpus} CPU cores · node ${esc(env.node)} · uib ${esc(env.uibVersion)} · started ${esc(results.startedAt)} · updated ${esc(results.updatedAt)}${results.complete ? '' : ' · <strong class="warn">incomplete run</strong>'}</p>
-<p class="legend">Each cell: mean ± 95 % Student-t interval over seeds. ${esc(CLIPPING_NOTE)} ↑ higher is better, ↓ lower is better, →R the target is Retrain’s value (best = closest to it). <span class="best">Highlighted</span>: best unlearning method per column; Retrain and the original model are references. † some seeds undefined; n/a undefined on every seed.</p>
+<p class="legend">Each cell: mean ± 95 % Student-t interval over seeds (Retrain: over seeds × the members of its ensemble, each retrained with its own initialisation and data order). ${esc(CLIPPING_NOTE)} ↑ higher is better, ↓ lower is better, →R the target is Retrain’s value (best = closest to it). <span class="best">Highlighted</span>: best unlearning method per column; Retrain and the original model are references. † some seeds undefined; n/a undefined on every seed.</p>
 </header>
 <main>
 ${sections.join('\n')}

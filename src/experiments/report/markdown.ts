@@ -41,7 +41,7 @@ export function renderMarkdown(results: Results): string {
 
 function legend(): string {
   return [
-    'Each cell: mean ± 95 % Student-t interval over seeds (one seed: the value alone).',
+    'Each cell: mean ± 95 % Student-t interval over seeds (one seed: the value alone); Retrain’s over seeds × the members of its ensemble, each retrained with its own initialisation and data order.',
     CLIPPING_NOTE,
     '↑ higher is better, ↓ lower is better, →R the target is Retrain’s value (best = closest to it).',
     '**Bold**: best unlearning method in the column (Retrain and the original model are references).',
@@ -148,7 +148,7 @@ export function renderTerminal(results: Results): string {
     }
   }
   out.push(
-    '* best unlearning method per column (→R: closest to Retrain); mean ± 95 % interval over seeds, clipped to the metric’s range as [low, high]',
+    '* best unlearning method per column (→R: closest to Retrain’s ensemble mean); mean ± 95 % interval over seeds (Retrain: seeds × ensemble members), clipped to the metric’s range as [low, high]',
   );
   return `${out.join('\n')}\n`;
 }
