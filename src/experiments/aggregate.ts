@@ -52,8 +52,24 @@ export interface ScenarioTable {
   notApplicable: Record<string, string>;
   /** Retrain ensemble members per seed (the most any seed has). */
   retrainMembers: number;
+  /** Each `<id>+uib` row against its base `<id>` row, seed by seed (common random numbers). */
+  paired: PairedComparison[];
   /** The columns read against the ensemble: match-retrain metrics and distances to Retrain. */
   ensembleColumns: MetricInfo[];
+}
+
+/**
+ * A variant against its base on the same seeds, which (common random numbers) see the same
+ * batches and labels: per metric, the per-seed difference summarised over seeds (mean ± 95 %
+ * interval). For a match-retrain metric the difference is of the distance to Retrain's target,
+ * |x_variant − t| − |x_base − t|, so that negative means closer to Retrain; otherwise it is
+ * x_variant − x_base.
+ */
+export interface PairedComparison {
+  variant: string;
+  base: string;
+  seeds: number;
+  diffs: Record<string, Summary>;
 }
 
 /** Metrics with a Retrain to read against: its target (match-retrain) or a distance to it. */
@@ -155,7 +171,54 @@ function aggregateScenario(results: Results, scenario: ScenarioInfo): ScenarioTa
     }
     row.ensemble = { z, inside, indistinguishable: all };
   }
-  return { scenario, seeds, columns, rows, best, notApplicable, retrainMembers, ensembleColumns };
+  const paired = pairedComparisons(results.metrics, cells);
+  return {
+    scenario,
+    seeds,
+    columns,
+    rows,
+    best,
+    notApplicable,
+    retrainMembers,
+    ensembleColumns,
+    paired,
+  };
+}
+
+function pairedComparisons(
+  metrics: readonly MetricInfo[],
+  cells: readonly Cell[],
+): PairedComparison[] {
+  const ok = cells.filter((c) => c.status === 'ok' && c.metrics);
+  const labels = [...new Set(ok.map((c) => c.method))];
+  const out: PairedComparison[] = [];
+  for (const variant of labels) {
+    const vCells = ok.filter((c) => c.method === variant);
+    const id = vCells[0].methodId;
+    if (!id.endsWith('+uib')) continue;
+    const base = id.slice(0, -'+uib'.length);
+    // The base run under its plain id (a label of its own would be another configuration).
+    const bCells = ok.filter((c) => c.method === base && c.methodId === base);
+    const pairs = vCells
+      .map((v) => ({ v, b: bCells.find((b) => b.seed === v.seed) }))
+      .filter((p): p is { v: Cell; b: Cell } => p.b !== undefined);
+    if (pairs.length === 0) continue;
+    const diffs: Record<string, Summary> = {};
+    for (const m of metrics) {
+      diffs[m.id] = summarize(
+        pairs.map(({ v, b }) => {
+          const xv = v.metrics!.values[m.id]?.value ?? null;
+          const xb = b.metrics!.values[m.id]?.value ?? null;
+          if (xv === null || xb === null) return null;
+          if (m.direction !== 'match-retrain') return xv - xb;
+          const t = v.retrain[m.id]?.value ?? null;
+          return t === null ? null : Math.abs(xv - t) - Math.abs(xb - t);
+        }),
+      );
+    }
+    out.push({ variant, base, seeds: pairs.length, diffs });
+  }
+  return out;
 }
 
 /**
@@ -462,5 +525,37 @@ export function ensembleTable(
         row,
         cells: [...columns.map((c) => ensembleCell(row, c)), indistinguishableCell(row)],
       })),
+  };
+}
+
+// ─── paired variant − base tables, shared by the reports ───────────────────────────────────────
+
+export const PAIRED_NOTE =
+  'Per-seed differences of `<method>+uib` against `<method>` on the same seeds (the same batches ' +
+  'and labels: common random numbers), mean ± 95 % interval over seeds; for →R columns the ' +
+  'difference of the distances to Retrain’s target, so negative means the variant is closer to Retrain.';
+
+/** "+1.2 ± 0.8", "−0.4", "—". */
+export function pairedCell(p: PairedComparison, c: MetricInfo): string {
+  const s = p.diffs[c.id];
+  if (!s || s.mean === null) return formatSummary(s, c.unit, c.id);
+  const text = formatSummary(s, c.unit, c.id);
+  return s.mean > 0 ? `+${text}` : text.replace(/^-/, '−');
+}
+
+/** Head and rows of the paired table over `columns`. */
+export function pairedTable(
+  t: ScenarioTable,
+  columns: readonly MetricInfo[],
+): { head: string[]; rows: { name: string; cells: string[] }[] } {
+  return {
+    head: columns.map(
+      (c) =>
+        `Δ${c.direction === 'match-retrain' ? '|gap| ' : ' '}${shortName(c.id)}${unitSuffix(c.unit, c.id)}`,
+    ),
+    rows: t.paired.map((p) => ({
+      name: `${p.variant} − ${p.base} (${p.seeds} seed${p.seeds === 1 ? '' : 's'})`,
+      cells: columns.map((c) => pairedCell(p, c)),
+    })),
   };
 }

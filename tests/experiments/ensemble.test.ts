@@ -69,3 +69,30 @@ test('every report shows the ensemble table; one Retrain (K = 1) shows none', as
   const single = handMadeResults();
   assert.doesNotMatch(renderMarkdown(single), /Against the Retrain ensemble/);
 });
+
+test('paired: ft+uib against ft seed by seed; →R columns as the change of the distance to the target', async () => {
+  const r = handMadeResults();
+  for (const c of r.cells.filter((x) => x.method === 'ft')) {
+    const v = structuredClone(c);
+    v.method = 'ft+uib';
+    v.methodId = 'ft+uib';
+    v.metrics!.values.ua = { value: 0.08 };
+    v.metrics!.values['js-test'] = { value: 0.03 };
+    r.cells.push(v);
+  }
+  r.methods.push('ft+uib');
+  const [t] = aggregate(r);
+  assert.equal(t.paired.length, 1);
+  const p = t.paired[0];
+  assert.deepEqual([p.variant, p.base, p.seeds], ['ft+uib', 'ft', 3]);
+  // Targets 0.10, 0.11, 0.12 (Retrain per seed): |0.08 − t| − |0.02 − t| = −0.06 on every seed.
+  near(p.diffs.ua.mean, -0.06, 'Δ|gap| UA');
+  near(p.diffs.ua.sd, 0, 'sd');
+  near(p.diffs['js-test'].mean, 0.01, 'Δ JS');
+  assert.equal(p.diffs.ra.mean, 0, 'unchanged columns differ by 0');
+  const md = renderMarkdown(r);
+  assert.match(md, /### Paired: each \+uib variant against its base method/);
+  assert.match(md, /\| ft\+uib − ft \(3 seeds\) \| −6\.0 ± 0\.0 \|/);
+  assert.match(renderTerminal(r), /paired, variant − base/);
+  assert.match(await renderHtml(r), /<table class="results paired">/);
+});

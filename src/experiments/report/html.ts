@@ -13,6 +13,8 @@ import {
   ensembleTable,
   formatCell,
   groupColumns,
+  PAIRED_NOTE,
+  pairedTable,
   type ScenarioTable,
   shortName,
   unitSuffix,
@@ -82,6 +84,21 @@ async function scenarioSection(t: ScenarioTable, results: Results): Promise<stri
       .join('\n');
     parts.push(
       `<table class="results ensemble"><thead><tr><th>method</th>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`,
+    );
+  }
+  if (t.paired.length > 0) {
+    const p = pairedTable(t, t.columns);
+    const head = p.head.map((h) => `<th>${esc(h)}</th>`).join('');
+    const body = p.rows
+      .map(
+        (r) =>
+          `<tr><th scope="row">${esc(r.name)}</th>${r.cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`,
+      )
+      .join('\n');
+    parts.push(
+      '<h3>Paired: each +uib variant against its base method</h3>',
+      `<p class="note">${esc(PAIRED_NOTE)}</p>`,
+      `<table class="results paired"><thead><tr><th>pair</th>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`,
     );
   }
   const failures = t.rows.flatMap((r) =>

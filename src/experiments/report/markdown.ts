@@ -14,6 +14,8 @@ import {
   ensembleTable,
   formatCell,
   groupColumns,
+  PAIRED_NOTE,
+  pairedTable,
   type Row,
   type ScenarioTable,
   shortName,
@@ -76,6 +78,13 @@ function scenarioSection(t: ScenarioTable): string[] {
     out.push(`|:--|${e.head.map(() => '--:').join('|')}|`);
     for (const { row, cells } of e.rows)
       out.push(`| ${escapeMd(rowName(row))} | ${cells.join(' | ')} |`);
+  }
+  if (t.paired.length > 0) {
+    out.push('', '### Paired: each +uib variant against its base method', '', PAIRED_NOTE, '');
+    const p = pairedTable(t, t.columns);
+    out.push(`| pair | ${p.head.join(' | ')} |`);
+    out.push(`|:--|${p.head.map(() => '--:').join('|')}|`);
+    for (const { name, cells } of p.rows) out.push(`| ${escapeMd(name)} | ${cells.join(' | ')} |`);
   }
   const failures = t.rows.flatMap((r) =>
     r.failures.map((f) => `${r.label} (seed ${f.seed}): ${f.error}`),
@@ -142,6 +151,17 @@ export function renderTerminal(results: Results): string {
         ...alignedTable(
           ['method', ...e.head],
           e.rows.map(({ row, cells }) => [rowName(row), ...cells]),
+        ),
+      );
+      out.push('');
+    }
+    if (t.paired.length > 0) {
+      const p = pairedTable(t, columns);
+      out.push('paired, variant − base on the same seeds (→R: Δ distance to Retrain; < 0 closer)');
+      out.push(
+        ...alignedTable(
+          ['pair', ...p.head],
+          p.rows.map((r) => [r.name, ...r.cells]),
         ),
       );
       out.push('');
