@@ -72,6 +72,8 @@ export interface PriorOptions {
   forgetSamples?: number;
   /** Cached F_D (diagonal kinds): F_r = (n·F_D − n_f·F_f)/n_r, clipped at 0. */
   cache?: FisherCache;
+  /** The sham control: a random step of the same norm per tensor (see `randomLike`). */
+  sham?: boolean;
   /** λ_l = c·median(n_r·F_r^(l)) (default 1). */
   c?: number;
   /** An absolute λ for every group instead (checks: the L2 coefficient of a convex objective). */
@@ -135,6 +137,8 @@ export interface PriorRecord {
   kind: PriorKind;
   labels: FisherLabels | null;
   mean: PriorMean;
+  /** The sham control: the step was a random one of the same per-tensor norm. */
+  sham: boolean;
   /** Where F_r came from: the F_D cache, or a subsample of D_r of `fisherSamples`. */
   source: 'cache' | 'subsample';
   /** SHA-256 of the cache files as read, when F_r came from the cache. */
@@ -240,6 +244,17 @@ function l2(a: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * a[i];
   return Math.sqrt(s);
+}
+
+/** A Gaussian direction with the norm of `step` (zero stays zero). */
+function randomLike(step: Float32Array | Float64Array, rng: Rng): Float64Array {
+  const out = new Float64Array(step.length);
+  for (let j = 0; j < out.length; j++) out[j] = rng.normal();
+  const norm = l2(step);
+  const len = l2(out);
+  if (norm === 0 || len === 0) return out.fill(0);
+  for (let j = 0; j < out.length; j++) out[j] *= norm / len;
+  return out;
 }
 
 /** The slice for the α search and the Fisher subsample, disjoint, from one seeded permutation. */
@@ -559,9 +574,12 @@ export async function buildPrior(
     }
   }
   const final = clippedStep(alpha);
+  // The sham control: each tensor's step replaced by a Gaussian direction of the same norm, so
+  // that what the step *points at* is all that differs from UIB-IF (same norm, same repair).
+  const shamRng = opts.sham ? opts.rng.fork('sham') : null;
   priorGroups.forEach((pg, gi) => {
     pg.tensors.forEach((t, ti) => {
-      const s = final[gi][ti].step;
+      const s = shamRng ? randomLike(final[gi][ti].step, shamRng) : final[gi][ti].step;
       for (let j = 0; j < s.length; j++) t.mean[j] = t.theta[j] + s[j];
     });
   });
@@ -570,6 +588,7 @@ export async function buildPrior(
     kind: opts.kind,
     labels,
     mean,
+    sham: !!opts.sham,
     source: useCache ? 'cache' : 'subsample',
     cache:
       useCache && opts.cache!.files
@@ -691,6 +710,10 @@ export const priorParamsShape = {
     .enum(['prior', 'original'])
     .default('prior')
     .describe("centre of the bound R: μ, or θ̂ ('original', ablation)"),
+  sham: z
+    .boolean()
+    .default(false)
+    .describe('control: the step replaced by a random direction of the same norm per tensor'),
   curvatureBatch: z
     .number()
     .int()
@@ -714,6 +737,7 @@ export type PriorParams = {
   searchSamples: number;
   mean: PriorMean;
   centre: 'prior' | 'original';
+  sham: boolean;
   curvatureBatch: number;
 };
 
@@ -742,6 +766,7 @@ export function priorOptionsFrom(
     epsilon: p.epsilon,
     searchSamples: p.searchSamples,
     batchSize: p.curvatureBatch,
+    sham: p.sham,
     rng: env.rng,
     cost: env.cost,
   };

@@ -353,3 +353,40 @@ test('forgetSamples: g_f is a mean over a seeded subsample of ΔD, scaled by the
   });
   model.dispose();
 });
+
+test('sham: the step of the same norm per tensor, in a random direction; the rest of the prior unchanged', async () => {
+  const model = tinyMlp();
+  const groups = paramGroups(model);
+  const data = threeClasses(120);
+  const { retain, forget } = split(
+    data,
+    Array.from({ length: 120 }, (_, i) => i).filter((i) => i % 4 === 0),
+  );
+  const opts = { kind: 'fisher' as const, tau: 0, alpha: 1, c: 1, searchSamples: 10 };
+  const real = await buildPrior(model, groups, { retain, forget }, { ...opts, rng: new Rng(5) });
+  const sham = await buildPrior(
+    model,
+    groups,
+    { retain, forget },
+    { ...opts, rng: new Rng(5), sham: true },
+  );
+  assert.equal(sham.record.sham, true);
+  assert.equal(real.record.sham, false);
+  real.groups.forEach((g, gi) => {
+    g.tensors.forEach((t, ti) => {
+      const s = sham.groups[gi].tensors[ti];
+      const dReal = t.mean.map((m, j) => m - t.theta[j]);
+      const dSham = s.mean.map((m, j) => m - s.theta[j]);
+      const norm = (v: ArrayLike<number>) =>
+        Math.sqrt(Array.from(v).reduce((a, x) => a + x * x, 0));
+      const nr = norm(dReal);
+      assert.ok(Math.abs(norm(dSham) - nr) <= 1e-5 * Math.max(nr, 1e-12), 'same norm');
+      assert.deepEqual(s.diag, t.diag, 'the same precision');
+      if (dReal.length >= 8 && nr > 0) {
+        const cos = dReal.reduce((a, x, j) => a + x * dSham[j], 0) / (nr * norm(dSham));
+        assert.ok(Math.abs(cos) < 0.9, `a random direction (cos ${cos})`);
+      }
+    });
+  });
+  model.dispose();
+});
