@@ -19,6 +19,7 @@ import {
 import { costMetrics } from './cost.ts';
 import { AVG_GAP_METRICS, avgGap, meanJsDivergence, weightDistance } from './distance.ts';
 import { type AttackResult, lossLrAttack, type MiaFeature, svcMiaEfficacy } from './mia.ts';
+import { tugOfWar } from './tug-of-war.ts';
 import {
   type Direction,
   defined,
@@ -50,6 +51,7 @@ export const METRIC_IDS = [
   'js-forget',
   'weight-l2',
   'avg-gap',
+  'tow',
   'time-ms',
   'speed-up',
   'epochs-touched',
@@ -344,6 +346,27 @@ export const METRICS: readonly MetricDef[] = [
           input.retrain!.record.values[id] ?? undefinedBecause('missing from Retrain’s record');
       }
       return avgGap(mine, theirs);
+    },
+  },
+  {
+    id: 'tow',
+    summary:
+      'tug of war Π_S (1 − |acc(S) − acc_Retrain(S)|) over ΔD, D_r and test (Zhao et al. 2024); 1 = Retrain’s accuracies',
+    direction: 'higher',
+    // A score in [0, 1], not a rate of the model's behaviour: higher is better.
+    unit: 'ratio',
+    ...UNIT_INTERVAL,
+    needs: ['retrain'],
+    compute: async (input, get) => {
+      // acc(ΔD) = 1 − UA; the forget term compares accuracies, as the paper's da does.
+      const forgetAcc = (v: MetricValue): MetricValue =>
+        v.value === null ? v : { value: 1 - v.value };
+      const theirs = (id: 'ua' | 'ra' | 'ta') =>
+        input.retrain!.record.values[id] ?? undefinedBecause('missing from Retrain’s record');
+      return tugOfWar(
+        { forget: forgetAcc(await get('ua')), retain: await get('ra'), test: await get('ta') },
+        { forget: forgetAcc(theirs('ua')), retain: theirs('ra'), test: theirs('ta') },
+      );
     },
   },
   {

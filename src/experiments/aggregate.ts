@@ -278,6 +278,7 @@ const SHORT: Record<string, string> = {
   'js-forget': 'JS ΔD',
   'weight-l2': 'ℓ2 dist',
   'avg-gap': 'Avg.Gap',
+  tow: 'ToW',
   'time-ms': 'time',
   'speed-up': 'speed-up',
   'epochs-touched': 'epochs',
@@ -435,6 +436,7 @@ export const COLUMN_GROUPS: readonly { title: string; ids: readonly string[] }[]
     title: 'Distance to Retrain and cost',
     ids: [
       'avg-gap',
+      'tow',
       'js-test',
       'js-forget',
       'weight-l2',

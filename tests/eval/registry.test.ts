@@ -48,6 +48,8 @@ test('registry: behaviour metrics target Retrain; distances and costs are lower-
   for (const id of ['js-test', 'js-forget', 'weight-l2', 'avg-gap', 'time-ms', 'grad-evals'])
     assert.equal(dir[id], 'lower', id);
   assert.equal(dir['speed-up'], 'higher');
+  assert.equal(dir.tow, 'higher');
+  assert.deepEqual([getMetric('tow').min, getMetric('tow').max], [0, 1]);
   // Every metric has a least value; rates, JS in bits and correlations also a greatest.
   for (const m of METRICS) assert.ok(m.min !== undefined && m.min <= 0, m.id);
   for (const m of [...behaviour, getMetric('js-test'), getMetric('js-forget')])
@@ -141,6 +143,15 @@ test('evaluateAll: bias, cost, weights and distance to Retrain', async () => {
   near(r.values['avg-gap']!.value, avgGap(four(r), four(retrainRecord)).value!);
   // UA gap alone: |1/4 − 2/4| = 25 pp, so Avg. Gap ≥ 25/4
   assert.ok(r.values['avg-gap']!.value! >= 25 / 4 - 1e-9);
+  // ToW = Π (1 − |acc − acc_R|) over ΔD (1 − UA), D_r, test, from the same two records.
+  const acc = (rec: typeof r, id: 'ua' | 'ra' | 'ta') =>
+    id === 'ua' ? 1 - rec.values.ua!.value! : rec.values[id]!.value!;
+  const tow = (['ua', 'ra', 'ta'] as const).reduce(
+    (p, id) => p * (1 - Math.abs(acc(r, id) - acc(retrainRecord, id))),
+    1,
+  );
+  near(r.values.tow!.value, tow);
+  assert.ok(tow < 0.75 + 1e-9, 'the ΔD accuracy gap of 1/4 alone caps it at 3/4');
 });
 
 test('evaluateAll computes what a requested metric depends on without reporting it', async () => {
