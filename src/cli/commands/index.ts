@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as demo } from './demo.ts';
 import { register as methods } from './methods.ts';
+import { register as metrics } from './metrics.ts';
 import { register as run } from './run.ts';
 import { register as scenario } from './scenario.ts';
 import { register as train } from './train.ts';
@@ -18,4 +19,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   unlearn,
   verify,
   methods,
+  metrics,
 ];
