@@ -19,6 +19,7 @@ import {
 import { costMetrics } from './cost.ts';
 import { AVG_GAP_METRICS, avgGap, meanJsDivergence, weightDistance } from './distance.ts';
 import { type AttackResult, lossLrAttack, type MiaFeature, svcMiaEfficacy } from './mia.ts';
+import { challengeFromShadows, klomFromShadows, uliraFromShadows } from './shadow.ts';
 import { tugOfWar } from './tug-of-war.ts';
 import {
   type Direction,
@@ -52,6 +53,10 @@ export const METRIC_IDS = [
   'weight-l2',
   'avg-gap',
   'tow',
+  'u-lira',
+  'challenge-f',
+  'challenge-score',
+  'klom',
   'time-ms',
   'speed-up',
   'epochs-touched',
@@ -70,6 +75,7 @@ export type Need =
   | 'retrain'
   | 'weights'
   | 'cost'
+  | 'shadow'
   | 'retrain-time';
 
 /** Lazily computed values of the other metrics of the same model (memoised by `evaluate.ts`). */
@@ -370,6 +376,77 @@ export const METRICS: readonly MetricDef[] = [
     },
   },
   {
+    id: 'u-lira',
+    summary:
+      'U-LiRA (Hayes et al. 2024): accuracy of the per-example likelihood-ratio test, unlearned vs retrained shadow models; 0.5 = indistinguishable',
+    direction: 'lower',
+    // An attack's accuracy whose ideal is chance (0.5), not a rate of the model to match.
+    unit: 'ratio',
+    ...UNIT_INTERVAL,
+    needs: ['shadow'],
+    optional: true,
+    compute: ({ shadow }, _get, notes) => {
+      const r = uliraFromShadows(shadow!);
+      if (r.targets === 0) return undefinedBecause('no target was trained on by ≥ 3 shadow models');
+      notes.auc = r.auc;
+      notes.tprAt1Fpr = r.tprAt1Fpr;
+      notes.targets = r.targets;
+      notes.shadows = shadow!.shadows.length;
+      return defined(r.accuracy);
+    },
+  },
+  {
+    id: 'challenge-f',
+    summary:
+      'forgetting quality F of the NeurIPS 2023 challenge: mean of 2/2^bin(ε) over ΔD, ε from threshold attacks on shadow losses (1 = best)',
+    direction: 'higher',
+    unit: 'ratio',
+    ...UNIT_INTERVAL,
+    needs: ['shadow'],
+    optional: true,
+    compute: ({ shadow }, _get, notes) => {
+      const r = challengeFromShadows(shadow!);
+      if (r.epsilons.length === 0) return undefinedBecause('no target with shadow losses');
+      notes.infiniteEpsilon = r.epsilons.filter((e) => e === Number.POSITIVE_INFINITY).length;
+      notes.targets = r.epsilons.length;
+      return defined(r.F);
+    },
+  },
+  {
+    id: 'challenge-score',
+    summary:
+      'the challenge’s final score F · (RA / RA_Retrain) · (TA / TA_Retrain), shadow models’ means',
+    direction: 'higher',
+    unit: 'ratio',
+    ...NON_NEGATIVE,
+    needs: ['shadow'],
+    optional: true,
+    compute: ({ shadow }) => {
+      const r = challengeFromShadows(shadow!);
+      return r.epsilons.length === 0 || !Number.isFinite(r.score)
+        ? undefinedBecause('no target with shadow losses')
+        : defined(r.score);
+    },
+  },
+  {
+    id: 'klom',
+    summary:
+      'KLoM (Georgiev et al. 2024): mean over ΔD of the binned KL from unlearned to retrained shadow models’ margins (0 = the same)',
+    direction: 'lower',
+    unit: 'norm',
+    ...NON_NEGATIVE,
+    needs: ['shadow'],
+    optional: true,
+    compute: ({ shadow }, _get, notes) => {
+      const per = klomFromShadows(shadow!);
+      if (per.length === 0) return undefinedBecause('no target with shadow margins');
+      const sorted = [...per].sort((a, b) => a - b);
+      notes.p95 = sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))];
+      notes.targets = per.length;
+      return defined(per.reduce((a, b) => a + b, 0) / per.length);
+    },
+  },
+  {
     id: 'time-ms',
     summary: 'wall time of the unlearning step alone',
     direction: 'lower',
@@ -430,6 +507,10 @@ export function missingNeed(need: Need, input: EvalInput): string | null {
       return input.weights ? null : 'no weights given';
     case 'cost':
       return input.cost ? null : 'no cost record';
+    case 'shadow':
+      return input.shadow && input.shadow.shadows.length >= 3
+        ? null
+        : 'no shadow models (options.shadowModels in the experiment file)';
     case 'retrain-time':
       return input.cost?.retrainTimeMs === undefined ? 'no Retrain wall time' : null;
   }

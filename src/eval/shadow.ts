@@ -268,3 +268,108 @@ export function klom(
 ): number[] {
   return unlearned.map((u, i) => binnedKl(u, retrained[i], opts));
 }
+
+// ─── from shadow runs to the metrics ───────────────────────────────────────────────────────────
+
+/**
+ * What the shadow runs of one method give (experiments/shadow.ts): per shadow model s, which
+ * target examples its training set held and, per target, the logit-scaled confidence φ and the
+ * loss under the method's unlearned shadow and under the shadow retrained without them; and both
+ * models' accuracies on the shadow's retained set and on the test set.
+ */
+export interface ShadowStats {
+  shadows: {
+    members: readonly boolean[];
+    unlearned: { phi: readonly number[]; loss: readonly number[]; ra: number; ta: number };
+    retrained: { phi: readonly number[]; loss: readonly number[]; ra: number; ta: number };
+  }[];
+}
+
+/** Per target, the values of `pick` over the shadows that trained on it (and unlearned it). */
+function perTarget(
+  stats: ShadowStats,
+  pick: (s: ShadowStats['shadows'][number]) => readonly number[],
+  skip = -1,
+): number[][] {
+  const t = stats.shadows[0]?.members.length ?? 0;
+  const out: number[][] = Array.from({ length: t }, () => []);
+  stats.shadows.forEach((s, k) => {
+    if (k === skip) return;
+    const v = pick(s);
+    s.members.forEach((m, i) => {
+      if (m) out[i].push(v[i]);
+    });
+  });
+  return out;
+}
+
+/**
+ * U-LiRA, leave one shadow out: each shadow's unlearned model (world "unlearned") and retrained
+ * model (world "retrained") are the targets, on every example it trained on; the Gaussians are fit
+ * on the other shadows. Targets with fewer than two fitting shadows per world are skipped.
+ */
+export function uliraFromShadows(
+  stats: ShadowStats,
+  opts: { variance?: 'global' | 'per-example' } = {},
+): UliraResult & { targets: number } {
+  const logRatios: number[] = [];
+  const worlds: ('unlearned' | 'retrained')[] = [];
+  stats.shadows.forEach((s, k) => {
+    const u = perTarget(stats, (x) => x.unlearned.phi, k);
+    const r = perTarget(stats, (x) => x.retrained.phi, k);
+    const targets: UliraTarget[] = [];
+    s.members.forEach((m, i) => {
+      if (!m || u[i].length < 2 || r[i].length < 2) return;
+      targets.push({ example: i, phi: s.unlearned.phi[i], world: 'unlearned' });
+      targets.push({ example: i, phi: s.retrained.phi[i], world: 'retrained' });
+    });
+    if (targets.length === 0) return;
+    const res = ulira(u, r, targets, opts);
+    logRatios.push(...res.logRatios);
+    worlds.push(...targets.map((t) => t.world));
+  });
+  const pos = logRatios.filter((_, k) => worlds[k] === 'unlearned');
+  const neg = logRatios.filter((_, k) => worlds[k] === 'retrained');
+  const tpr = pos.filter((l) => l > 0).length / pos.length;
+  const tnr = neg.filter((l) => l <= 0).length / neg.length;
+  return {
+    accuracy: (tpr + tnr) / 2,
+    auc: rocAuc(pos, neg),
+    tprAt1Fpr: tprAtFpr(pos, neg, 0.01),
+    logRatios,
+    targets: pos.length,
+  };
+}
+
+/** The challenge's F and score from the shadow runs (losses of the examples each shadow trained on). */
+export function challengeFromShadows(stats: ShadowStats): {
+  F: number;
+  score: number;
+  epsilons: number[];
+} {
+  const u = perTarget(stats, (s) => s.unlearned.loss);
+  const r = perTarget(stats, (s) => s.retrained.loss);
+  const keep = u.map((xs, i) => xs.length > 0 && r[i].length > 0);
+  const mean = (f: (s: ShadowStats['shadows'][number]) => number) =>
+    stats.shadows.reduce((a, s) => a + f(s), 0) / stats.shadows.length;
+  return challengeScore(
+    u.filter((_, i) => keep[i]),
+    r.filter((_, i) => keep[i]),
+    {
+      ra: mean((s) => s.unlearned.ra),
+      ta: mean((s) => s.unlearned.ta),
+      raRetrain: mean((s) => s.retrained.ra),
+      taRetrain: mean((s) => s.retrained.ta),
+    },
+  );
+}
+
+/** KLoM per target from the shadow runs' margins (φ). */
+export function klomFromShadows(stats: ShadowStats): number[] {
+  const u = perTarget(stats, (s) => s.unlearned.phi);
+  const r = perTarget(stats, (s) => s.retrained.phi);
+  return klom(
+    u.filter((xs, i) => xs.length > 0 && r[i].length > 0),
+    r.filter((xs, i) => xs.length > 0 && u[i].length > 0),
+  );
+}

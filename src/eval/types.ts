@@ -59,6 +59,8 @@ export type MetricUnit =
   | 'count'
   | 'norm';
 
+import type { ShadowStats } from './shadow.ts';
+
 /** Everything `evaluateAll` may read; what a metric needs is listed in its registry entry. */
 export interface EvalSets {
   forget: SetPredictions;
@@ -97,4 +99,6 @@ export interface EvalInput {
   };
   /** Seed of the randomised attacks (the loss-LR attack's subsample and folds). */
   seed: number;
+  /** Shadow runs of the method (U-LiRA, the challenge's F, KLoM): see eval/shadow.ts. */
+  shadow?: ShadowStats;
 }

@@ -5,15 +5,18 @@ import {
   binnedKl,
   challengeBin,
   challengeEpsilon,
+  challengeFromShadows,
   challengeScore,
   forgettingQuality,
   klom,
+  klomFromShadows,
   margin,
   marginFromProbability,
   rocAuc,
   thresholdAttacks,
   tprAtFpr,
   ulira,
+  uliraFromShadows,
 } from '../../src/eval/shadow.ts';
 import { tugOfWar } from '../../src/eval/tug-of-war.ts';
 
@@ -144,4 +147,53 @@ test('ToW: Π (1 − |acc − acc_Retrain|) over forget, retain, test; undefined
     { forget: v(1), retain: v(1), test: v(1) },
   );
   assert.equal(und.value, null);
+});
+
+/** A shadow run: members, and per target φ and loss under the unlearned and retrained models. */
+const shadowOf = (
+  members: boolean[],
+  u: { phi: number[]; loss: number[] },
+  r: { phi: number[]; loss: number[] },
+  acc = { ua: [0.9, 0.8], ra: [1, 0.8] },
+) => ({
+  members,
+  unlearned: { ...u, ra: acc.ua[0], ta: acc.ua[1] },
+  retrained: { ...r, ra: acc.ra[0], ta: acc.ra[1] },
+});
+
+test('from shadow runs: U-LiRA leave-one-out, the challenge from losses, KLoM from margins', () => {
+  // One target, trained on by all 4 shadows; unlearned φ ≈ 5, retrained φ ≈ 0: fully separable.
+  const sep = {
+    shadows: [5, 5.2, 4.8, 5.1].map((p, k) =>
+      shadowOf([true], { phi: [p], loss: [0.1] }, { phi: [k * 0.1], loss: [2 + k * 0.1] }),
+    ),
+  };
+  const u = uliraFromShadows(sep);
+  assert.equal(u.targets, 4, 'each shadow tested once per world on its one target');
+  near(u.accuracy, 1);
+  near(u.auc, 1);
+  const c = challengeFromShadows(sep);
+  assert.deepEqual(c.epsilons, [Number.POSITIVE_INFINITY], 'losses 0.1 vs ≥ 2 separate perfectly');
+  near(c.F, 2 / 2 ** 13);
+  near(c.score, c.F * 0.9);
+  assert.ok(klomFromShadows(sep)[0] > 5, 'disjoint margins: a large KL');
+  // Non-members are left out: a target no shadow trained on contributes nothing.
+  const withOut = {
+    shadows: sep.shadows.map((s) => ({
+      members: [true, false],
+      unlearned: { ...s.unlearned, phi: [s.unlearned.phi[0], 99], loss: [0.1, 99] },
+      retrained: { ...s.retrained, phi: [s.retrained.phi[0], -99], loss: [2, -99] },
+    })),
+  };
+  assert.equal(uliraFromShadows(withOut).targets, 4);
+  assert.equal(klomFromShadows(withOut).length, 1);
+  // The same values in both worlds: chance, ε = 0 (F = 1), KLoM 0.
+  const same = {
+    shadows: [1, 2, 3, 4].map((p) =>
+      shadowOf([true], { phi: [p], loss: [p] }, { phi: [p], loss: [p] }),
+    ),
+  };
+  near(uliraFromShadows(same).accuracy, 0.5);
+  near(challengeFromShadows(same).F, 1);
+  near(klomFromShadows(same)[0], 0);
 });
