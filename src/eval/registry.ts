@@ -386,12 +386,16 @@ export const METRICS: readonly MetricDef[] = [
     needs: ['shadow'],
     optional: true,
     compute: ({ shadow }, _get, notes) => {
-      const r = uliraFromShadows(shadow!);
+      // Few shadows give noisy per-example variances: pool them below 64, as LiRA does.
+      const r = uliraFromShadows(shadow!, {
+        variance: shadow!.shadows.length < 64 ? 'global' : 'per-example',
+      });
       if (r.targets === 0) return undefinedBecause('no target was trained on by ≥ 3 shadow models');
       notes.auc = r.auc;
       notes.tprAt1Fpr = r.tprAt1Fpr;
       notes.targets = r.targets;
       notes.shadows = shadow!.shadows.length;
+      notes.diverged = shadow!.diverged ?? 0;
       return defined(r.accuracy);
     },
   },

@@ -278,6 +278,8 @@ export function klom(
  * models' accuracies on the shadow's retained set and on the test set.
  */
 export interface ShadowStats {
+  /** Shadows left out because the method diverged on them. */
+  diverged?: number;
   shadows: {
     members: readonly boolean[];
     unlearned: { phi: readonly number[]; loss: readonly number[]; ra: number; ta: number };

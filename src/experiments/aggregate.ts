@@ -279,6 +279,10 @@ const SHORT: Record<string, string> = {
   'weight-l2': 'ℓ2 dist',
   'avg-gap': 'Avg.Gap',
   tow: 'ToW',
+  'u-lira': 'U-LiRA',
+  'challenge-f': 'F',
+  'challenge-score': 'score',
+  klom: 'KLoM',
   'time-ms': 'time',
   'speed-up': 'speed-up',
   'epochs-touched': 'epochs',
@@ -431,6 +435,10 @@ export const COLUMN_GROUPS: readonly { title: string; ids: readonly string[] }[]
       'dp-gap',
       'eo-gap',
     ],
+  },
+  {
+    title: 'Privacy against shadow models',
+    ids: ['u-lira', 'challenge-f', 'challenge-score', 'klom'],
   },
   {
     title: 'Distance to Retrain and cost',

@@ -57,6 +57,7 @@ import {
   type ScenarioConfig,
   type StoredEvalRecord,
 } from './schema.ts';
+import { type ShadowContext, shadowDesign, shadowStats } from './shadow.ts';
 import { RunStore, type SeedScenario } from './store.ts';
 
 export interface RunOptions {
@@ -172,8 +173,15 @@ function checkMethods(exp: Experiment, where: string): MethodPlan[] {
   });
 }
 
+/** The shadow metrics, computed whenever the experiment has shadow models. */
+const SHADOW_METRICS = ['u-lira', 'challenge-f', 'challenge-score', 'klom'];
+
 function checkMetrics(exp: Experiment, where: string): string[] {
-  const ids = exp.options.metrics ?? [...DEFAULT_METRIC_IDS];
+  const listed = exp.options.metrics ?? [...DEFAULT_METRIC_IDS];
+  const ids =
+    exp.options.shadowModels > 0
+      ? [...listed, ...SHADOW_METRICS.filter((id) => !listed.includes(id))]
+      : listed;
   ids.forEach((id, i) => {
     try {
       getMetric(id, `options.metrics[${i}]`);
@@ -212,7 +220,13 @@ function keysOf(
   const retrains = range(exp.options.retrainSeeds).map((member) =>
     sha256Json({ ...base, role: 'retrain', member, runSeed: retrainRunSeed(spec.seed, member) }),
   );
-  const evalKey = { metricIds, evalBatchSize: exp.options.evalBatchSize };
+  const evalKey = {
+    metricIds,
+    evalBatchSize: exp.options.evalBatchSize,
+    ...(exp.options.shadowModels > 0 && {
+      shadow: { models: exp.options.shadowModels, targets: exp.options.shadowTargets },
+    }),
+  };
   return {
     original,
     retrains,
@@ -425,6 +439,26 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
       fisherD ??= trainingSetImportance(original.model, data.train);
       return fisherD;
     };
+    // Shadow runs for the privacy metrics: the design and the shared shadows once per (scenario,
+    // seed); each method's unlearned shadows when its cell runs.
+    const shadowCtx: ShadowContext | undefined =
+      exp.options.shadowModels > 0
+        ? {
+            design: shadowDesign(
+              data,
+              { models: exp.options.shadowModels, targets: exp.options.shadowTargets },
+              seed,
+              { format: CELL_FORMAT, manifestHash, spec, recipe },
+            ),
+            spec,
+            recipe,
+            test: data.test,
+            cacheDir: store.cacheDir,
+            batchSize: exp.options.evalBatchSize,
+            seed,
+            onUnit: (what) => progress.stage(`${tag}: ${what}`),
+          }
+        : undefined;
     // Every method, each cell persisted as soon as it is done.
     for (const m of methods) {
       const key = keys.cell(m);
@@ -448,6 +482,7 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
         retrainTimeMs,
         evalOpts,
         fisherD: m.id === 'ssd' ? fisherDOf : undefined,
+        shadow: shadowCtx,
       });
       store.writeCell(cell);
       job.counters.computed++;
@@ -494,6 +529,8 @@ interface CellJob {
   evalOpts: { batchSize: number };
   /** F_D for methods that read it (SSD), computed on first use. */
   fisherD?: () => Map<string, Float32Array>;
+  /** Shadow runs for the privacy metrics, when the experiment has them. */
+  shadow?: ShadowContext;
 }
 
 /** Run one method and evaluate it; a method that fails becomes a failed cell, not a crash. */
@@ -528,9 +565,14 @@ async function runCell(c: CellJob): Promise<Cell> {
       ...costOf(r.stats),
       speedUp: r.stats.timeMs > 0 ? c.retrainTimeMs / r.stats.timeMs : null,
     };
+    // The method's shadow runs (after its own run, so they never count in its cost).
+    const shadow = c.shadow
+      ? await shadowStats(c.shadow, { id: m.id, params: m.params })
+      : undefined;
     const record = await evaluateAll(
       {
         ...c.evalBase,
+        ...(shadow && { shadow }),
         sets: await predictAll(model, c.data, c.evalOpts),
         weights: { model: flatWeights(model), retrain: c.retrainWeights },
         cost: {

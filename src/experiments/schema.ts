@@ -102,6 +102,14 @@ const OptionsSchema = z.strictObject({
    * initialisation and data order; methods are read against the ensemble's mean and spread.
    */
   retrainSeeds: z.int().min(1).max(64).default(3),
+  /**
+   * Shadow models per (scenario, seed) for the privacy metrics (U-LiRA, the challenge's F, KLoM;
+   * experiments/shadow.ts): 0 = off, else ≥ 6 (U-LiRA leaves one shadow out and fits each world
+   * on the ≥ 2 others that trained on an example). Each trains on half of D; the field uses ≥ 32.
+   */
+  shadowModels: z.union([z.literal(0), z.int().min(6).max(1024)]).default(0),
+  /** Examples of ΔD whose unlearning the shadow metrics test. */
+  shadowTargets: z.int().min(1).max(100000).default(64),
 });
 
 export const ExperimentSchema = z
