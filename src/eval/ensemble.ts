@@ -24,13 +24,14 @@ export interface EnsembleComparison {
 
 /**
  * `x` against the ensemble's values (non-finite and null members left out); null if either is
- * missing. `side: 'upper'` for a distance to Retrain, where being closer than another Retrain is
- * no difference: only x > mean + band counts as outside.
+ * missing. One-sided readings: `side: 'upper'` for a distance to Retrain, where being closer than
+ * another Retrain is no difference (only x > mean + band is outside); `'lower'` for an agreement
+ * score with Retrain (ToW), where only x < mean − band is outside.
  */
 export function compareToEnsemble(
   x: number | null,
   members: readonly (number | null)[],
-  side: 'both' | 'upper' = 'both',
+  side: 'both' | 'upper' | 'lower' = 'both',
 ): EnsembleComparison | null {
   const xs = members.filter((v): v is number => v !== null && Number.isFinite(v));
   if (x === null || !Number.isFinite(x) || xs.length === 0) return null;
@@ -39,8 +40,8 @@ export function compareToEnsemble(
   if (n < 2) return { n, mean, sd: null, z: null, inside: null };
   const sd = Math.sqrt(xs.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
   const d = x - mean;
-  const within =
-    side === 'upper' ? d <= ENSEMBLE_BAND_SDS * sd : Math.abs(d) <= ENSEMBLE_BAND_SDS * sd;
+  const band = ENSEMBLE_BAND_SDS * sd;
+  const within = side === 'upper' ? d <= band : side === 'lower' ? d >= -band : Math.abs(d) <= band;
   if (sd === 0) return { n, mean, sd, z: d === 0 ? 0 : null, inside: within };
   return { n, mean, sd, z: d / sd, inside: within };
 }

@@ -72,11 +72,15 @@ export interface PairedComparison {
   diffs: Record<string, Summary>;
 }
 
-/** Metrics with a Retrain to read against: its target (match-retrain) or a distance to it. */
-function againstRetrain(m: MetricInfo): 'both' | 'upper' | null {
+/**
+ * Metrics with a Retrain to read against, and which side of the band is outside: its target
+ * (match-retrain, both sides), a distance to it (↓: above), an agreement with it (↑: below).
+ */
+function againstRetrain(m: MetricInfo): 'both' | 'upper' | 'lower' | null {
   if (m.direction === 'match-retrain') return 'both';
   const needs = METRICS.find((x) => x.id === m.id)?.needs ?? [];
-  return needs.includes('retrain') || needs.includes('weights') ? 'upper' : null;
+  if (!needs.includes('retrain') && !needs.includes('weights')) return null;
+  return m.direction === 'higher' ? 'lower' : 'upper';
 }
 
 export function aggregate(results: Results): ScenarioTable[] {
@@ -155,7 +159,7 @@ function aggregateScenario(results: Results, scenario: ScenarioInfo): ScenarioTa
         const cmp = compareToEnsemble(
           record.values[c.id]?.value ?? null,
           members(seed).map((m) => m.metrics.values[c.id]?.value ?? null),
-          againstRetrain(c) as 'both' | 'upper',
+          againstRetrain(c) as 'both' | 'upper' | 'lower',
         );
         if (!cmp) continue;
         zs.push(cmp.z);
@@ -497,9 +501,9 @@ export function describeScenario(params: Record<string, unknown>): string {
 export const ENSEMBLE_NOTE =
   `Each cell: mean z over seeds of the method’s value against that seed’s Retrain ensemble ` +
   `((x − mean) / sd of the members), then (seeds inside / seeds): inside is within ` +
-  `${ENSEMBLE_BAND_SDS} sd of the ensemble’s mean, or for a distance to Retrain (↓) no farther ` +
-  `than ${ENSEMBLE_BAND_SDS} sd beyond another Retrain’s. “Indistinguishable” is the share of ` +
-  `(seed, metric) pairs inside.`;
+  `${ENSEMBLE_BAND_SDS} sd of the ensemble’s mean; for a distance to Retrain (↓) no farther, and ` +
+  `for an agreement with it (↑, ToW) no lower, than ${ENSEMBLE_BAND_SDS} sd beyond another ` +
+  `Retrain’s. “Indistinguishable” is the share of (seed, metric) pairs inside.`;
 
 /** One cell of the ensemble table: "+0.4 (3/3)", "— (0/3)", or "—" when nothing was comparable. */
 export function ensembleCell(r: Row, c: MetricInfo): string {

@@ -65,3 +65,20 @@ test('a distance to Retrain is one-sided: closer than another Retrain is inside'
     inside: true,
   });
 });
+
+test('an agreement with Retrain is one-sided the other way: higher than another Retrain is inside', () => {
+  assert.deepEqual(compareToEnsemble(5, [1, 2, 3], 'lower'), {
+    n: 3,
+    mean: 2,
+    sd: 1,
+    z: 3,
+    inside: true,
+  });
+  assert.deepEqual(compareToEnsemble(-0.5, [1, 2, 3], 'lower'), {
+    n: 3,
+    mean: 2,
+    sd: 1,
+    z: -2.5,
+    inside: false,
+  });
+});
