@@ -10,7 +10,8 @@
  *   unlearned when its likelihood ratio exceeds 1. Reported as the attack's accuracy on a balanced
  *   set of targets (50 % = the method cannot be told from retraining), its AUC and TPR at 1 % FPR.
  * - **The NeurIPS 2023 unlearning challenge's forgetting quality F** (Triantafillou et al. 2024):
- *   per forget example, attacks on the per-model losses give (FPR, FNR) pairs; each gives
+ *   per forget example, threshold attacks in both directions on the per-model losses give (FPR,
+ *   FNR) pairs; each gives
  *   ε = max(log(1 − δ − FPR) − log FNR, log(1 − δ − FNR) − log FPR), the example's ε is the largest,
  *   and F is the mean over examples of 2 / 2^{bin(ε)}, bins of width 0.5 (13 edges from 0). An
  *   attack with FPR = FNR = 0 separates the two perfectly: ε = ∞ (one release of the evaluation
@@ -168,18 +169,25 @@ export function ulira(
 export const CHALLENGE_DELTA = 0.01;
 
 /**
- * (FPR, FNR) of every single-threshold attack "unlearned when s > t", t over the pooled samples
- * (the challenge's best-threshold attack); positives are the unlearned models' statistics.
+ * (FPR, FNR) of every single-threshold attack, t over the pooled samples, in both directions:
+ * "unlearned when s > t" (the challenge's best-threshold attack) and "unlearned when s ≤ t".
+ * Positives are the unlearned models' statistics. Both directions, because an unlearned model
+ * that under-forgets has *lower* losses than the retrained ones: the one-direction attack misses
+ * it (the challenge's other attack, a cross-validated logistic regression, learns the direction).
  */
 export function thresholdAttacks(
   unlearned: readonly number[],
   retrained: readonly number[],
 ): { fpr: number; fnr: number }[] {
   const ts = [...retrained, ...unlearned].sort((a, b) => a - b);
-  return ts.map((t) => ({
-    fpr: retrained.filter((s) => s > t).length / retrained.length,
-    fnr: unlearned.filter((s) => s <= t).length / unlearned.length,
-  }));
+  return ts.flatMap((t) => {
+    const fpr = retrained.filter((s) => s > t).length / retrained.length;
+    const fnr = unlearned.filter((s) => s <= t).length / unlearned.length;
+    return [
+      { fpr, fnr },
+      { fpr: 1 - fpr, fnr: 1 - fnr },
+    ];
+  });
 }
 
 /** An example's ε from its attacks' (FPR, FNR), as the challenge defines it (see the header). */

@@ -95,13 +95,22 @@ test('challenge: ε per attack, the perfect attack is ∞, bins of 0.5, F and th
   assert.equal(challengeBin(Number.POSITIVE_INFINITY), 13);
   near(forgettingQuality([0.1, Math.log(0.69 / 0.2)]), (1 + 0.25) / 2);
   near(forgettingQuality([Number.POSITIVE_INFINITY]), 2 / 2 ** 13);
-  // Threshold attacks over the pooled samples; unlearned [1, 2] vs retrained [3, 4] separate.
+  // Threshold attacks over the pooled samples, both directions; unlearned [1, 2] vs retrained
+  // [3, 4] separate: "unlearned when s ≤ 2" has FPR = FNR = 0.
   assert.deepEqual(thresholdAttacks([1, 2], [3, 4]), [
     { fpr: 1, fnr: 0.5 },
+    { fpr: 0, fnr: 0.5 },
     { fpr: 1, fnr: 1 },
+    { fpr: 0, fnr: 0 },
     { fpr: 0.5, fnr: 1 },
+    { fpr: 0.5, fnr: 0 },
     { fpr: 0, fnr: 1 },
+    { fpr: 1, fnr: 0 },
   ]);
+  // Lower losses under the unlearned models, with one overlap: the one-direction attack alone
+  // sees nothing (ε 0); the other direction finds ε = ln((1 − δ − 1/4) / 1/4).
+  const under = thresholdAttacks([0.1, 0.2, 0.3, 2.5], [1, 2, 3, 4]);
+  near(challengeEpsilon(under), Math.log((0.99 - 0.25) / 0.25));
   const s = challengeScore(
     [
       [1, 2],
