@@ -38,7 +38,7 @@ import type { ModelSpec } from '../models/types.ts';
 import { CostCounter } from '../train/cost.ts';
 import { trainModel } from '../train/train.ts';
 import type { TrainRecipe } from '../train/types.ts';
-import { trainingSetImportance } from '../unlearn/methods/ssd.ts';
+import { ssdTrainingOrder, trainingSetImportance } from '../unlearn/methods/ssd.ts';
 import { getMethod, parseParams, unlearn } from '../unlearn/registry.ts';
 import { loadCachedModel, saveCachedModel } from './cache.ts';
 import { createProgress, type Progress } from './progress.ts';
@@ -436,7 +436,7 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
     // most once per (seed, scenario), and only when an SSD cell actually runs.
     let fisherD: Map<string, Float32Array> | undefined;
     const fisherDOf = () => {
-      fisherD ??= trainingSetImportance(original.model, data.train);
+      fisherD ??= trainingSetImportance(original.model, ssdTrainingOrder(data.retain, data.forget));
       return fisherD;
     };
     // Shadow runs for the privacy metrics: the design and the shared shadows once per (scenario,

@@ -208,7 +208,7 @@ export function methodChecks(name: ScenarioName): void {
     r2.model.dispose();
   });
 
-  test(`${name}: boundary-shrink relabels ΔD to wrong classes and lowers its accuracy`, async () => {
+  test(`${name}: boundary-shrink fine-tunes ΔD towards its FGSM neighbours' labels and lowers its accuracy`, async () => {
     const f = await fixture(name);
     const r = await run(f, 'boundary-shrink', { epochs: 2, lr: 0.01 });
     const before = (await forgetStats(f, f.original)).accuracy;

@@ -1,14 +1,17 @@
 /**
  * SSD: the importance against brute force (per-example gradients from the probe pass, batched by
- * hand), the selection / dampening rule against a hand-computed example, and — the regression —
- * SSD at its defaults on a tiny class-forgetting scenario dampens weights and lowers the forget
- * accuracy (with the per-example Fisher it had selected nothing: F_f ≤ (|D|/|ΔD|)·F_D = 10·F_D).
+ * hand in the authors' order: consecutive, unshuffled batches of 64), the selection / dampening
+ * rule against a hand-computed example, the authors' D order (D_r then ΔD) and the bound it brings
+ * back, and — the regression — SSD at its defaults on a tiny class-forgetting scenario dampens
+ * weights and lowers the forget accuracy (with the per-example Fisher it had selected nothing:
+ * F_f ≤ (|D|/|ΔD|)·F_D = 10·F_D).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { rngFor } from '../../src/core/rng.ts';
+import type { Dataset } from '../../src/data/dataset.ts';
 import { buildModel } from '../../src/models/index.ts';
 import { evaluate } from '../../src/train/evaluate.ts';
 import { curvatureByName } from '../../src/unlearn/methods/curvature.ts';
@@ -16,6 +19,7 @@ import {
   dampeningFactors,
   SSD_BATCH_SIZE,
   ssdImportance,
+  ssdTrainingOrder,
   trainingSetImportance,
 } from '../../src/unlearn/methods/ssd.ts';
 import { unlearn } from '../../src/unlearn/registry.ts';
@@ -48,18 +52,11 @@ test('dampeningFactors: the hand-computed rule (select I_f > α·I_D, β = min(�
   assert.equal(big[5], Math.fround(60 / 100));
 });
 
-test('ssdImportance: mean over mini-batches of the squared batch-mean gradient (brute force)', async () => {
-  await fixture('class'); // initialises the backend the other tests use
-  const spec = { arch: 'mlp' as const, inputShape: [3], numClasses: 3, hidden: [4], seed: 2 };
-  const model = buildModel(spec);
-  const data = synthetic(23, [3], 3, 5);
-  // Batches as the importance cuts them (fixed-seed shuffle, last one short): the square of each
-  // batch's mean per-example gradient (the probe pass, a different code path), averaged.
-  const batchSize = 5;
-  const batches = data.batches(batchSize, rngFor(0, 'ssd-batches'));
-  assert.equal(batches.length, 5);
+/** Mean over the given batches (positions of `data`) of the squared batch-mean gradient, by hand. */
+function importanceByHand(model: LayersModel, data: Dataset, batches: ArrayLike<number>[]) {
   const want = new Map<string, Float64Array>();
   for (const pos of batches) {
+    // The batch's mean per-example gradient (the probe pass, a different code path), squared.
     const g = curvatureByName(model, data.subset(pos), { diag: false }).grad;
     for (const [n, v] of g) {
       const acc = want.get(n) ?? new Float64Array(v.length);
@@ -67,15 +64,39 @@ test('ssdImportance: mean over mini-batches of the squared batch-mean gradient (
       want.set(n, acc);
     }
   }
+  return want;
+}
+
+const range = (lo: number, hi: number) => Array.from({ length: hi - lo }, (_, i) => lo + i);
+
+test('ssdImportance: mean over unshuffled, consecutive batches of 64 of the squared batch-mean gradient (brute force)', async () => {
+  await fixture('class'); // initialises the backend the other tests use
+  const spec = { arch: 'mlp' as const, inputShape: [3], numClasses: 3, hidden: [4], seed: 2 };
+  const model = buildModel(spec);
+  const data = synthetic(150, [3], 3, 5);
+  // The authors' loader: positions 0–63, 64–127, 128–149 (the last one short), in stored order.
+  const want = importanceByHand(model, data, [range(0, 64), range(64, 128), range(128, 150)]);
   const before = tf.memory().numTensors;
-  const got = ssdImportance(model, data, { batchSize });
+  const got = ssdImportance(model, data);
   assert.equal(tf.memory().numTensors, before, 'no tensor leak');
   assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
   for (const [n, v] of want) assertClose(got.get(n)!, Float32Array.from(v), n);
+  // The training-set importance is the same computation.
+  const iD = trainingSetImportance(model, data);
+  for (const [n, v] of got) assert.deepEqual(iD.get(n), v, n);
+  // The order matters: a shuffled batching (the earlier setting, still available) differs.
+  const shuffled = ssdImportance(model, data, { shuffleSeed: 0 });
+  const byHand = importanceByHand(model, data, data.batches(64, rngFor(0, 'ssd-batches')));
+  for (const [n, v] of byHand) assertClose(shuffled.get(n)!, Float32Array.from(v), `${n} shuffled`);
+  assert.ok(
+    [...got].some(([n, v]) => v.some((x, i) => Math.abs(x - shuffled.get(n)![i]) > 1e-6 * x)),
+    'shuffling changed nothing',
+  );
   // Batch size 1 is the per-example diagonal Fisher; one batch of all is the squared mean gradient.
-  const fisher = curvatureByName(model, data, { diag: true });
-  const one = ssdImportance(model, data, { batchSize: 1 });
-  const all = ssdImportance(model, data, { batchSize: data.length });
+  const small = data.take(23);
+  const fisher = curvatureByName(model, small, { diag: true });
+  const one = ssdImportance(model, small, { batchSize: 1 });
+  const all = ssdImportance(model, small, { batchSize: small.length });
   for (const [n, d] of fisher.diag) {
     assertClose(one.get(n)!, d, `${n} (B = 1)`);
     assertClose(
@@ -84,6 +105,38 @@ test('ssdImportance: mean over mini-batches of the squared batch-mean gradient (
       `${n} (B = n)`,
     );
   }
+  model.dispose();
+});
+
+test("ssdTrainingOrder is the authors' D (D_r then ΔD), under which I_f ≤ (|D|/|ΔD|)·I_D when ΔD's batches align", async () => {
+  await fixture('class');
+  const spec = { arch: 'mlp' as const, inputShape: [3], numClasses: 3, hidden: [4], seed: 4 };
+  const model = buildModel(spec);
+  const all = synthetic(192, [3], 3, 8);
+  // ΔD: 64 samples scattered through the stored order; D_r: the other 128.
+  const forgetPos = range(0, 192).filter((i) => i % 3 === 1);
+  const retainPos = range(0, 192).filter((i) => i % 3 !== 1);
+  const forget = all.subset(forgetPos);
+  const retain = all.subset(retainPos);
+  const d = ssdTrainingOrder(retain, forget);
+  assert.deepEqual([...d.sourceIndices()], [...retain.sourceIndices(), ...forget.sourceIndices()]);
+  const iD = trainingSetImportance(model, d);
+  const iF = ssdImportance(model, forget);
+  // |D_r| = 2·64: ΔD's one batch is D's last batch, so I_D ≥ I_f/3 entry by entry.
+  let entries = 0;
+  for (const [n, f] of iF) {
+    const dn = iD.get(n)!;
+    for (let i = 0; i < f.length; i++, entries++)
+      assert.ok(f[i] <= 3 * dn[i] * (1 + 1e-5) + 1e-12, `${n}[${i}]: ${f[i]} vs 3·${dn[i]}`);
+  }
+  assert.ok(entries > 0);
+  // In the stored order the same request is selectable at α = 3.
+  const stored = trainingSetImportance(model, all);
+  let selectable = 0;
+  for (const [n, f] of iF)
+    selectable += dampeningFactors(stored.get(n)!, f, 3, 1).filter((b) => b < 1).length;
+  assert.ok(selectable > 0, 'nothing selectable in the stored order');
+  assert.throws(() => ssdTrainingOrder(retain, synthetic(4, [3], 3, 1)), /one source/);
   model.dispose();
 });
 

@@ -30,7 +30,7 @@ import {
 } from '../../models/checkpoint.ts';
 import { weightScale } from '../../models/weight-guard.ts';
 import { defaultRecipe } from '../../train/train.ts';
-import { trainingSetImportance } from '../../unlearn/methods/ssd.ts';
+import { ssdTrainingOrder, trainingSetImportance } from '../../unlearn/methods/ssd.ts';
 import {
   curvatureOf,
   type DeletionRecord,
@@ -165,9 +165,12 @@ export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
           `its samples are ${shape.join('x')} with ${scenario.train.numClasses} classes; the checkpoint's model takes ${expect.join('x')} with ${meta.spec.numClasses}`,
         );
       const scale = weightScale(original);
-      // SSD reads its importance over the training set, a training-time quantity (computed here when needed).
+      // SSD reads its importance over the training set D, ordered as its authors' loader orders it
+      // (D_r, then ΔD; docs/methods.md, "SSD's batch order").
       const fisherD =
-        method.id === 'ssd' ? trainingSetImportance(original, scenario.train) : undefined;
+        method.id === 'ssd'
+          ? trainingSetImportance(original, ssdTrainingOrder(scenario.retain, scenario.forget))
+          : undefined;
       const result = await unlearn(
         methodId,
         {

@@ -160,6 +160,32 @@ export function labelsAt(table: Int32Array, positions: Uint32Array): tf.Tensor1D
   return tf.tensor1d(out, 'int32');
 }
 
+/**
+ * (weight/2)·Σ‖θ − θ₀‖² over every trainable weight of `model`, as a loop penalty: θ₀ = 0 (an L2
+ * penalty in the loss, i.e. PyTorch SGD's coupled `weight_decay` = weight, which goes through
+ * momentum) or θ₀ = the weights at creation (`current`: a distance to the initial model). Its
+ * gradient is weight·(θ − θ₀). `dispose` frees θ₀.
+ */
+export function l2Penalty(
+  model: LayersModel,
+  weight: number,
+  anchor: 'zero' | 'current',
+): Penalty & { dispose(): void } {
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const centre = anchor === 'current' ? vars.map((v) => tf.keep(v.clone())) : null;
+  return {
+    name: anchor === 'current' ? 'l2-to-initial' : 'l2',
+    value: () =>
+      tf.tidy(() => {
+        const sq = vars.map((v, i) => tf.sum(tf.square(centre ? tf.sub(v, centre[i]) : v)));
+        return tf.mul(tf.addN(sq), weight / 2) as tf.Scalar;
+      }),
+    dispose: () => {
+      if (centre) tf.dispose(centre);
+    },
+  };
+}
+
 /** The `<id>+uib` penalty over `model` when the registry set one, plus the method's own. */
 export function penaltiesFor(
   ctx: UnlearnContext,
@@ -184,20 +210,36 @@ export async function timed<T>(
 }
 
 /**
+ * Which random labels RL and SalUn give ΔD: `wrong` draws uniformly among the k−1 classes other
+ * than the sample's (SalUn's paper, y′ ≠ y); `uniform` among all k (SalUn's code, `RL.py`, which
+ * keeps the true label with probability 1/k).
+ */
+export type RandomLabelPool = 'wrong' | 'uniform';
+
+/** One random label for a sample of class `y` among `k` classes (see `RandomLabelPool`). */
+export function randomLabel(
+  y: number,
+  k: number,
+  rng: { int(lo: number, hi: number): number },
+  pool: RandomLabelPool = 'wrong',
+): number {
+  if (pool === 'uniform') return rng.int(0, k);
+  const r = rng.int(0, k - 1); // one of the k−1 other classes
+  return r >= y ? r + 1 : r;
+}
+
+/**
  * A random wrong label for every sample of `ds` (uniform over the other classes), indexed by
- * position: RL and SalUn relabel ΔD once per run, so a sample keeps its wrong label throughout.
+ * position: one draw per sample (RL's and SalUn's `relabel: 'once'`).
  */
 export function randomWrongLabels(
   ds: Dataset,
   rng: { int(lo: number, hi: number): number },
+  pool: RandomLabelPool = 'wrong',
 ): Int32Array {
   const k = ds.numClasses;
   const out = new Int32Array(ds.length);
-  for (let i = 0; i < out.length; i++) {
-    const y = ds.label(i);
-    const r = rng.int(0, k - 1); // one of the k−1 other classes
-    out[i] = r >= y ? r + 1 : r;
-  }
+  for (let i = 0; i < out.length; i++) out[i] = randomLabel(ds.label(i), k, rng, pool);
   return out;
 }
 

@@ -1,9 +1,13 @@
 /**
  * Fisher forgetting (Golatkar et al. 2020, "Eternal sunshine of the spotless net"): add Gaussian
  * noise shaped by the inverse diagonal Fisher of D_r, so weights D_r does not pin down are
- * scrambled while the ones it needs barely move. Following the authors' code:
+ * scrambled while the ones it needs barely move. Following the authors' code
+ * (AdityaGolatkar/SelectiveForgetting, Forgetting.ipynb: `hessian`, `get_mean_var`):
  *
- *   F     = diagonal Fisher on D_r (sampled labels: an unbiased estimate of the true Fisher)
+ *   F     = diagonal Fisher on D_r, per example and in inference mode, over every class y weighted
+ *           by the model's p(y|x): F = mean_x Σ_y p_y·g_y² (`fisherLabels: 'expected'`, k backward
+ *           rows per example). 'sampled' (one label drawn from p) and 'stratified' estimate the
+ *           same F more cheaply, with Monte-Carlo noise; they are not the authors' quantity.
  *   var   = α · min(1/(F + 1e-8), 1e3)          (output layer: min(…, 1e2))
  *           kernels: averaged over the input axis (one variance per output unit and position)
  *           output layer and 1-D tensors (biases, norms): ×10
@@ -11,15 +15,52 @@
  *   θ     = μ + √var · n,  μ = θ̂,  n ~ N(0, I)  (seeded)
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
+import type { Rng } from '../../core/rng.ts';
+import type { Dataset } from '../../data/dataset.ts';
 import { cloneModel, paramGroups } from '../../models/index.ts';
+import type { CostCounter } from '../../train/cost.ts';
 import type { UnlearnMethod } from '../types.ts';
+import { computeCurvature, type FisherLabels } from '../uib/curvature.ts';
 import { timed, weightsByName } from './common.ts';
-import { curvatureByName } from './curvature.ts';
+import type { PerWeight } from './curvature.ts';
 
 const params = z.strictObject({
   alpha: z.number().positive().max(1).default(1e-6).describe('noise scale α (variance = α/F)'),
+  fisherLabels: z
+    .enum(['expected', 'sampled', 'stratified'])
+    .default('expected')
+    .describe(
+      "F_r's labels: every class weighted by p (exact, the authors'), one sampled label, or stratified",
+    ),
 });
+
+/** Fisher forgetting's diagonal F_r of `model` over `retain`, by weight name. Exported for tests. */
+export function retainFisher(
+  model: LayersModel,
+  retain: Dataset,
+  labels: FisherLabels,
+  rng?: Rng,
+  cost?: CostCounter,
+): PerWeight {
+  const groups = paramGroups(model);
+  const c = computeCurvature(model, groups, retain, {
+    gradient: false,
+    diag: true,
+    labels,
+    rng,
+    cost,
+    set: 'retain',
+  });
+  const byName: PerWeight = new Map();
+  groups.forEach((g, gi) => {
+    g.params.forEach((q, pi) => {
+      byName.set(q.variable.originalName, c.diag![gi][pi]);
+    });
+  });
+  return byName;
+}
 
 /** The class ΔD removes entirely (all of ΔD has label k and D_r has none), else null. */
 export function removedClass(forgetLabels: Int32Array, retainLabels: Int32Array): number | null {
@@ -37,17 +78,10 @@ export const fisherForgetting: UnlearnMethod<typeof params> = {
   supportsUib: false,
   async run(ctx, p) {
     const phases: Record<string, number> = {};
-    const F = await timed(
-      phases,
-      'fisher',
-      () =>
-        curvatureByName(ctx.original, ctx.data.retain, {
-          diag: true,
-          labels: 'sampled',
-          rng: ctx.rng.fork('fisher-labels'),
-          cost: ctx.cost,
-          set: 'retain',
-        }).diag,
+    // Forked whatever the mode, so the noise stream below is the same for every label mode.
+    const labelRng = ctx.rng.fork('fisher-labels');
+    const F = await timed(phases, 'fisher', () =>
+      retainFisher(ctx.original, ctx.data.retain, p.fisherLabels, labelRng, ctx.cost),
     );
     const k = removedClass(ctx.data.forget.labels(), ctx.data.retain.labels());
     const model = cloneModel(ctx.original);
@@ -81,7 +115,7 @@ export const fisherForgetting: UnlearnMethod<typeof params> = {
         tf.tidy(() => variable.assign(tf.tensor(next, shape)));
       }
     });
-    return { model, phases, details: { removedClass: k } };
+    return { model, phases, details: { removedClass: k, fisherLabels: p.fisherLabels } };
   },
 };
 

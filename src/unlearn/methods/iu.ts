@@ -8,9 +8,11 @@
  *   θ_u = θ̂ + α·F̂⁻¹ v
  *
  * F̂⁻¹ v is exact by the Woodbury identity, F̂⁻¹ v = (v − Gᵀ (mλ·I + G Gᵀ)⁻¹ G v) / λ with G the
- * m×d matrix of per-example gradients; the authors' code reaches an approximation of the same
- * product by a running rank-one recursion over m = 1000 samples with λ = 1. G is held in memory
- * (m·d floats), hence the `samples` budget.
+ * m×d matrix of per-example gradients; the authors' code (OPTML-Group/Unlearn-Sparse,
+ * unlearn/Wfisher.py `woodfisher`) approximates the same product by a running rank-one recursion
+ * with weight 1/N, N = 1000, over the first D_r samples in loader order, which amounts to λ = 1.
+ * α = 0.2 is their `--alpha` default (arg_parser.py). m = 128 random D_r samples here, not 1000:
+ * G is held in memory (m·d floats) and the Gram matrix costs m²·d, hence the `samples` budget.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -26,7 +28,7 @@ import { curvatureByName } from './curvature.ts';
 const MAX_G_BYTES = 1 << 30;
 
 const params = z.strictObject({
-  alpha: z.number().positive().max(1e6).default(1).describe('step scale α'),
+  alpha: z.number().positive().max(1e6).default(0.2).describe('step scale α'),
   damping: z.number().positive().max(1e6).default(1).describe('λ of F̂ = λI + mean g gᵀ'),
   samples: z
     .number()

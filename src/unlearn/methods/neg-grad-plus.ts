@@ -1,11 +1,15 @@
 /**
  * NegGrad+ (Kurmanji et al. 2023): one loss over a retain batch and a forget batch per step,
  *
- *   α·CE(D_r batch) − (1 − α)·(1/|B_f|) Σ_i min(CE_i, c)   (ΔD batch B_f)
+ *   α·(CE(D_r batch) + (λ/2)·‖θ − θ̂‖²) − (1 − α)·(1/|B_f|) Σ_i min(CE_i, c)   (ΔD batch B_f)
  *
- * an epoch is one pass over D_r, ΔD cycles beside it. As in GA, the ascended forget loss is
- * capped per sample at c (`forgetLossCeiling`) so the objective is bounded, and a step whose
- * gradient norm exceeds `maxGradNorm` stops the run with a DivergenceError.
+ * an epoch is one pass over D_r, ΔD cycles beside it. The authors' repository has two versions:
+ * the large-scale one (meghdadk/SCRUB, thirdparty/repdistiller/helper/loops.py `train_negrad`)
+ * has no distance term, the small-scale notebook's (small_scale_unlearning.ipynb
+ * `run_neggrad_epoch`) adds the L2 distance to the initial weights with λ = its training weight
+ * decay (0.1 there). λ = `l2ToInitial`, default 0: the large-scale version. As in GA, the ascended
+ * forget loss is capped per sample at c (`forgetLossCeiling`) so the objective is bounded, and a
+ * step whose gradient norm exceeds `maxGradNorm` stops the run with a DivergenceError.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -18,6 +22,7 @@ import {
   ceilingParam,
   disposeOnThrow,
   guardParams,
+  l2Penalty,
   optimizerOf,
   penaltiesFor,
   timed,
@@ -34,6 +39,12 @@ const params = z.strictObject({
     .describe('weight of the retain loss; 1 − alpha weighs the ascent on ΔD'),
   forgetBatchSize: z.number().int().min(1).max(65536).default(32).describe('ΔD samples per step'),
   forgetLossCeiling: ceilingParam(),
+  l2ToInitial: z
+    .number()
+    .min(0)
+    .max(1e6)
+    .default(0)
+    .describe('λ of α·(λ/2)·‖θ − θ̂‖² (0: none, the large-scale version; 0.1: the small-scale one)'),
   ...guardParams,
 });
 
@@ -46,6 +57,8 @@ export const negGradPlus: UnlearnMethod<typeof params> = {
   async run(ctx, p) {
     const phases: Record<string, number> = {};
     const model = cloneModel(ctx.original);
+    // α multiplies the whole retain term in the authors' loss, the distance included.
+    const own = p.l2ToInitial > 0 ? [l2Penalty(model, p.alpha * p.l2ToInitial, 'current')] : [];
     const run = await timed(phases, 'finetune', () =>
       disposeOnThrow(model, () =>
         trainLoop({
@@ -61,7 +74,7 @@ export const negGradPlus: UnlearnMethod<typeof params> = {
               tf.mul(p.alpha, batchCE(model, b.retain)),
               tf.mul(1 - p.alpha, cappedCE(model, b.forget, p.forgetLossCeiling)),
             ),
-          penalties: penaltiesFor(ctx, model),
+          penalties: penaltiesFor(ctx, model, own),
           optimizer: optimizerOf(p),
           guard: { maxGradNorm: p.maxGradNorm },
           rng: ctx.rng.fork('neg-grad-plus'),
@@ -70,7 +83,9 @@ export const negGradPlus: UnlearnMethod<typeof params> = {
           label: 'neg-grad-plus',
         }),
       ),
-    );
+    ).finally(() => {
+      for (const q of own) q.dispose();
+    });
     return { model, phases, details: { steps: run.steps } };
   },
 };

@@ -5,8 +5,9 @@
  *   1. saliency s = |∇_θ CE(ΔD; θ̂)|, the forget-loss gradient at θ̂, per weight entry;
  *   2. mask m = 1[s ≥ γ], γ chosen globally (over all weights) so that a share `maskRatio` of
  *      the entries may change (the paper's γ = median ⇔ maskRatio 0.5);
- *   3. RL (random wrong labels on ΔD mixed with D_r) updating only entries with m = 1. The loop's
- *      masks keep every other entry bit-identical: no gradient, no weight decay, no momentum.
+ *   3. RL (random wrong labels on ΔD, drawn afresh per batch as in `rl.ts`, mixed with D_r)
+ *      updating only entries with m = 1. The loop's masks keep every other entry bit-identical:
+ *      no gradient, no weight decay, no momentum.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -84,13 +85,13 @@ export const salun: UnlearnMethod<typeof params> = {
     const { masks, kept, total } = saliencyMasks(grads, shapes, p.maskRatio);
     const model = cloneModel(ctx.original);
     try {
-      const { steps } = await timed(phases, 'finetune', () =>
+      const { steps, labelDraws } = await timed(phases, 'finetune', () =>
         disposeOnThrow(model, () => randomLabelFinetune(ctx, model, p, 'salun', masks)),
       );
       return {
         model,
         phases,
-        details: { steps, maskDensity: kept / total, maskedEntries: total - kept },
+        details: { steps, labelDraws, maskDensity: kept / total, maskedEntries: total - kept },
       };
     } finally {
       tf.dispose([...masks.values()]);

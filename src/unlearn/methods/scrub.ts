@@ -15,6 +15,12 @@
  * with their learning rate the second max pass explodes (gradient norm > 1000, docs/methods.md).
  * Note that the first max pass starts at student = teacher, where KL is at its minimum and its
  * gradient is 0: on a net without BatchNorm/dropout only weight decay seeds the ascent there.
+ *
+ * Weight decay as the authors' optimiser applies it (`weightDecayMode: 'coupled'`): PyTorch SGD's
+ * `weight_decay` adds wd·θ to the gradient, which then goes through momentum (meghdadk/SCRUB,
+ * large_scale_unlearning.ipynb: their SGD optimiser takes `sgda_weight_decay`); here the penalty
+ * (wd/2)·‖θ‖² in both passes' loss. `decoupled` applies it outside momentum (SGDW), the loop's
+ * own.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -28,6 +34,7 @@ import {
   disposeOnThrow,
   frozenLogits,
   guardParams,
+  l2Penalty,
   optimizerOf,
   penaltiesFor,
   timed,
@@ -64,6 +71,10 @@ const params = z.strictObject({
     .max(65536)
     .default(32)
     .describe('ΔD samples per max-step'),
+  weightDecayMode: z
+    .enum(['coupled', 'decoupled'])
+    .default('coupled')
+    .describe("weight decay through the gradient and momentum (PyTorch SGD's) or decoupled (SGDW)"),
   forgetKLCeiling: z
     .number()
     .positive()
@@ -109,18 +120,29 @@ export const scrub: UnlearnMethod<typeof params> = {
     const phases: Record<string, number> = {};
     const teacher: LayersModel = ctx.original;
     const student = cloneModel(ctx.original);
-    const penalties = penaltiesFor(ctx, student);
+    const coupled = p.weightDecayMode === 'coupled' && p.weightDecay > 0;
+    const own = coupled ? [l2Penalty(student, p.weightDecay, 'zero')] : [];
+    const penalties = penaltiesFor(ctx, student, own);
     const T = p.temperature;
     const common = {
       model: student,
       penalties,
-      optimizer: optimizerOf(p),
+      optimizer: optimizerOf({ ...p, weightDecay: coupled ? 0 : p.weightDecay }),
       guard: { maxGradNorm: p.maxGradNorm },
       cost: ctx.cost,
       quiet: ctx.quiet,
     };
     let steps = 0;
     await disposeOnThrow(student, async () => {
+      try {
+        await passes();
+      } finally {
+        for (const q of own) q.dispose();
+      }
+    });
+    return { model: student, phases, details: { steps } };
+
+    async function passes(): Promise<void> {
       for (let epoch = 0; epoch < Math.ceil(p.epochs); epoch++) {
         const share = Math.min(1, p.epochs - epoch); // a fractional last epoch
         if (epoch < p.maxEpochs) {
@@ -165,7 +187,6 @@ export const scrub: UnlearnMethod<typeof params> = {
         );
         steps += run.steps;
       }
-    });
-    return { model: student, phases, details: { steps } };
+    }
   },
 };

@@ -14,10 +14,17 @@
  * 10 % class or random deletion at the paper's α = 10 — and SSD returned the original model.
  * In the batch form I_f/I_D ≈ (B·ḡ_f² + σ_f²)/(B·ḡ_D² + σ_D²): a gradient coherent over ΔD counts
  * B times, while D's mean gradient ḡ_D ≈ 0 at θ̂, so the paper's α and λ select and dampen.
- * Both sets are cut into batches of `SSD_BATCH_SIZE` (the authors' default) after a fixed-seed
- * shuffle, so the importance does not depend on how the set is stored (a class-sorted D would
- * give single-class batches); the last batch may be short, as in the authors' loader. Gradients
- * in inference mode (BatchNorm on its moving statistics), as they take them in eval mode.
+ * Both sets are cut, in their stored order and without shuffling, into consecutive batches of
+ * `SSD_BATCH_SIZE`, the last one possibly short: the authors' loaders for ΔD and for D are plain
+ * unshuffled DataLoaders of their `-b` default, 64 (if-loops/selective-synaptic-dampening,
+ * forget_full_class_main.py: `forget_train_dl`, `full_train_dl`; ssd.py
+ * `ParameterPerturber.calc_importance`). The importance therefore depends on the stored order: a
+ * class-sorted set gives single-class batches, whose mean gradients are large, and a larger I_D
+ * selects fewer weights. The authors' D is ΔD appended to D_r (a `ConcatDataset` of the two),
+ * whose last batches are then ΔD's own, which brings the bound above back (`ssdTrainingOrder`);
+ * here D is the training set in its stored order, what the callers pass (a fixed order that does
+ * not depend on the request, as a precomputed I_D must be). Gradients in inference mode (BatchNorm
+ * on its moving statistics), as they take them in eval mode.
  *
  * Data read: ΔD, plus I_D computed once after training (`ctx.fisherD`, from `trainingSetImportance`;
  * `uib unlearn` and the runner compute it from the scenario's training set before the timed run,
@@ -28,7 +35,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
 import { rngFor } from '../../core/rng.ts';
-import type { Dataset } from '../../data/dataset.ts';
+import { Dataset } from '../../data/dataset.ts';
 import { cloneModel } from '../../models/index.ts';
 import type { CostCounter } from '../../train/cost.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
@@ -36,7 +43,7 @@ import type { UnlearnMethod } from '../types.ts';
 import { frozenLogits, timed, weightsByName } from './common.ts';
 import type { PerWeight } from './curvature.ts';
 
-/** Samples per mini-batch of both importances (the authors' loader default). */
+/** Samples per mini-batch of both importances (the authors' `-b` default for class forgetting). */
 export const SSD_BATCH_SIZE = 64;
 
 const params = z.strictObject({
@@ -54,6 +61,16 @@ const params = z.strictObject({
     .describe('dampening: scale by min(lambda·I_D/I_f, 1)'),
 });
 
+/** How `ssdImportance` cuts a set into batches. */
+export interface SsdBatching {
+  batchSize?: number;
+  /**
+   * Shuffle with this seed before batching (the project's setting before issue 14). Default: no
+   * shuffle, consecutive batches in stored order, as the authors' loaders.
+   */
+  shuffleSeed?: number;
+}
+
 /**
  * SSD's importance of every trainable weight of `model` over `data`, by weight name: the mean
  * over mini-batches of the squared mini-batch mean CE gradient (see the header).
@@ -61,7 +78,7 @@ const params = z.strictObject({
 export function ssdImportance(
   model: LayersModel,
   data: Dataset,
-  opts: { batchSize?: number; cost?: CostCounter; set?: string } = {},
+  opts: SsdBatching & { cost?: CostCounter; set?: string } = {},
 ): PerWeight {
   const batchSize = opts.batchSize ?? SSD_BATCH_SIZE;
   if (data.length === 0) {
@@ -70,7 +87,10 @@ export function ssdImportance(
   const weights = model.trainableWeights;
   const vars = weights.map((w) => w.read() as tf.Variable);
   const sums = vars.map((v) => new Float64Array(v.size));
-  const batches = data.batches(batchSize, rngFor(0, 'ssd-batches'));
+  const batches = data.batches(
+    batchSize,
+    opts.shuffleSeed === undefined ? undefined : rngFor(opts.shuffleSeed, 'ssd-batches'),
+  );
   for (const pos of batches) {
     tf.tidy(() => {
       const { xs, ys } = data.tensors(pos);
@@ -100,14 +120,31 @@ export function ssdImportance(
 
 /**
  * I_D for SSD (`ctx.fisherD`): its importance of `model` over the full training set D, computed
- * once after training.
+ * once after training. `batching` must match the one ΔD's importance gets (the defaults do).
  */
 export function trainingSetImportance(
   model: LayersModel,
   train: Dataset,
   cost?: CostCounter,
+  batching: SsdBatching = {},
 ): PerWeight {
-  return ssdImportance(model, train, { cost, set: 'train' });
+  return ssdImportance(model, train, { ...batching, cost, set: 'train' });
+}
+
+/**
+ * D as the authors' scripts order it for I_D: D_r followed by ΔD, one view (their
+ * `full_train_dl` concatenates the two), for a caller that wants
+ * their order rather than the training set's stored one. With it ΔD's batches are (up to the one
+ * straddling the join) D's last batches, so I_f ≤ (|D|/|ΔD|)·I_D nearly holds again and α = 10
+ * selects almost nothing once |ΔD| ≥ |D|/10 (docs/methods.md). Both views must share a source.
+ */
+export function ssdTrainingOrder(retain: Dataset, forget: Dataset): Dataset {
+  if (retain.source !== forget.source)
+    throw new Error('ssdTrainingOrder: D_r and ΔD must be views of one source');
+  const idx = new Uint32Array(retain.length + forget.length);
+  idx.set(retain.sourceIndices(), 0);
+  idx.set(forget.sourceIndices(), retain.length);
+  return new Dataset(retain.source, idx, `${retain.name}+forget`);
 }
 
 /** The dampening factor of each entry (1 = untouched). Exported for tests. */

@@ -16,6 +16,7 @@
  *   BatchNorm (inference: y = γ x̂ + β with the moving statistics)
  *           ∇γ ℓ_i = Σ_p δ_ip x̂_ip     ∇β ℓ_i = Σ_p δ_ip
  * Exact: g, the empirical diagonal Fisher, the sampled-label diagonal Fisher for the labels drawn,
+ * the expected (true) diagonal Fisher Σ_y p_y·g_y² (see `expectedLabels`: k rows per example),
  * Dense K-FAC factors (as statistics). Approximate by construction: the sampled Fisher (one label
  * draw per example: a Monte-Carlo estimate), the stratified Fisher (see `stratifiedLabels`: two
  * labels per example, lower variance), K-FAC as a Fisher (A ⊗ G assumes a ⟂ δ; Conv factors
@@ -41,9 +42,11 @@ export type LayerKind = 'dense' | 'conv' | 'norm';
 /**
  * Labels of the per-example gradients: the true ones (empirical Fisher), one draw from the model's
  * softmax (sampled Fisher), or the model's argmax and one draw among the other classes, weighted by
- * their probabilities (stratified: the same expectation as 'sampled', without its variance).
+ * their probabilities (stratified: the same expectation as 'sampled', without its variance), or
+ * every class y weighted by p(y|x) (expected: the true Fisher Σ_y p_y·g_y² itself, no draw, at k
+ * backward rows per example).
  */
-export type FisherLabels = 'true' | 'sampled' | 'stratified';
+export type FisherLabels = 'true' | 'sampled' | 'stratified' | 'expected';
 
 /** A layer whose parameters the pass differentiates, and where its tensors sit in the groups. */
 interface Tap {
@@ -304,6 +307,29 @@ function stratifiedLabels(
   return { labels: tf.tensor1d(labels, 'int32'), rootWeights: tf.tensor1d(w) };
 }
 
+/**
+ * The exact true Fisher's rows: a batch of b examples comes in k times (k·b rows); row c·b + i is
+ * example i with label c and weight p_c(x_i), so the summed squared gradients are Σ_y p_y·g_y² per
+ * example — Golatkar et al.'s Fisher (every class, weighted by the model's probability), with
+ * nothing left to chance. The weights are read back (constants), as `probePass` requires.
+ */
+function expectedLabels(
+  logits: tf.Tensor,
+  k: number,
+): { labels: tf.Tensor1D; rootWeights: tf.Tensor1D } {
+  const b = (logits.shape[0] as number) / k;
+  const p = tf.tidy(() => tf.softmax(tf.slice(logits, [0, 0], [b, k]))).dataSync() as Float32Array;
+  const labels = new Int32Array(k * b);
+  const w = new Float32Array(k * b);
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < b; i++) {
+      labels[c * b + i] = c;
+      w[c * b + i] = Math.sqrt(p[i * k + c]);
+    }
+  }
+  return { labels: tf.tensor1d(labels, 'int32'), rootWeights: tf.tensor1d(w) };
+}
+
 /** Accumulates summed statistics on the backend; one tensor per key. */
 class Sums {
   private readonly acc = new Map<string, tf.Tensor>();
@@ -454,19 +480,25 @@ export function computeCurvature(
   opts: CurvatureOptions = {},
 ): Curvature {
   const labels = opts.labels ?? 'true';
-  if (labels !== 'true' && !opts.rng)
+  if ((labels === 'sampled' || labels === 'stratified') && !opts.rng)
     throw new Error(`computeCurvature: ${labels} labels need an rng`);
   const stratified = labels === 'stratified';
-  // Two rows per example: the gradient and the K-FAC input factor would count each example twice.
-  if (stratified && (opts.gradient || opts.kfac))
-    throw new Error('computeCurvature: stratified labels give the diagonal Fisher only');
+  const expected = labels === 'expected';
+  // Several rows per example: the gradient and the K-FAC input factor would count each example
+  // several times (and the expected gradient Σ_y p_y·g_y is 0 for softmax-CE anyway).
+  if ((stratified || expected) && (opts.gradient || opts.kfac))
+    throw new Error(`computeCurvature: ${labels} labels give the diagonal Fisher only`);
   const want = {
     ...opts,
-    gradient: opts.gradient ?? !stratified,
+    gradient: opts.gradient ?? !(stratified || expected),
     diag: opts.diag ?? true,
     kfac: opts.kfac ?? false,
   };
-  const batchSize = opts.batchSize ?? 256;
+  // Rows per example: 2 (stratified), k (expected: one per class), else 1.
+  const k = (model.outputs[0].shape as number[])[model.outputs[0].shape.length - 1];
+  const rows = stratified ? 2 : expected ? k : 1;
+  // The expected mode keeps about 256 rows per pass by default (k rows per example).
+  const batchSize = opts.batchSize ?? (expected ? Math.max(1, Math.floor(256 / k)) : 256);
   const taps = tapsOf(model, groups);
   const sums = new Sums();
   const n = data.length;
@@ -477,11 +509,13 @@ export function computeCurvature(
         const { deltas, inputs } = probePass(
           model,
           taps,
-          stratified ? tf.concat([xs, xs]) : xs,
+          rows > 1 ? tf.concat(new Array<tf.Tensor>(rows).fill(xs)) : xs,
           (logits) =>
             stratified
               ? stratifiedLabels(logits, opts.rng!)
-              : { labels: labels === 'true' ? ys : sampleLabels(logits, opts.rng!) },
+              : expected
+                ? expectedLabels(logits, k)
+                : { labels: labels === 'true' ? ys : sampleLabels(logits, opts.rng!) },
         );
         try {
           taps.forEach((t, i) => {
@@ -491,7 +525,7 @@ export function computeCurvature(
           tf.dispose(inputs);
         }
       });
-      opts.cost?.addGrad(positions.length * (stratified ? 2 : 1), opts.set ?? data.name);
+      opts.cost?.addGrad(positions.length * rows, opts.set ?? data.name);
     }
     const out: Curvature = { n, labels };
     const perTensor = (what: string) =>

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../../../src/core/rng.ts';
 import { buildModel, paramGroups } from '../../../src/models/index.ts';
+import { CostCounter } from '../../../src/train/cost.ts';
 import {
   computeCurvature,
   gaussNewtonVectorProduct,
@@ -454,6 +455,54 @@ test('stratified labels refuse the gradient and K-FAC (each example is two rows)
           ...extra,
         }),
       /diagonal Fisher only/,
+    );
+  }
+  model.dispose();
+});
+
+test('expected labels: the exact true Fisher Σ_y p_y·g_y² by brute force (MLP, CNN with BatchNorm)', () => {
+  const cases: [tfl.LayersModel, ReturnType<typeof synthetic>, number][] = [
+    [
+      buildModel({ arch: 'mlp', inputShape: [3, 2], hidden: [5], numClasses: 3, seed: 9 }),
+      synthetic(7, [3, 2], 3, 4),
+      3, // three batches, the last partial
+    ],
+    [tinyCnn(5), synthetic(5, [6, 6, 2], 3, 6), 2],
+  ];
+  for (const [model, data, batchSize] of cases) {
+    const cost = new CostCounter();
+    const curv = computeCurvature(model, paramGroups(model), data, {
+      labels: 'expected',
+      batchSize,
+      cost,
+    });
+    assert.equal(curv.grad, undefined); // k rows per example: no gradient is returned
+    assert.equal(curv.labels, 'expected');
+    // Every example is differentiated once per class.
+    assert.equal(cost.gradEvals, 3 * data.length);
+    const exact = trueFisherBrute(model, data, 3);
+    curv.diag!.flat().forEach((d, t) => {
+      assert.ok(maxRelErr(d, exact[t]) < 1e-4, `tensor ${t}: ${maxRelErr(d, exact[t])}`);
+    });
+    // The default batch keeps about 256 rows per pass; the result does not depend on it.
+    const whole = computeCurvature(model, paramGroups(model), data, { labels: 'expected' });
+    whole.diag!.flat().forEach((d, t) => {
+      assert.ok(maxRelErr(d, exact[t]) < 1e-4);
+    });
+    model.dispose();
+  }
+});
+
+test('expected labels need no rng and refuse the gradient and K-FAC', () => {
+  const model = buildModel({ arch: 'mlp', inputShape: [3], hidden: [4], numClasses: 3, seed: 2 });
+  const data = synthetic(4, [3], 3, 1);
+  const a = computeCurvature(model, paramGroups(model), data, { labels: 'expected' });
+  const b = computeCurvature(model, paramGroups(model), data, { labels: 'expected' });
+  assert.deepEqual(a.diag, b.diag);
+  for (const extra of [{ gradient: true }, { kfac: true }]) {
+    assert.throws(
+      () => computeCurvature(model, paramGroups(model), data, { labels: 'expected', ...extra }),
+      /expected labels give the diagonal Fisher only/,
     );
   }
   model.dispose();
