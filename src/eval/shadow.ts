@@ -151,16 +151,18 @@ export function ulira(
     const r = fit(retrained, t.example, pr);
     return logNormal(t.phi, u.mean, u.sd) - logNormal(t.phi, r.mean, r.sd);
   });
-  const pos = logRatios.filter((_, k) => targets[k].world === 'unlearned');
-  const neg = logRatios.filter((_, k) => targets[k].world === 'retrained');
-  const tpr = pos.filter((l) => l > 0).length / pos.length;
-  const tnr = neg.filter((l) => l <= 0).length / neg.length;
-  return {
-    accuracy: (tpr + tnr) / 2,
-    auc: rocAuc(pos, neg),
-    tprAt1Fpr: tprAtFpr(pos, neg, 0.01),
+  return scoreRatios(
     logRatios,
-  };
+    targets.map((t) => t.world),
+  );
+}
+
+/** The attack's balanced accuracy ("unlearned" when log Λ > 0), AUC and TPR at 1 % FPR. */
+function scoreRatios(
+  logRatios: number[],
+  worlds: readonly ('unlearned' | 'retrained')[],
+): UliraResult & { targets: number } {
+  return scoreRatios(logRatios, worlds);
 }
 
 // ─── the NeurIPS 2023 challenge ────────────────────────────────────────────────────────────────
@@ -338,17 +340,7 @@ export function uliraFromShadows(
     logRatios.push(...res.logRatios);
     worlds.push(...targets.map((t) => t.world));
   });
-  const pos = logRatios.filter((_, k) => worlds[k] === 'unlearned');
-  const neg = logRatios.filter((_, k) => worlds[k] === 'retrained');
-  const tpr = pos.filter((l) => l > 0).length / pos.length;
-  const tnr = neg.filter((l) => l <= 0).length / neg.length;
-  return {
-    accuracy: (tpr + tnr) / 2,
-    auc: rocAuc(pos, neg),
-    tprAt1Fpr: tprAtFpr(pos, neg, 0.01),
-    logRatios,
-    targets: pos.length,
-  };
+  return scoreRatios(logRatios, worlds);
 }
 
 /** The challenge's F and score from the shadow runs (losses of the examples each shadow trained on). */
