@@ -162,7 +162,17 @@ function scoreRatios(
   logRatios: number[],
   worlds: readonly ('unlearned' | 'retrained')[],
 ): UliraResult & { targets: number } {
-  return scoreRatios(logRatios, worlds);
+  const pos = logRatios.filter((_, k) => worlds[k] === 'unlearned');
+  const neg = logRatios.filter((_, k) => worlds[k] === 'retrained');
+  const tpr = pos.filter((l) => l > 0).length / pos.length;
+  const tnr = neg.filter((l) => l <= 0).length / neg.length;
+  return {
+    accuracy: (tpr + tnr) / 2,
+    auc: rocAuc(pos, neg),
+    tprAt1Fpr: tprAtFpr(pos, neg, 0.01),
+    logRatios,
+    targets: pos.length,
+  };
 }
 
 // ─── the NeurIPS 2023 challenge ────────────────────────────────────────────────────────────────
