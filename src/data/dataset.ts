@@ -164,3 +164,59 @@ export class Dataset {
     return out;
   }
 }
+
+/**
+ * A dataset from the caller's own arrays: `x` sample-major (uint8 pixels are scaled by 1/255, as
+ * uib's loaders do; floats are taken as they are), integer labels in [0, numClasses). Checked: the
+ * sizes agree and every label is in range; a fault is a UsageError naming the field.
+ */
+export function datasetFromArrays(data: {
+  x: Features;
+  y: ArrayLike<number>;
+  sampleShape: readonly number[];
+  numClasses: number;
+  name?: string;
+  classNames?: readonly string[];
+}): Dataset {
+  const name = data.name ?? 'data';
+  const size = sampleSize(data.sampleShape);
+  if (!(size > 0) || !data.sampleShape.every((d) => Number.isInteger(d) && d > 0))
+    throw new UsageError(
+      `${name}.sampleShape`,
+      `must be positive integers; got [${data.sampleShape}]`,
+    );
+  const n = data.y.length;
+  if (data.x.length !== n * size)
+    throw new UsageError(
+      `${name}.x`,
+      `holds ${data.x.length} values; ${n} labels × ${size} per sample need ${n * size}`,
+    );
+  if (!Number.isInteger(data.numClasses) || data.numClasses < 2)
+    throw new UsageError(`${name}.numClasses`, `must be an integer ≥ 2; got ${data.numClasses}`);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = data.y[i];
+    if (!Number.isInteger(v) || v < 0 || v >= data.numClasses)
+      throw new UsageError(
+        `${name}.y`,
+        `label ${i} is ${v}; labels are integers in [0, ${data.numClasses})`,
+      );
+    y[i] = v;
+  }
+  if (data.classNames && data.classNames.length !== data.numClasses)
+    throw new UsageError(
+      `${name}.classNames`,
+      `has ${data.classNames.length} names for ${data.numClasses} classes`,
+    );
+  const source: DataSource = {
+    name,
+    sampleShape: [...data.sampleShape],
+    x: data.x,
+    scale: data.x instanceof Uint8Array ? 1 / 255 : 1,
+    y,
+    numClasses: data.numClasses,
+    ...(data.classNames && { classNames: [...data.classNames] }),
+    meta: {},
+  };
+  return new Dataset(source, null, name);
+}

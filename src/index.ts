@@ -1,0 +1,64 @@
+/**
+ * uib's public API: what a program needs to make a tfjs model forget data and show the evidence.
+ * Everything else in `src/` is internal and may change. docs/api.md documents each export with a
+ * runnable example (examples/, executed by the tests).
+ *
+ *   import { initBackend, datasetFromArrays, buildModel, trainModel, unlearn, evaluateAll } from 'uib';
+ */
+
+// The compute backend (call once, first).
+export { type ComputeEnvironment, computeEnvironment } from './backend/environment.ts';
+export { BACKENDS, type BackendName, initBackend } from './backend/index.ts';
+// Verification of an unlearned checkpoint against its record (what `uib verify` prints).
+export { runVerify as verify } from './cli/commands/verify.ts';
+// Errors: bad input is a UsageError (what and where), a blown-up run a DivergenceError.
+export { DivergenceError, UsageError } from './core/errors.ts';
+export { Rng, rngFor } from './core/rng.ts';
+// Data: views over samples, the shipped data sets, forget scenarios and their manifests.
+export { type DataSource, Dataset, datasetFromArrays } from './data/dataset.ts';
+export { DATASET_IDS, loadDataset } from './data/registry.ts';
+export {
+  createScenario,
+  type Manifest,
+  materialiseScenario,
+  readManifest,
+  type Scenario,
+  type ScenarioRequest,
+  writeManifest,
+} from './data/scenarios/index.ts';
+// Evaluation: one record of every applicable metric; the Retrain-ensemble reading; shadow metrics.
+export { compareToEnsemble, type EnsembleComparison } from './eval/ensemble.ts';
+export { type EvalRecord, evaluateAll } from './eval/evaluate.ts';
+export { predictSet } from './eval/predict.ts';
+export { METRIC_IDS, METRICS } from './eval/registry.ts';
+export {
+  challengeScore,
+  klom,
+  type ShadowStats,
+  ulira,
+} from './eval/shadow.ts';
+export type { EvalInput, EvalSets, MetricValue, SetPredictions } from './eval/types.ts';
+// Experiments: the runner behind `uib run`.
+export { type RunOptions, type RunOutcome, runExperiment } from './experiments/runner.ts';
+export { type Experiment, loadExperiment, parseExperiment } from './experiments/schema.ts';
+// Models: uib's architectures and checkpoints.
+export { type CheckpointMeta, loadCheckpoint, saveCheckpoint } from './models/checkpoint.ts';
+export { buildModel, cloneModel, type ModelSpec } from './models/index.ts';
+// Training: the one training loop's front door and the default recipes.
+export { defaultRecipe, trainModel } from './train/train.ts';
+export type { TrainRecipe } from './train/types.ts';
+// Unlearning: every method by id (`+uib` variants included), their parameters, the record.
+export {
+  type DeletionRecord,
+  readDeletionRecord,
+  writeDeletionRecord,
+} from './unlearn/record.ts';
+export {
+  getMethod,
+  listMethods,
+  paramFields,
+  parseParams,
+  type UnlearnInputs,
+  unlearn,
+} from './unlearn/registry.ts';
+export type { UnlearnMethod, UnlearnResult } from './unlearn/types.ts';
