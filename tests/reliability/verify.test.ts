@@ -3,6 +3,7 @@
  * metadata, the record, the scenario manifest, the original checkpoint) fails naming that file.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -11,7 +12,7 @@ import { UsageError } from '../../src/core/errors.ts';
 import { sha256Json } from '../../src/core/hash.ts';
 import { METADATA_FILE, MODEL_FILE, WEIGHTS_FILE } from '../../src/models/checkpoint.ts';
 import { RECORD_FILE } from '../../src/unlearn/record.ts';
-import { uib } from '../helpers/cli.ts';
+import { runUib, uib } from '../helpers/cli.ts';
 import { type UnlearnFixture, unlearnArgs, unlearnFixture } from './unlearn-fixture.ts';
 
 /** An edited JSON file (free-form). */
@@ -275,3 +276,53 @@ test('metadata.json carries the seed and the params hash; an edit of either in t
     );
   }
 });
+
+test('hostile checkpoint and record files: a FIFO as metadata.json or model.json, 200,000-deep JSON — one line, exit 2, no hang', {
+  timeout: 120_000,
+}, async () => {
+  const f = await fixture();
+  const copyOf = (name: string) => {
+    const d = fs.mkdtempSync(path.join(f.dir, `${name}-`));
+    fs.cpSync(f.out, d, { recursive: true });
+    return d;
+  };
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  const cases: [string, (d: string) => void, RegExp][] = [
+    ['fifo-meta', (d) => fifo(path.join(d, METADATA_FILE)), /metadata\.json: is a FIFO/],
+    ['fifo-model', (d) => fifo(path.join(d, MODEL_FILE)), /model\.json: is a FIFO/],
+    [
+      'deep-topology',
+      (d) =>
+        editJsonText(path.join(d, MODEL_FILE), (text) =>
+          text.replace('"modelTopology":', `"modelTopology": {"deep": ${deep(200_000)}}, "x":`),
+        ),
+      /model\.json: nests deeper than 64 levels/,
+    ],
+    [
+      'deep-record',
+      (d) =>
+        editJsonText(path.join(d, RECORD_FILE), (text) =>
+          text.replace('"details":', `"deep": ${deep(200_000)}, "details":`),
+        ),
+      /deletion-record\.json: nests deeper than 64 levels/,
+    ],
+  ];
+  for (const [name, edit, pattern] of cases) {
+    const d = copyOf(name);
+    edit(d);
+    // A child with a time limit: a reader that blocked on a FIFO would hang this process.
+    const r = await runUib(['verify', d], { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, pattern);
+  }
+});
+
+function fifo(file: string) {
+  fs.rmSync(file);
+  execFileSync('mkfifo', [file]);
+}
+
+function editJsonText(file: string, edit: (text: string) => string) {
+  fs.writeFileSync(file, edit(fs.readFileSync(file, 'utf8')));
+}
