@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeErrno, UsageError } from './errors.ts';
 import { acquireLock } from './lock.ts';
-import { readTextChecked } from './read.ts';
+import { readJsonChecked } from './read.ts';
 
 /** What a command writes: a trained checkpoint, an unlearned one with its record, a run directory. */
 export type OutputKind = 'checkpoint' | 'unlearned' | 'run';
@@ -91,8 +91,8 @@ export function outputKindOf(dir: string): OutputKind | null {
   if (!has('metadata.json')) return null;
   let format: unknown;
   try {
-    const text = readTextChecked(path.join(dir, 'metadata.json'), { maxBytes: 16 << 20 });
-    format = (JSON.parse(text) as { format?: unknown }).format;
+    const meta = readJsonChecked(path.join(dir, 'metadata.json'), { maxBytes: 16 << 20 });
+    format = (meta as { format?: unknown } | null)?.format;
   } catch {
     return null;
   }

@@ -173,8 +173,10 @@ function checkMethods(exp: Experiment, where: string): MethodPlan[] {
   });
 }
 
-/** The shadow metrics, computed whenever the experiment has shadow models. */
-const SHADOW_METRICS = ['u-lira', 'challenge-f', 'challenge-score', 'klom'];
+/** The shadow metrics (those that need shadow runs), computed whenever the experiment has them. */
+const SHADOW_METRICS: readonly string[] = METRICS.filter((m) => m.needs.includes('shadow')).map(
+  (m) => m.id,
+);
 
 function checkMetrics(exp: Experiment, where: string): string[] {
   const listed = exp.options.metrics ?? [...DEFAULT_METRIC_IDS];
