@@ -38,6 +38,8 @@ const FILES: Record<OutputKind, readonly string[]> = {
     'report.html',
     'cells',
     'cache',
+    'tuning',
+    'tuning.json',
     '.lock',
   ],
 };

@@ -19,6 +19,7 @@ import {
 import { costMetrics } from './cost.ts';
 import { AVG_GAP_METRICS, avgGap, meanJsDivergence, weightDistance } from './distance.ts';
 import { type AttackResult, lossLrAttack, type MiaFeature, svcMiaEfficacy } from './mia.ts';
+import { selectionScore } from './selection.ts';
 import { challengeFromShadows, klomFromShadows, uliraFromShadows } from './shadow.ts';
 import { tugOfWar } from './tug-of-war.ts';
 import {
@@ -57,6 +58,7 @@ export const METRIC_IDS = [
   'challenge-f',
   'challenge-score',
   'klom',
+  'selection',
   'time-ms',
   'speed-up',
   'epochs-touched',
@@ -76,7 +78,8 @@ export type Need =
   | 'weights'
   | 'cost'
   | 'shadow'
-  | 'retrain-time';
+  | 'retrain-time'
+  | 'original';
 
 /** Lazily computed values of the other metrics of the same model (memoised by `evaluate.ts`). */
 export type MetricLookup = (id: MetricId) => Promise<MetricValue>;
@@ -451,6 +454,23 @@ export const METRICS: readonly MetricDef[] = [
     },
   },
   {
+    id: 'selection',
+    summary:
+      'Retrain-free selection score (eval/selection.ts): ΔD against its held-out twin, |ρ| of a named pattern, drops of RA and kept TA against the original; lower is better',
+    direction: 'lower',
+    // A sum of fractions (0 ideal), not a rate of the model's behaviour.
+    unit: 'ratio',
+    min: 0,
+    needs: ['original'],
+    // Computed where it is asked for: the tuning protocol's trials and any experiment listing it.
+    optional: true,
+    compute: ({ sets, original, scenario }, _get, notes) => {
+      const r = selectionScore(sets, original!.sets, scenario ?? {});
+      if (r.terms) Object.assign(notes, r.terms);
+      return r.value;
+    },
+  },
+  {
     id: 'time-ms',
     summary: 'wall time of the unlearning step alone',
     direction: 'lower',
@@ -517,6 +537,8 @@ export function missingNeed(need: Need, input: EvalInput): string | null {
         : 'no shadow models (options.shadowModels in the experiment file)';
     case 'retrain-time':
       return input.cost?.retrainTimeMs === undefined ? 'no Retrain wall time' : null;
+    case 'original':
+      return input.original ? null : 'no predictions of the original model';
   }
 }
 

@@ -59,6 +59,7 @@ export type MetricUnit =
   | 'count'
   | 'norm';
 
+import type { ScenarioKindId } from '../data/scenarios/manifest.ts';
 import type { ShadowStats } from './shadow.ts';
 
 /** Everything `evaluateAll` may read; what a metric needs is listed in its registry entry. */
@@ -74,6 +75,8 @@ export interface EvalSets {
 
 /** Facts of the scenario that some metrics need. */
 export interface ScenarioFacts {
+  /** The scenario kind (`random`, `class`, `bias`...): what the Retrain-free selection score reads. */
+  kind?: ScenarioKindId;
   /** Class k the bias pattern was tied to in training (bias scenarios). */
   biasClass?: number;
   /** Target class of the backdoor trigger (backdoor scenarios). */
@@ -99,6 +102,8 @@ export interface EvalInput {
   };
   /** Seed of the randomised attacks (the loss-LR attack's subsample and folds). */
   seed: number;
+  /** The original model θ̂'s predictions on the same sets (the Retrain-free selection score). */
+  original?: { sets: EvalSets };
   /** Shadow runs of the method (U-LiRA, the challenge's F, KLoM): see eval/shadow.ts. */
   shadow?: ShadowStats;
 }

@@ -29,6 +29,7 @@ import {
   type Scenario,
 } from '../data/scenarios/index.ts';
 import { MANIFEST_MAX_BYTES, parseManifest } from '../data/scenarios/manifest.ts';
+import { AVG_GAP_METRICS } from '../eval/distance.ts';
 import { type EvalRecord, evaluateAll } from '../eval/evaluate.ts';
 import { predictSet } from '../eval/predict.ts';
 import { DEFAULT_METRIC_IDS, getMetric, METRICS } from '../eval/registry.ts';
@@ -56,9 +57,18 @@ import {
   type Results,
   type ScenarioConfig,
   type StoredEvalRecord,
+  type TuningSummary,
 } from './schema.ts';
 import { type ShadowContext, shadowDesign, shadowStats } from './shadow.ts';
 import { RunStore, type SeedScenario } from './store.ts';
+import {
+  allTrials,
+  chooseTrials,
+  type MethodPlan,
+  planTuning,
+  ruleMetric,
+  type TuningPlan,
+} from './tuning.ts';
 
 export interface RunOptions {
   outDir: string;
@@ -93,7 +103,8 @@ export function retrainRunSeed(seed: number, member: number): number {
 
 export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<RunOutcome> {
   const where = opts.source ?? 'experiment';
-  const methods = checkMethods(exp, where);
+  const declared = checkMethods(exp, where);
+  const tuning = planTuning(exp, declared, where);
   const metricIds = checkMetrics(exp, where);
   // The output is a new or empty directory or a uib run directory (resumed); never the user's files.
   checkOutput(opts.outDir, { kind: 'run', inputs: opts.inputs });
@@ -105,12 +116,44 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
     store.removeStaleTemps();
     writeJsonAtomic(path.join(opts.outDir, 'experiment.json'), exp);
     const startedAt = previousStart(opts.outDir) ?? new Date().toISOString();
-    const perSeed = 1 + exp.options.retrainSeeds + methods.length;
-    const total = exp.seeds.length * exp.scenarios.length * perSeed;
+    const perSeed = 1 + exp.options.retrainSeeds + declared.length;
+    const dev = tuning && developmentRun(exp, tuning);
+    const total =
+      exp.seeds.length * exp.scenarios.length * perSeed +
+      (dev ? dev.exp.seeds.length * dev.exp.scenarios.length * dev.perSeed : 0);
     const progress = createProgress(total, { quiet: opts.quiet });
     const counters = { skipped: 0, computed: 0 };
     const failures: string[] = [];
+    let methods = declared;
+    let tuned: TuningSummary | undefined;
     try {
+      if (tuning && dev) {
+        // The protocol first: trials on the development cells, in a store of their own.
+        const devStore = new RunStore(path.join(opts.outDir, 'tuning'));
+        const trials = allTrials(tuning);
+        for (const seed of dev.exp.seeds) {
+          for (const scenario of dev.exp.scenarios) {
+            await runSeedScenario({
+              exp: dev.exp,
+              scenario,
+              seed,
+              methods: trials,
+              metricIds: dev.metricIds,
+              store: devStore,
+              progress,
+              counters,
+              failures,
+              tag: 'tuning · ',
+            });
+          }
+        }
+        const choice = chooseTrials(tuning, declared, (t, scenario, seed) =>
+          devStore.readCell(scenario, seed, t.label),
+        );
+        methods = choice.methods;
+        tuned = choice.summary;
+        writeJsonAtomic(path.join(opts.outDir, 'tuning.json'), tuned);
+      }
       for (const seed of exp.seeds) {
         for (const scenario of exp.scenarios) {
           await runSeedScenario({
@@ -130,7 +173,11 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
       progress.stop();
     }
 
-    const results = assemble(exp, store, methods, metricIds, { environment, startedAt });
+    const results = assemble(exp, store, methods, metricIds, {
+      environment,
+      startedAt,
+      tuning: tuned,
+    });
     const files = await writeReports(results, opts.outDir);
     return { results, files, table: renderTerminal(results), failures, ...counters };
   } finally {
@@ -139,12 +186,6 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
 }
 
 // ─── checks before any work ────────────────────────────────────────────────────────────────────
-
-interface MethodPlan {
-  label: string;
-  id: string;
-  params: Record<string, unknown>;
-}
 
 /** Every method exists and its parameters validate, before hours of training start. */
 function checkMethods(exp: Experiment, where: string): MethodPlan[] {
@@ -207,6 +248,33 @@ interface SeedScenarioJob {
   progress: Progress;
   counters: { skipped: number; computed: number };
   failures: string[];
+  /** Prefix of the progress lines (the tuning phase's). */
+  tag?: string;
+}
+
+/**
+ * The tuning phase as an experiment of its own: the development scenarios and seeds, no shadow
+ * models, a Retrain ensemble only for the oracle rule, and only the metrics the rule reads.
+ */
+function developmentRun(
+  exp: Experiment,
+  tuning: TuningPlan,
+): { exp: Experiment; metricIds: string[]; perSeed: number } {
+  const oracle = tuning.config.rule === 'oracle';
+  const retrainSeeds = oracle ? exp.options.retrainSeeds : 0;
+  const metricIds = oracle
+    ? [...AVG_GAP_METRICS, 'avg-gap']
+    : ['ua', 'ra', 'ta', ruleMetric(tuning.config.rule)];
+  return {
+    exp: {
+      ...exp,
+      scenarios: tuning.config.scenarios,
+      seeds: tuning.config.seeds,
+      options: { ...exp.options, retrainSeeds, shadowModels: 0, exampleImages: 0 },
+    },
+    metricIds,
+    perSeed: 1 + retrainSeeds + allTrials(tuning).length,
+  };
 }
 
 /** What the cached models and records are keyed on. */
@@ -244,7 +312,7 @@ function keysOf(
 
 async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
   const { exp, scenario, seed, methods, store, progress } = job;
-  const tag = `seed ${seed} · ${scenario.id}`;
+  const tag = `${job.tag ?? ''}seed ${seed} · ${scenario.id}`;
 
   progress.stage(`${tag}: scenario`);
   let manifest = cachedManifest(exp, scenario, seed, store);
@@ -374,12 +442,13 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
       progress.done(`${tag}: ${label} (${seconds(ref.cost.timeMs)})`);
       members.push({ sets, weights, ref });
     }
-    const retrainSets = members[0].sets;
-    const retrainWeights = members[0].weights;
+    // No ensemble (the Retrain-free tuning phase): nothing is read against Retrain.
+    const primary = members.length > 0 ? members[0] : undefined;
+    const retrainWeights = primary?.weights;
     // The stored records are what the report shows: their mean time is T_retrain for every speed-up.
-    const retrainTimeMs = mean(members.map((m) => m.ref.cost.timeMs));
-    const against: NonNullable<EvalInput['retrain']> = {
-      sets: retrainSets,
+    const retrainTimeMs = primary ? mean(members.map((m) => m.ref.cost.timeMs)) : undefined;
+    const against: EvalInput['retrain'] = primary && {
+      sets: primary.sets,
       record: { values: ensembleMean(members.map((m) => m.ref.metrics)) },
     };
 
@@ -409,15 +478,25 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
       },
     );
     models.push(original.model);
+    // θ̂'s predictions: its own record, and the reference of the Retrain-free selection score.
+    let originalSets: EvalSets | undefined;
+    const originalSetsOf = async () => {
+      originalSets ??= await predictAll(original.model, data, evalOpts);
+      return originalSets;
+    };
     let originalRef = store.readReference(scenario.id, seed, 'original');
     if (!originalRef || originalRef.cacheKey !== keys.originalRecord) {
+      const sets = await originalSetsOf();
       const record = await evaluateAll(
         {
-          sets: await predictAll(original.model, data, evalOpts),
+          sets,
           scenario: facts,
           seed,
           retrain: against,
-          weights: { model: flatWeights(original.model), retrain: retrainWeights },
+          ...(retrainWeights && {
+            weights: { model: flatWeights(original.model), retrain: retrainWeights },
+          }),
+          ...(job.metricIds.includes('selection') && { original: { sets } }),
         },
         { metrics: job.metricIds },
       );
@@ -471,6 +550,9 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
         continue;
       }
       progress.stage(`${tag}: ${m.label}`);
+      const originalForScore = job.metricIds.includes('selection')
+        ? { sets: await originalSetsOf() }
+        : undefined;
       const cell = await runCell({
         job,
         m,
@@ -479,7 +561,7 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
         spec,
         recipe,
         original: original.model,
-        evalBase: { scenario: facts, seed, retrain: against },
+        evalBase: { scenario: facts, seed, retrain: against, original: originalForScore },
         retrainWeights,
         retrainTimeMs,
         evalOpts,
@@ -525,9 +607,9 @@ interface CellJob {
   spec: ModelSpec;
   recipe: TrainRecipe;
   original: LayersModel;
-  evalBase: Pick<EvalInput, 'scenario' | 'seed' | 'retrain'>;
-  retrainWeights: Float32Array[];
-  retrainTimeMs: number;
+  evalBase: Pick<EvalInput, 'scenario' | 'seed' | 'retrain' | 'original'>;
+  retrainWeights?: Float32Array[];
+  retrainTimeMs?: number;
   evalOpts: { batchSize: number };
   /** F_D for methods that read it (SSD), computed on first use. */
   fisherD?: () => Map<string, Float32Array>;
@@ -545,7 +627,7 @@ async function runCell(c: CellJob): Promise<Cell> {
     methodId: m.id,
     params: m.params,
     key: c.key,
-    retrain: c.evalBase.retrain?.record.values as Cell['retrain'],
+    retrain: (c.evalBase.retrain?.record.values ?? {}) as Cell['retrain'],
   };
   let model: LayersModel | null = null;
   try {
@@ -565,7 +647,10 @@ async function runCell(c: CellJob): Promise<Cell> {
     model = r.model;
     const cost = {
       ...costOf(r.stats),
-      speedUp: r.stats.timeMs > 0 ? c.retrainTimeMs / r.stats.timeMs : null,
+      speedUp:
+        c.retrainTimeMs !== undefined && r.stats.timeMs > 0
+          ? c.retrainTimeMs / r.stats.timeMs
+          : null,
     };
     // The method's shadow runs (after its own run, so they never count in its cost).
     const shadow = c.shadow
@@ -576,7 +661,9 @@ async function runCell(c: CellJob): Promise<Cell> {
         ...c.evalBase,
         ...(shadow && { shadow }),
         sets: await predictAll(model, c.data, c.evalOpts),
-        weights: { model: flatWeights(model), retrain: c.retrainWeights },
+        ...(c.retrainWeights && {
+          weights: { model: flatWeights(model), retrain: c.retrainWeights },
+        }),
         cost: {
           timeMs: r.stats.timeMs,
           gradEvals: r.stats.gradEvals,
@@ -731,6 +818,10 @@ async function predictAll(
 }
 
 function scenarioFacts(scenario: ScenarioConfig, data: Scenario): ScenarioFacts {
+  return { kind: scenario.params.kind, ...kindFacts(scenario, data) };
+}
+
+function kindFacts(scenario: ScenarioConfig, data: Scenario): ScenarioFacts {
   const p = scenario.params;
   switch (p.kind) {
     case 'bias':
@@ -847,7 +938,7 @@ export function assemble(
   store: RunStore,
   methods: MethodPlan[],
   metricIds: string[],
-  env: { environment: ComputeEnvironment; startedAt: string },
+  env: { environment: ComputeEnvironment; startedAt: string; tuning?: TuningSummary },
 ): Results {
   const scenarios: Results['scenarios'] = [];
   const references: Reference[] = [];
@@ -911,6 +1002,7 @@ export function assemble(
     references,
     methods: exp.methods.map(methodLabel),
     cells,
+    ...(env.tuning && { tuning: env.tuning }),
   };
 }
 

@@ -88,6 +88,31 @@ const MethodSchema = z.strictObject({
     .optional(),
   /** Hyper-parameters, validated by the method's own schema. */
   params: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * The tuning protocol's search space (needs a `tuning` block): each named parameter takes one of
+   * the listed values; the grid is their product, `params` holds what stays fixed.
+   */
+  search: z.record(z.string(), z.array(z.unknown()).min(1).max(64)).optional(),
+});
+
+/**
+ * How hyper-parameters are chosen (docs/method.md §9): every method with a `search` is run on
+ * `budget` configurations of its grid, on development scenarios and seeds that are never reported,
+ * and the configuration with the lowest selection score is the one the reported cells run.
+ */
+const TuningSchema = z.strictObject({
+  /**
+   * `retrain-free`: the selection score a user can compute (eval/selection.ts), no Retrain on the
+   * development cells; `oracle`: the Avg. Gap to a Retrain ensemble — for comparison only, and
+   * labelled as such in every table.
+   */
+  rule: z.enum(['retrain-free', 'oracle']).default('retrain-free'),
+  /** Configurations per method, the same for every method (a larger grid is subsampled, seeded). */
+  budget: z.int().min(1).max(64),
+  /** Development seeds: none of them is a reported seed. */
+  seeds: z.array(z.int().min(0).max(0xffffffff)).min(1),
+  /** Development scenarios: none of them is a reported scenario. */
+  scenarios: z.array(ScenarioSchema).min(1),
 });
 
 const OptionsSchema = z.strictObject({
@@ -123,8 +148,10 @@ export const ExperimentSchema = z
     methods: z.array(MethodSchema).min(1),
     seeds: z.array(z.int().min(0).max(0xffffffff)).min(1),
     options: OptionsSchema.default(() => OptionsSchema.parse({})),
+    tuning: TuningSchema.optional(),
   })
   .superRefine((e, ctx) => {
+    checkTuning(e, ctx);
     const unique = (values: string[], where: string, what: string) => {
       const seen = new Set<string>();
       values.forEach((v, i) => {
@@ -146,7 +173,54 @@ export const ExperimentSchema = z
     unique(e.seeds.map(String), 'seeds', 'seed');
   });
 
+type ExperimentShape = {
+  scenarios: { id: string; params: unknown }[];
+  methods: { id: string; params: Record<string, unknown>; search?: Record<string, unknown[]> }[];
+  seeds: number[];
+  tuning?: { seeds: number[]; scenarios: { id: string; params: unknown }[] };
+};
+
+/** The protocol's rules: development cells are never reported, and the grid is well formed. */
+function checkTuning(e: ExperimentShape, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message, input: undefined });
+  const searched = e.methods.filter((m) => m.search);
+  e.methods.forEach((m, i) => {
+    if (!m.search) return;
+    if (!e.tuning)
+      issue(['methods', i, 'search'], 'needs a `tuning` block (rule, budget, seeds, scenarios)');
+    if (m.id === 'retrain')
+      issue(['methods', i, 'search'], 'retrain is the reference; it is not tuned');
+    for (const k of Object.keys(m.search)) {
+      if (k in m.params)
+        issue(['methods', i, 'search', k], `is also fixed in params.${k}; give it in one place`);
+    }
+  });
+  const t = e.tuning;
+  if (!t) return;
+  if (searched.length === 0)
+    issue(['tuning'], 'no method has a `search`; there is nothing to tune');
+  const reportedSeeds = new Set(e.seeds);
+  t.seeds.forEach((s, i) => {
+    if (reportedSeeds.has(s))
+      issue(
+        ['tuning', 'seeds', i],
+        `seed ${s} is also a reported seed; tune on seeds that are not reported`,
+      );
+  });
+  const reported = e.scenarios.map((s) => JSON.stringify(s.params));
+  const ids = new Set(e.scenarios.map((s) => s.id));
+  t.scenarios.forEach((s, i) => {
+    if (ids.has(s.id) || reported.includes(JSON.stringify(s.params)))
+      issue(
+        ['tuning', 'scenarios', i],
+        `scenario "${s.id}" is also reported; tune on scenarios that are not reported`,
+      );
+  });
+}
+
 export type Experiment = z.infer<typeof ExperimentSchema>;
+export type TuningConfig = NonNullable<Experiment['tuning']>;
 export type ExperimentInput = z.input<typeof ExperimentSchema>;
 export type ScenarioConfig = Experiment['scenarios'][number];
 export type MethodConfig = Experiment['methods'][number];
@@ -311,6 +385,43 @@ export const MetricInfoSchema = z.object({
 });
 export type MetricInfo = z.infer<typeof MetricInfoSchema>;
 
+/** What the tuning protocol tried and chose (`uib run` with a `tuning` block; OUT/tuning.json). */
+export const TuningSummarySchema = z.object({
+  rule: z.enum(['retrain-free', 'oracle']),
+  budget: z.number(),
+  seeds: z.array(z.number()),
+  scenarios: z.array(z.string()),
+  methods: z.array(
+    z.object({
+      label: z.string(),
+      id: z.string(),
+      /** Size of the full grid (the trials are all of it, or `budget` of it drawn with a seed). */
+      gridSize: z.number(),
+      trials: z.array(
+        z.object({
+          label: z.string(),
+          params: z.record(z.string(), z.unknown()),
+          /** Mean score over the development cells; null when a cell failed or was undefined. */
+          score: z.number().nullable(),
+          cells: z.array(
+            z.object({
+              scenario: z.string(),
+              seed: z.number(),
+              value: z.number().nullable(),
+              reason: z.string().optional(),
+            }),
+          ),
+        }),
+      ),
+      /** Index of the chosen trial; null when every trial failed (the method's own params run). */
+      chosen: z.number().nullable(),
+      /** The parameters the reported cells ran with. */
+      params: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+export type TuningSummary = z.infer<typeof TuningSummarySchema>;
+
 export const ResultsSchema = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
   experiment: z.record(z.string(), z.unknown()),
@@ -337,6 +448,8 @@ export const ResultsSchema = z.object({
   /** Row labels in the experiment's order (Retrain, when listed, is still reported first). */
   methods: z.array(z.string()),
   cells: z.array(CellSchema),
+  /** Present when the experiment has a `tuning` block. */
+  tuning: TuningSummarySchema.optional(),
 });
 export type Results = z.infer<typeof ResultsSchema>;
 

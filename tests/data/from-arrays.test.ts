@@ -15,7 +15,8 @@ test('datasetFromArrays: a view over the caller’s arrays; bytes scaled by 1/25
   assert.equal(d.name, 'mine');
   assert.deepEqual(Array.from(d.labels()), [1, 0]);
   const gx = Array.from(d.gather([0, 1]).x);
-  [0, 1, 0.2, 0.4].forEach((v, i) => assert.ok(Math.abs(gx[i] - v) < 1e-6, `${gx[i]} ≠ ${v}`));
+  for (const [i, v] of [0, 1, 0.2, 0.4].entries())
+    assert.ok(Math.abs(gx[i] - v) < 1e-6, `${gx[i]} ≠ ${v}`);
   const f = datasetFromArrays({
     x: new Float32Array([3, -1]),
     y: [0, 1],

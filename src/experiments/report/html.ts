@@ -17,6 +17,7 @@ import {
   pairedTable,
   type ScenarioTable,
   shortName,
+  tuningTable,
   unitSuffix,
 } from '../aggregate.ts';
 import type { MetricInfo, Results } from '../schema.ts';
@@ -46,11 +47,26 @@ ${exp.description ? `<p>${esc(exp.description)}</p>` : ''}
 <p class="legend">Each cell: mean ± 95 % Student-t interval over seeds (Retrain: over seeds × the members of its ensemble, each retrained with its own initialisation and data order). ${esc(CLIPPING_NOTE)} ↑ higher is better, ↓ lower is better, →R the target is Retrain’s value (best = closest to it). <span class="best">Highlighted</span>: best unlearning method per column; Retrain and the original model are references. † some seeds undefined; n/a undefined on every seed.</p>
 </header>
 <main>
+${results.tuning ? tuningSection(results.tuning) : ''}
 ${sections.join('\n')}
 </main>
 </body>
 </html>
 `;
+}
+
+function tuningSection(tuning: NonNullable<Results['tuning']>): string {
+  const t = tuningTable(tuning);
+  // The intro's **bold** is markdown: shown plain here.
+  const intro = esc(t.intro.replace(/\*\*/g, ''));
+  const head = t.head.map((h) => `<th>${esc(h)}</th>`).join('');
+  const rows = t.rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`,
+    )
+    .join('');
+  return `<section><h2>Tuning</h2><p class="note">${intro}</p><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 async function scenarioSection(t: ScenarioTable, results: Results): Promise<string> {
@@ -79,7 +95,7 @@ async function scenarioSection(t: ScenarioTable, results: Results): Promise<stri
     const body = e.rows
       .map(
         ({ row, cells }) =>
-          `<tr class="row-${row.kind}"><th scope="row">${esc(row.label)}</th>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`,
+          `<tr class="row-${row.kind}"><th scope="row">${esc(row.name)}</th>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`,
       )
       .join('\n');
     parts.push(
@@ -165,7 +181,7 @@ function htmlTable(t: ScenarioTable, columns: readonly MetricInfo[]): string {
       const name =
         r.kind === 'retrain'
           ? 'retrain <small>(target)</small>'
-          : `${esc(r.label)}${failed ? ' <small class="warn">(failed)</small>' : ''}`;
+          : `${esc(r.name)}${failed ? ' <small class="warn">(failed)</small>' : ''}`;
       return `<tr class="row-${r.kind}"><th scope="row">${name}</th>${cells}</tr>`;
     })
     .join('\n');

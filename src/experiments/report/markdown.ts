@@ -20,6 +20,7 @@ import {
   type ScenarioTable,
   shortName,
   TERMINAL_COLUMNS,
+  tuningTable,
   unitSuffix,
 } from '../aggregate.ts';
 import type { MetricInfo, Results } from '../schema.ts';
@@ -37,6 +38,18 @@ export function renderMarkdown(results: Results): string {
   );
   out.push('');
   out.push(legend());
+  if (results.tuning) {
+    const t = tuningTable(results.tuning);
+    out.push('', '## Tuning', '', t.intro, '');
+    out.push(
+      `| ${t.head.join(' | ')} |`,
+      `|:--|${t.head
+        .slice(1)
+        .map(() => '--')
+        .join('|')}|`,
+    );
+    for (const r of t.rows) out.push(`| ${r.map(escapeMd).join(' | ')} |`);
+  }
   for (const t of tables) out.push('', ...scenarioSection(t));
   return `${out.join('\n')}\n`;
 }
@@ -101,8 +114,8 @@ function header(c: MetricInfo): string {
 
 function rowName(r: Row): string {
   if (r.kind === 'retrain') return 'retrain (target)';
-  if (r.failures.length > 0 && r.failures.length === r.seeds) return `${r.label} (failed)`;
-  return r.label;
+  if (r.failures.length > 0 && r.failures.length === r.seeds) return `${r.name} (failed)`;
+  return r.name;
 }
 
 export function markdownTable(t: ScenarioTable, columns: readonly MetricInfo[]): string[] {

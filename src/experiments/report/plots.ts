@@ -69,7 +69,7 @@ export function metricBarSpec(t: ScenarioTable, metric: MetricInfo): VlSpec | nu
       const s = r.summaries[metric.id];
       const shown = shownInterval(s, range); // clipped to the metric's range, as in the tables
       return {
-        method: r.label,
+        method: r.name,
         mean: scaled(s.mean as number, metric.unit),
         lo: shown === null ? null : scaled(shown.lo, metric.unit),
         hi: shown === null ? null : scaled(shown.hi, metric.unit),
@@ -144,7 +144,7 @@ export function costGapSpec(t: ScenarioTable): VlSpec | null {
   const values = t.rows
     .filter((r) => r.kind === 'method')
     .map((r) => ({
-      method: r.label,
+      method: r.name,
       timeS: r.summaries['time-ms']?.mean,
       gap: r.summaries['avg-gap']?.mean,
       colour: colourOf(r.label, r.kind),
@@ -218,11 +218,11 @@ export function perClassSpec(t: ScenarioTable, classNames: readonly string[]): V
   for (const r of t.rows) {
     r.perClassTestAccuracy.forEach((a, c) => {
       if (a !== null)
-        values.push({ method: r.label, cls: classNames[c] ?? String(c), acc: 100 * a });
+        values.push({ method: r.name, cls: classNames[c] ?? String(c), acc: 100 * a });
     });
   }
   if (values.length === 0) return null;
-  const methods = t.rows.map((r) => r.label);
+  const methods = t.rows.map((r) => r.name);
   const classes = [...new Set(values.map((v) => v.cls))];
   // Colour spans the bulk of the values, so a few points of difference between classes stay
   // visible even when one collapsed model (accuracy near 0) is in the table; lower values clamp.
