@@ -99,6 +99,8 @@ export interface MetricDef {
   readonly needs: readonly Need[];
   /** Costly and secondary: computed only when asked for by id (each is one more SVC fit). */
   readonly optional?: boolean;
+  /** Bumped when the definition changes, so that stored values computed under the old one are recomputed. */
+  readonly version?: number;
   compute(input: EvalInput, get: MetricLookup, notes: Notes): MetricValue | Promise<MetricValue>;
 }
 
@@ -462,6 +464,7 @@ export const METRICS: readonly MetricDef[] = [
     unit: 'ratio',
     min: 0,
     needs: ['original'],
+    version: 2, // 2: the kept test set is the clean one (bias, pattern, random)
     // Computed where it is asked for: the tuning protocol's trials and any experiment listing it.
     optional: true,
     compute: ({ sets, original, scenario }, _get, notes) => {

@@ -42,7 +42,7 @@ export interface SelectionTerms {
   pattern: number;
   /** max(0, acc_θ̂(D_r) − acc(D_r)). */
   retainDrop: number;
-  /** max(0, acc_θ̂(T∖twin) − acc(T∖twin)): the test accuracy the user keeps. */
+  /** max(0, acc_θ̂(T') − acc(T')) on the clean test set T' the user keeps (T less the twin where the twin is part of T). */
   testDrop: number;
   /** `zero` where ΔD's and the twin's accuracies should be 0, `twin` where they should agree. */
   target: 'twin' | 'zero';
@@ -169,9 +169,13 @@ export function selectionScore(
     return em && eo ? Math.max(0, eo.acc - em.acc) : 0;
   };
   const retainDrop = drop(all(model.retain), all(original.retain));
-  // The backdoor's twin is a stamped copy of the test set: the clean test set is what is kept.
-  const kept = facts.kind === 'backdoor' ? all(model.test) : complement(twin);
-  const keptO = facts.kind === 'backdoor' ? all(original.test) : complement(twinO);
+  // What the user keeps is the clean test set, less the twin where the twin is part of it (class,
+  // colour, subgroup). A twin on a patterned or stamped copy (bias, pattern, backdoor) or one that
+  // is all of it (random) leaves the whole clean test set: on a patterned copy, accuracy on the
+  // other classes rises as the shortcut goes, which would hide the loss of clean samples of k.
+  const partOfTest = twin.set === model.test && twin.mask.some((m) => m === 0);
+  const kept = partOfTest ? complement(twin) : all(model.test);
+  const keptO = partOfTest ? complement(twinO) : all(original.test);
   const testDrop = drop(kept, keptO);
   const terms: SelectionTerms = { forget, pattern, retainDrop, testDrop, target, twinSize: h.n };
   return { value: defined(forget + pattern + retainDrop + testDrop), terms };

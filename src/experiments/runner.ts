@@ -292,6 +292,7 @@ function keysOf(
   );
   const evalKey = {
     metricIds,
+    ...metricVersions(metricIds),
     evalBatchSize: exp.options.evalBatchSize,
     ...(exp.options.shadowModels > 0 && {
       shadow: { models: exp.options.shadowModels, targets: exp.options.shadowTargets },
@@ -308,6 +309,16 @@ function keysOf(
     cell: (m: MethodPlan) =>
       sha256Json({ original, retrains, ...evalKey, id: m.id, params: m.params }),
   };
+}
+
+/** The versions of the requested metrics that have one (absent when none: old keys stay valid). */
+function metricVersions(metricIds: string[]): { metricVersions?: Record<string, number> } {
+  const versions: Record<string, number> = {};
+  for (const id of metricIds) {
+    const v = getMetric(id).version;
+    if (v !== undefined) versions[id] = v;
+  }
+  return Object.keys(versions).length > 0 ? { metricVersions: versions } : {};
 }
 
 async function runSeedScenario(job: SeedScenarioJob): Promise<void> {

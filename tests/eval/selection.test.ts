@@ -101,3 +101,16 @@ test('undefined where the scenario has no twin, or its kind is unknown', () => {
     /no held-out twin of ΔD for a bias scenario/,
   );
 });
+
+test('the kept test set is the clean one where the twin is a patterned copy or all of it', () => {
+  const original = sets([HIT0], [HIT0, HIT0, HIT1, HIT1]);
+  // Random: the twin is the whole test set, and a loss on it is still a loss.
+  const worse = sets([HIT0], [MISS0, HIT0, HIT1, HIT1]);
+  near(selectionScore(worse, original, { kind: 'random' }).terms!.testDrop, 0.25, 1e-12);
+  // Bias: the clean test's class-0 sample lost counts even where the biased copy gained.
+  const biasedO = setOf([HIT0, HIT0, [0.7, 0.3], HIT1], [0, 0, 1, 1], { bias: [1, 0, 1, 0] });
+  const biasedU = setOf([MISS0, HIT0, HIT1, HIT1], [0, 0, 1, 1], { bias: [1, 0, 1, 0] });
+  const o: EvalSets = { ...original, biasedTest: biasedO };
+  const u: EvalSets = { ...worse, biasedTest: biasedU };
+  near(selectionScore(u, o, { kind: 'bias', biasClass: 0 }).terms!.testDrop, 0.25, 1e-12);
+});
