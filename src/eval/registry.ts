@@ -66,6 +66,10 @@ export const METRIC_IDS = [
 ] as const;
 export type MetricId = (typeof METRIC_IDS)[number];
 
+/** The report tables, in order (titles in experiments/aggregate.ts). */
+export const METRIC_GROUPS = ['forgetting', 'bias', 'privacy', 'distance'] as const;
+export type MetricGroup = (typeof METRIC_GROUPS)[number];
+
 /** Inputs a metric may need beyond the forget / retain / test predictions every run has. */
 export type Need =
   | 'biased-test'
@@ -97,6 +101,12 @@ export interface MetricDef {
   readonly min?: number;
   readonly max?: number;
   readonly needs: readonly Need[];
+  /** The report table the metric is a column of. */
+  readonly group: MetricGroup;
+  /** A column of the compact terminal table. */
+  readonly terminal?: boolean;
+  /** Gets a bar chart in the HTML report. */
+  readonly chart?: boolean;
   /** Costly and secondary: computed only when asked for by id (each is one more SVC fit). */
   readonly optional?: boolean;
   /** Bumped when the definition changes, so that stored values computed under the old one are recomputed. */
@@ -131,6 +141,9 @@ const NON_NEGATIVE = { min: 0 } as const;
 export const METRICS: readonly MetricDef[] = [
   {
     id: 'ua',
+    group: 'forgetting',
+    terminal: true,
+    chart: true,
     summary: 'unlearning accuracy 1 − acc(ΔD); target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
@@ -140,6 +153,9 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'ra',
+    group: 'forgetting',
+    terminal: true,
+    chart: true,
     summary: 'remaining accuracy acc(D_r); target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
@@ -149,6 +165,9 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'ta',
+    group: 'forgetting',
+    terminal: true,
+    chart: true,
     summary: 'test accuracy; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
@@ -158,6 +177,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'test-f1',
+    group: 'forgetting',
     summary:
       'macro-F1 on test over classes present in labels or predictions; target: Retrain’s value',
     direction: 'match-retrain',
@@ -168,6 +188,9 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'mia-efficacy',
+    group: 'forgetting',
+    terminal: true,
+    chart: true,
     summary:
       'Jia et al. SVC MIA on confidence: share of ΔD called non-member; higher = more forgotten-looking; target: Retrain’s value',
     direction: 'match-retrain',
@@ -178,6 +201,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'mia-entropy',
+    group: 'forgetting',
     summary:
       'SVC MIA on prediction entropy: share of ΔD called non-member; target: Retrain’s value',
     direction: 'match-retrain',
@@ -189,6 +213,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'mia-m-entropy',
+    group: 'forgetting',
     summary: 'SVC MIA on modified entropy: share of ΔD called non-member; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
@@ -199,6 +224,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'mia-loss',
+    group: 'forgetting',
     summary: 'SVC MIA on the loss: share of ΔD called non-member; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
@@ -209,6 +235,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'mia-loss-lr',
+    group: 'forgetting',
     summary:
       'loss-threshold LR attack, ΔD vs test, 5-fold CV accuracy; 0.5 = indistinguishable; target: Retrain’s value',
     direction: 'match-retrain',
@@ -220,6 +247,9 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'bias-correlation',
+    group: 'bias',
+    terminal: true,
+    chart: true,
     summary:
       'phi between 1[ŷ = k] and b(x) on the label-independent biased test set; target: Retrain’s value',
     direction: 'match-retrain',
@@ -231,6 +261,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'bias-delta-p',
+    group: 'bias',
     summary:
       'ΔP = P(ŷ = k | b = 1) − P(ŷ = k | b = 0) on the biased test set; target: Retrain’s value',
     direction: 'match-retrain',
@@ -242,6 +273,9 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'bias-recall',
+    group: 'bias',
+    terminal: true,
+    chart: true,
     summary:
       'recall(k) = P(ŷ = k | y = k) on the biased test set (read beside ρ); target: Retrain’s value',
     direction: 'match-retrain',
@@ -253,6 +287,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'bias-pred-share',
+    group: 'bias',
     summary: 'P(ŷ = k) on the biased test set (read beside ρ); target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
@@ -263,6 +298,9 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'asr',
+    group: 'bias',
+    terminal: true,
+    chart: true,
     summary:
       'backdoor attack success: stamped non-target test samples predicted as the target; target: Retrain’s value',
     direction: 'match-retrain',
@@ -278,6 +316,9 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'group-acc-gap',
+    group: 'bias',
+    terminal: true,
+    chart: true,
     summary: 'max − min test accuracy over subgroups; target: Retrain’s value',
     direction: 'match-retrain',
     unit: 'fraction',
@@ -288,6 +329,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'dp-gap',
+    group: 'bias',
     summary:
       'demographic-parity gap: max − min P(ŷ = positive | group) on test; target: Retrain’s value',
     direction: 'match-retrain',
@@ -299,6 +341,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'eo-gap',
+    group: 'bias',
     summary:
       'equalised-odds gap: larger of the TPR and FPR gaps over groups on test; target: Retrain’s value',
     direction: 'match-retrain',
@@ -315,6 +358,8 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'js-test',
+    group: 'distance',
+    terminal: true,
     summary: 'mean Jensen–Shannon divergence (bits) to Retrain’s predictions on test',
     direction: 'lower',
     unit: 'bits',
@@ -324,6 +369,8 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'js-forget',
+    group: 'distance',
+    chart: true,
     summary: 'mean Jensen–Shannon divergence (bits) to Retrain’s predictions on ΔD',
     direction: 'lower',
     unit: 'bits',
@@ -333,6 +380,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'weight-l2',
+    group: 'distance',
     summary: 'ℓ2 distance between the model’s and Retrain’s weights',
     direction: 'lower',
     unit: 'norm',
@@ -342,6 +390,9 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'avg-gap',
+    group: 'distance',
+    terminal: true,
+    chart: true,
     summary: 'mean |m − m_Retrain| over UA, RA, TA, MIA-Efficacy, in percentage points',
     direction: 'lower',
     unit: 'pp',
@@ -361,6 +412,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'tow',
+    group: 'distance',
     summary:
       'tug of war Π_S (1 − |acc(S) − acc_Retrain(S)|) over ΔD, D_r and test (Zhao et al. 2024); 1 = Retrain’s accuracies',
     direction: 'higher',
@@ -382,6 +434,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'u-lira',
+    group: 'privacy',
     summary:
       'U-LiRA (Hayes et al. 2024): accuracy of the per-example likelihood-ratio test, unlearned vs retrained shadow models; 0.5 = indistinguishable',
     direction: 'lower',
@@ -406,6 +459,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'challenge-f',
+    group: 'privacy',
     summary:
       'forgetting quality F of the NeurIPS 2023 challenge: mean of 2/2^bin(ε) over ΔD, ε from threshold attacks on shadow losses (1 = best)',
     direction: 'higher',
@@ -423,6 +477,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'challenge-score',
+    group: 'privacy',
     summary:
       'the challenge’s final score F · (RA / RA_Retrain) · (TA / TA_Retrain), shadow models’ means',
     direction: 'higher',
@@ -439,6 +494,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'klom',
+    group: 'privacy',
     summary:
       'KLoM (Georgiev et al. 2024): mean over ΔD of the binned KL from unlearned to retrained shadow models’ margins (0 = the same)',
     direction: 'lower',
@@ -457,6 +513,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'selection',
+    group: 'forgetting',
     summary:
       'Retrain-free selection score (eval/selection.ts): ΔD against its held-out twin, |ρ| of a named pattern, drops of RA and kept TA against the original; lower is better',
     direction: 'lower',
@@ -475,6 +532,8 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'time-ms',
+    group: 'distance',
+    terminal: true,
     summary: 'wall time of the unlearning step alone',
     direction: 'lower',
     unit: 'ms',
@@ -484,6 +543,8 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'speed-up',
+    group: 'distance',
+    terminal: true,
     summary: 'T_retrain / T_unlearn',
     direction: 'higher',
     unit: 'ratio',
@@ -493,6 +554,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'epochs-touched',
+    group: 'distance',
     summary: 'samples touched / n (passes over the training set)',
     direction: 'lower',
     unit: 'ratio',
@@ -502,6 +564,7 @@ export const METRICS: readonly MetricDef[] = [
   },
   {
     id: 'grad-evals',
+    group: 'distance',
     summary: 'per-example gradient evaluations',
     direction: 'lower',
     unit: 'count',

@@ -8,7 +8,7 @@
  */
 
 import { compareToEnsemble, ENSEMBLE_BAND_SDS } from '../eval/ensemble.ts';
-import { METRICS } from '../eval/registry.ts';
+import { METRIC_GROUPS, METRICS, type MetricGroup } from '../eval/registry.ts';
 import { type Summary, summarize } from '../eval/stats.ts';
 import type {
   Cell,
@@ -425,82 +425,33 @@ export function formatCell(s: Summary | undefined, c: MetricInfo): string {
   return formatSummary(s, c.unit, c.id, rangeOf(c));
 }
 
-/** Column groups of the tables, so none is too wide to read. */
-export const COLUMN_GROUPS: readonly { title: string; ids: readonly string[] }[] = [
-  {
-    title: 'Forgetting and utility',
-    ids: [
-      'ua',
-      'ra',
-      'ta',
-      'test-f1',
-      'mia-efficacy',
-      'mia-entropy',
-      'mia-m-entropy',
-      'mia-loss',
-      'mia-loss-lr',
-    ],
-  },
-  {
-    title: 'Bias, backdoor and subgroups',
-    ids: [
-      'bias-correlation',
-      'bias-delta-p',
-      'bias-recall',
-      'bias-pred-share',
-      'asr',
-      'group-acc-gap',
-      'dp-gap',
-      'eo-gap',
-    ],
-  },
-  {
-    title: 'Privacy against shadow models',
-    ids: ['u-lira', 'challenge-f', 'challenge-score', 'klom'],
-  },
-  {
-    title: 'Distance to Retrain and cost',
-    ids: [
-      'avg-gap',
-      'tow',
-      'js-test',
-      'js-forget',
-      'weight-l2',
-      'time-ms',
-      'speed-up',
-      'epochs-touched',
-      'grad-evals',
-    ],
-  },
-];
+/** Titles of the tables each metric's `group` puts it in (eval/registry.ts), so none is too wide. */
+const GROUP_TITLES: Record<MetricGroup, string> = {
+  forgetting: 'Forgetting and utility',
+  bias: 'Bias, backdoor and subgroups',
+  privacy: 'Privacy against shadow models',
+  distance: 'Distance to Retrain and cost',
+};
 
-/** The table's columns split into the groups above (unknown ids join the first group). */
+/** A column's group; an id the registry does not know (a results file of another version) joins the first. */
+function groupOf(id: string): MetricGroup {
+  return METRICS.find((m) => m.id === id)?.group ?? METRIC_GROUPS[0];
+}
+
+/** The table's columns split into the registry's groups, in the columns' order. */
 export function groupColumns(
   columns: readonly MetricInfo[],
 ): { title: string; columns: MetricInfo[] }[] {
-  const known = new Set(COLUMN_GROUPS.flatMap((g) => g.ids));
-  const groups = COLUMN_GROUPS.map((g, i) => ({
-    title: g.title,
-    columns: columns.filter((c) => g.ids.includes(c.id) || (i === 0 && !known.has(c.id))),
-  }));
-  return groups.filter((g) => g.columns.length > 0);
+  return METRIC_GROUPS.map((g) => ({
+    title: GROUP_TITLES[g],
+    columns: columns.filter((c) => groupOf(c.id) === g),
+  })).filter((g) => g.columns.length > 0);
 }
 
 /** The compact set the terminal table shows. */
-export const TERMINAL_COLUMNS: readonly string[] = [
-  'ua',
-  'ra',
-  'ta',
-  'mia-efficacy',
-  'bias-correlation',
-  'bias-recall',
-  'asr',
-  'group-acc-gap',
-  'avg-gap',
-  'js-test',
-  'time-ms',
-  'speed-up',
-];
+export const TERMINAL_COLUMNS: readonly string[] = METRICS.filter((m) => m.terminal).map(
+  (m) => m.id,
+);
 
 /** One line describing a scenario: `bias: stripe on class 3 (rho 0.9, q 0.02)`. */
 export function describeScenario(params: Record<string, unknown>): string {

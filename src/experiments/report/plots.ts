@@ -8,6 +8,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { ENSEMBLE_BAND_SDS } from '../../eval/ensemble.ts';
+import { METRICS } from '../../eval/registry.ts';
 import {
   directionMark,
   rangeOf,
@@ -263,16 +264,5 @@ export function perClassSpec(t: ScenarioTable, classNames: readonly string[]): V
   } as VlSpec;
 }
 
-/** The metrics that get a bar chart, in this order, where the scenario has them. */
-export const KEY_METRICS: readonly string[] = [
-  'ua',
-  'ra',
-  'ta',
-  'mia-efficacy',
-  'bias-correlation',
-  'bias-recall',
-  'asr',
-  'group-acc-gap',
-  'avg-gap',
-  'js-forget',
-];
+/** The metrics that get a bar chart, in registry order, where the scenario has them. */
+export const KEY_METRICS: readonly string[] = METRICS.filter((m) => m.chart).map((m) => m.id);
