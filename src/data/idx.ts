@@ -17,7 +17,14 @@ export const IDX_MAX_INFLATED_BYTES = 1 << 30;
 
 export function readIdxFile(file: string): Buffer {
   // A raw file is its inflated size and a gzip'd one is smaller (pixels compress): one cap.
-  let buf = readFileChecked(file, { maxBytes: IDX_MAX_INFLATED_BYTES, what: 'an IDX file' });
+  return inflateIdx(
+    readFileChecked(file, { maxBytes: IDX_MAX_INFLATED_BYTES, what: 'an IDX file' }),
+    file,
+  );
+}
+
+/** An IDX file's bytes as read from disk → its IDX bytes (gunzipped if gzip'd), with the caps. */
+export function inflateIdx(buf: Buffer, file: string): Buffer {
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     // A gzip bomb must not be inflated: refuse on the trailer's declared size (ISIZE), and cap
     // the output in case the trailer lies (ISIZE is mod 2^32).
