@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeAddon } from '../native/addon.ts';
 import { installBatchNorm } from '../native/batch-norm.ts';
 import { NATIVE_KERNELS } from '../native/kernels.ts';
+import { patchesAllowed } from '../patch-guard.ts';
 import { captureStock, markUib } from './base.ts';
 import { batchMatMulConfig } from './batch-mat-mul.ts';
 import { castConfig } from './cast.ts';
@@ -74,13 +75,17 @@ export function useNativeKernels(on: boolean): void {
  * tfjs-backend-wasm imported.
  */
 export function registerWasmKernels(): void {
-  installFusedConv2d();
-  installReluGrad();
-  installBatchNorm();
-  const addon = nativeWanted ? nativeAddon() : undefined;
+  // On a tfjs release the patches were not written for, only the kernels wasm lacks (no patch).
+  const patch = patchesAllowed();
+  if (patch) {
+    installFusedConv2d();
+    installReluGrad();
+    installBatchNorm();
+  }
+  const addon = nativeWanted && patch ? nativeAddon() : undefined;
   const names = new Set([
-    ...WASM_KERNELS.map((k) => k.config.kernelName),
-    ...NATIVE_KERNELS.map((k) => k.kernelName),
+    ...WASM_KERNELS.filter((k) => patch || k.kind === 'missing').map((k) => k.config.kernelName),
+    ...(addon ? NATIVE_KERNELS.map((k) => k.kernelName) : []),
   ]);
   for (const kernelName of names) {
     const stock = captureStock(kernelName);
