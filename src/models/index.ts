@@ -6,9 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../core/errors.ts';
 import { buildCnn } from './cnn.ts';
+import { describeModel, orderedLayers, WEIGHTED_LAYERS } from './describe.ts';
 import { buildMlp } from './mlp.ts';
 import { buildResnet18 } from './resnet.ts';
-import type { Architecture, ModelSpec, ParamGroup, ParamRole, ParamTensor } from './types.ts';
+import type { Architecture, ModelSpec, ParamGroup, ParamRole } from './types.ts';
 
 export type { Architecture, ModelSpec, ParamGroup, ParamRole, ParamTensor } from './types.ts';
 export const ARCHITECTURES: readonly Architecture[] = ['mlp', 'cnn', 'resnet18'];
@@ -108,53 +109,80 @@ export function countParams(model: tfl.LayersModel, opts: { all?: boolean } = {}
   return weights.reduce((n, w) => n + w.shape.reduce((a, b) => (a ?? 1) * (b ?? 1), 1)!, 0);
 }
 
-/** Group of a layer: `block{k}_*` → `block_k`, `stem_*` → `stem`, others their own name. */
-function groupName(layer: string): string {
-  const block = /^block(\d+)_/.exec(layer);
-  if (block) return `block_${block[1]}`;
-  if (layer.startsWith('stem_')) return 'stem';
-  return layer;
-}
-
-function layerKind(layer: tfl.layers.Layer): ParamTensor['layerKind'] | null {
-  const cls = layer.getClassName();
-  if (cls === 'Dense') return 'dense';
-  if (cls === 'Conv2D') return 'conv';
-  if (cls === 'BatchNormalization') return 'norm';
-  return null;
-}
-
 const ROLES: Record<string, ParamRole> = {
   kernel: 'weight',
+  depthwise_kernel: 'weight',
+  pointwise_kernel: 'weight',
+  embeddings: 'weight',
   bias: 'bias',
   gamma: 'scale',
   beta: 'shift',
 };
 
 /**
- * Trainable parameters split into θ^(1..L) in forward order: one group per Dense/Conv layer
- * (MLP, CNN), one per residual block (ResNet: `stem`, `block_1`..`block_8`, `output`).
+ * Trainable parameters split into θ^(1..L) in forward order, from the layer graph alone: the
+ * layers (in topological order) are cut wherever a single edge carries all the data onward; the
+ * trainable layers between two cuts form one group (a residual block: both branches), and a
+ * normalisation layer with nothing else trainable in its span joins the group before it (its
+ * scale belongs to the layer it normalises). The group of the last trainable layer is the
+ * output group. MLP, CNN: one group per Dense/Conv layer; ResNet: `stem`, `block_1`..`block_8`,
+ * `output`. Names label the groups, they never shape them: a group is named after its first
+ * layer, uib's ResNet's as it always was.
  */
 export function paramGroups(model: tfl.LayersModel): ParamGroup[] {
+  const d = describeModel(model);
+  const layers = orderedLayers(model);
+  const pos = new Map(layers.map((l, i) => [l.name, i]));
+  // crossing[i]: edges from a layer at ≤ i to one at > i. One edge: a cut after position i.
+  const crossing = new Int32Array(layers.length);
+  for (const info of d.layers) {
+    const to = pos.get(info.name)!;
+    for (const from of info.inputs) for (let i = pos.get(from)!; i < to; i++) crossing[i]++;
+  }
+  const spans: tfl.layers.Layer[][] = [[]];
+  layers.forEach((l, i) => {
+    spans[spans.length - 1].push(l);
+    if (crossing[i] === 1) spans.push([]);
+  });
+  const resnet = specOf(model)?.arch === 'resnet18';
   const groups: ParamGroup[] = [];
-  const byName = new Map<string, ParamGroup>();
-  for (const layer of model.layers) {
-    const kind = layerKind(layer);
-    if (!kind) continue;
-    for (const variable of layer.trainableWeights) {
-      const short = variable.originalName.split('/').pop() ?? '';
-      const role = ROLES[short];
-      if (!role)
-        throw new Error(`paramGroups: unexpected weight ${variable.originalName} in ${layer.name}`);
-      const name = groupName(layer.name);
-      let g = byName.get(name);
-      if (!g) {
-        g = { name, index: groups.length, isOutput: layer.name === 'output', params: [] };
-        byName.set(name, g);
-        groups.push(g);
-      }
-      g.params.push({ variable, role, layer: layer.name, layerKind: kind });
+  const names = new Set<string>();
+  for (const span of spans) {
+    const members = span.filter((l) => l.trainableWeights.length > 0);
+    if (members.length === 0) continue;
+    const kinds = members.map((l) => WEIGHTED_LAYERS[l.getClassName()]);
+    const normOnly = kinds.every((k) => k === 'norm' || k === 'layernorm');
+    let g = normOnly ? groups[groups.length - 1] : undefined;
+    if (!g) {
+      let name = resnet ? resnetGroupName(members[0].name) : members[0].name;
+      while (names.has(name)) name = `${name}_`;
+      names.add(name);
+      g = { name, index: groups.length, isOutput: false, params: [] };
+      groups.push(g);
     }
+    members.forEach((layer, li) => {
+      const kind = kinds[li];
+      if (!kind)
+        throw new Error(`paramGroups: ${layer.name} (${layer.getClassName()}) is not supported`);
+      if (layer.name === d.outputLayer) g.isOutput = true;
+      for (const variable of layer.trainableWeights) {
+        const weight = variable.originalName.split('/').pop() ?? '';
+        const role = ROLES[weight];
+        if (!role)
+          throw new Error(
+            `paramGroups: unexpected weight ${variable.originalName} in ${layer.name}`,
+          );
+        g.params.push({ variable, role, layer: layer.name, layerKind: kind, weight });
+      }
+    });
   }
   return groups;
+}
+
+/** uib's ResNet labels: `block{k}_*` → `block_k`, `stem_*` → `stem`, others their own name. */
+function resnetGroupName(layer: string): string {
+  const block = /^block(\d+)_/.exec(layer);
+  if (block) return `block_${block[1]}`;
+  if (layer.startsWith('stem_')) return 'stem';
+  return layer;
 }

@@ -2,10 +2,11 @@
  * Model contracts shared by training, unlearning and evaluation.
  *
  * Every uib model is a tfjs `LayersModel` that maps a batch `[b, ...inputShape]` to **logits**
- * `[b, numClasses]` (no softmax layer: losses and per-example gradients work on logits).
- * Its trainable parameters are split into groups θ^(1..L) in forward order — one group per
- * layer (MLP, CNN) or per residual block (ResNet) — the block-diagonal structure UIB's prior and
- * regulariser work on.
+ * `[b, numClasses]` (no softmax layer: losses and per-example gradients work on logits; a user
+ * model ending in softmax is unlearned through its logits twin, models/describe.ts).
+ * Its trainable parameters are split into groups θ^(1..L) in forward order, read off the layer
+ * graph — one group per layer (MLP, CNN), per residual block (ResNet) — the block-diagonal
+ * structure UIB's prior and regulariser work on.
  */
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 
@@ -27,21 +28,42 @@ export interface ModelSpec {
 /** What one parameter tensor is inside its layer; the trust region clips biases apart from weights. */
 export type ParamRole = 'weight' | 'bias' | 'scale' | 'shift';
 
+/**
+ * The kinds of layer that carry weights uib can differentiate per example (models/describe.ts
+ * maps tfjs class names to them): `dense` Dense, `conv` Conv2D, `conv1d` Conv1D, `depthwise`
+ * DepthwiseConv2D, `separable` SeparableConv2D, `norm` BatchNormalization, `layernorm`
+ * LayerNormalization, `embedding` Embedding.
+ */
+export type LayerKind =
+  | 'dense'
+  | 'conv'
+  | 'conv1d'
+  | 'depthwise'
+  | 'separable'
+  | 'norm'
+  | 'layernorm'
+  | 'embedding';
+
 export interface ParamTensor {
   variable: LayerVariable;
   role: ParamRole;
   /** Name of the tfjs layer that owns it. */
   layer: string;
-  /** 'dense' | 'conv' | 'norm': which curvature code applies (exact per-example grads for dense). */
-  layerKind: 'dense' | 'conv' | 'norm';
+  /** Which curvature code applies to its layer (uib/curvature.ts). */
+  layerKind: LayerKind;
+  /**
+   * The weight's name inside its layer (`kernel`, `bias`, `gamma`, `depthwise_kernel`...): what
+   * tells a SeparableConv2D's two kernels apart, both of role 'weight'.
+   */
+  weight: string;
 }
 
 export interface ParamGroup {
-  /** Stable name, e.g. `dense_1`, `conv_2`, `block_3`, `output`. */
+  /** Stable name: its first layer's (`dense_1`, `output`), or `stem`, `block_3` in uib's ResNet. */
   name: string;
   /** Position in forward order, 0-based. */
   index: number;
-  /** True for the final classification layer (its step is clipped separately). */
+  /** True for the group of the last trainable layer, the classifier (its step is clipped separately). */
   isOutput: boolean;
   params: ParamTensor[];
 }

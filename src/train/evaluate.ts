@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset.ts';
+import { describeModel } from '../models/describe.ts';
 import type { CostCounter } from './cost.ts';
 
 /** Softmax cross-entropy of logits `[b, k]` against integer labels `[b]`: the batch mean. */
@@ -28,9 +29,27 @@ export function softmaxCrossEntropy(
   });
 }
 
-/** Logits of `x` in inference mode (BatchNorm uses its moving statistics). */
+// Output activation per model, read off its graph once.
+const outputActivations = new WeakMap<LayersModel, string>();
+
+/**
+ * Logits of `x` in inference mode (BatchNorm uses its moving statistics). A model of the user's
+ * own that ends in softmax gives log p (whose softmax is p again), one sigmoid unit
+ * [log(1 − p), log p]: evaluation never applies a second softmax to probabilities.
+ */
 export function predictLogits(model: LayersModel, x: tf.Tensor): tf.Tensor {
-  return model.apply(x, { training: false }) as tf.Tensor;
+  let act = outputActivations.get(model);
+  if (act === undefined) {
+    act = describeModel(model).outputActivation;
+    outputActivations.set(model, act);
+  }
+  if (act === 'linear') return model.apply(x, { training: false }) as tf.Tensor;
+  return tf.tidy(() => {
+    const y = model.apply(x, { training: false }) as tf.Tensor;
+    // p below 1e-30 (float32 rounding of a confident softmax) counts as 1e-30: −69 nats.
+    const log = (p: tf.Tensor) => tf.log(tf.maximum(p, 1e-30));
+    return act === 'sigmoid' ? tf.concat([log(tf.sub(1, y)), log(y)], -1) : log(y);
+  });
 }
 
 export interface EvalResult {

@@ -9,6 +9,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { DivergenceError, UsageError } from '../core/errors.ts';
 import { rngFor } from '../core/rng.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { describeModel } from '../models/describe.ts';
 import type { Architecture } from '../models/types.ts';
 import { modelWeightsProblem, weightScale } from '../models/weight-guard.ts';
 import { softmaxCrossEntropy } from './evaluate.ts';
@@ -96,6 +97,13 @@ export async function trainModel(
   opts: TrainModelOptions = {},
 ): Promise<LoopResult> {
   validateRecipe(recipe);
+  const { outputActivation } = describeModel(model);
+  // Training here is softmax cross-entropy on logits; a softmax after them would be a second one.
+  if (outputActivation !== 'linear')
+    throw new UsageError(
+      'model',
+      `ends in ${outputActivation}; trainModel trains on logits: train logitsTwin(model) and restoreOutputActivation after`,
+    );
   const start = weightScale(model);
   const result = await trainLoop({
     ...opts,

@@ -13,6 +13,7 @@ import { DivergenceError, UsageError } from '../core/errors.ts';
 import { sha256 } from '../core/hash.ts';
 import { rngFor } from '../core/rng.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { checkSupported, logitsTwin, restoreOutputActivation } from '../models/describe.ts';
 import type { ModelSpec } from '../models/types.ts';
 import { modelWeightsProblem, weightScale } from '../models/weight-guard.ts';
 import { CostCounter } from '../train/cost.ts';
@@ -220,8 +221,10 @@ export function parseParams(
 // Running a method.
 
 export interface UnlearnInputs {
+  /** Any tfjs-layers model of the supported layers (models/describe.ts); logits or softmax out. */
   original: LayersModel;
-  spec: ModelSpec;
+  /** uib's spec of `original` when uib built it; omit for a model of your own. */
+  spec?: ModelSpec;
   recipe: TrainRecipe;
   data: UnlearnData;
   /** Seeds every random choice of the run. */
@@ -259,10 +262,39 @@ export async function unlearn(
 ): Promise<UnlearnResult & { params: Record<string, unknown> }> {
   const method = getMethod(id);
   const params = parseParams(method, rawParams);
-  const before = weightHashes(inputs.original);
-  const scale = weightScale(inputs.original);
+  // Every method runs or refuses here, by layer name, before any work.
+  const described = checkSupported(inputs.original, 'original model');
   const broken = modelWeightsProblem(inputs.original);
   if (broken) throw new UsageError('original model', `${broken}; nothing can be unlearned from it`);
+  // Losses take logits: a softmax / sigmoid model is unlearned through its logits twin and handed
+  // back with its activation restored (no double softmax anywhere).
+  const viaTwin = described.outputActivation !== 'linear';
+  const original = viaTwin ? logitsTwin(inputs.original) : inputs.original;
+  try {
+    const result = await runMethod(id, method, params, { ...inputs, original });
+    if (!viaTwin) return result;
+    const logits = result.model;
+    try {
+      result.model = restoreOutputActivation(logits, inputs.original);
+    } finally {
+      logits.dispose();
+    }
+    result.details.outputActivation = described.outputActivation;
+    return result;
+  } finally {
+    if (viaTwin) original.dispose();
+  }
+}
+
+/** `unlearn` on a supported model that outputs logits. */
+async function runMethod(
+  id: string,
+  method: UnlearnMethod,
+  params: Record<string, unknown>,
+  inputs: UnlearnInputs,
+): Promise<UnlearnResult & { params: Record<string, unknown> }> {
+  const before = weightHashes(inputs.original);
+  const scale = weightScale(inputs.original);
   const cost = new CostCounter();
   const numTrain = inputs.numTrain ?? inputs.data.retain.length + inputs.data.forget.length;
   const streamId = method.baseId ?? id;

@@ -21,10 +21,16 @@ export interface UnlearnData {
 }
 
 export interface UnlearnContext {
-  /** The trained model θ̂. Never mutated: methods clone it. */
+  /**
+   * The trained model θ̂, outputting logits (a softmax model arrives as its logits twin). Never
+   * mutated: methods clone it.
+   */
   original: LayersModel;
-  /** Architecture of `original` (Retrain builds a fresh one from it). */
-  spec: ModelSpec;
+  /**
+   * Architecture of `original` when uib built it (Retrain builds a fresh one from it); absent for
+   * a model of your own, which Retrain re-initialises from its own config (models/describe.ts).
+   */
+  spec?: ModelSpec;
   /** The recipe `original` was trained with (Retrain reuses it). */
   recipe: TrainRecipe;
   data: UnlearnData;

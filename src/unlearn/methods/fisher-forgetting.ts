@@ -101,7 +101,8 @@ export const fisherForgetting: UnlearnMethod<typeof params> = {
         if (shape.length > 1) v = meanOverInputAxis(v, shape);
         const mu = variable.dataSync().slice() as Float32Array;
         const units = shape[shape.length - 1];
-        if (isOutput && k !== null) {
+        // Only where the output's last axis is the classes (not a binary sigmoid's one unit).
+        if (isOutput && k !== null && units === ctx.data.forget.numClasses) {
           // Output unit k is the last axis' index k: zero its weights and bias, almost no noise.
           for (let i = k; i < mu.length; i += units) {
             mu[i] = 0;

@@ -4,8 +4,10 @@
  * a seed of its own, drawn from the run's stream (and recorded): a Retrain that started from the
  * original's initial weights and shuffle would flatter every method that stays near θ̂ in the
  * weight and prediction distances. `independent: false` restores that coupling, for comparison.
+ * A model uib did not build (no spec) starts from its own architecture and initialisers, reseeded.
  */
 import { z } from 'zod';
+import { freshModelLike } from '../../models/describe.ts';
 import { buildModel } from '../../models/index.ts';
 import { trainModel } from '../../train/train.ts';
 import type { UnlearnMethod } from '../types.ts';
@@ -32,8 +34,9 @@ export const retrain: UnlearnMethod<typeof params> = {
   supportsUib: false,
   async run(ctx, p) {
     const phases: Record<string, number> = {};
-    const seed = p.independent ? ctx.rng.nextUint32() : ctx.spec.seed;
-    const model = buildModel({ ...ctx.spec, seed });
+    // A model of the user's own has no spec: its own config, its initialisers reseeded.
+    const seed = p.independent ? ctx.rng.nextUint32() : (ctx.spec?.seed ?? ctx.recipe.seed);
+    const model = ctx.spec ? buildModel({ ...ctx.spec, seed }) : freshModelLike(ctx.original, seed);
     const recipe = {
       ...ctx.recipe,
       seed: p.independent ? seed : ctx.recipe.seed,

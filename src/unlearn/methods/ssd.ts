@@ -36,6 +36,7 @@ import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
 import { rngFor } from '../../core/rng.ts';
 import { Dataset } from '../../data/dataset.ts';
+import { describeModel, logitsTwin } from '../../models/describe.ts';
 import { cloneModel } from '../../models/index.ts';
 import type { CostCounter } from '../../train/cost.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
@@ -128,7 +129,15 @@ export function trainingSetImportance(
   cost?: CostCounter,
   batching: SsdBatching = {},
 ): PerWeight {
-  return ssdImportance(model, train, { ...batching, cost, set: 'train' });
+  // Importances are of the CE on logits: a softmax model's are its logits twin's (same names).
+  if (describeModel(model).outputActivation === 'linear')
+    return ssdImportance(model, train, { ...batching, cost, set: 'train' });
+  const twin = logitsTwin(model);
+  try {
+    return ssdImportance(twin, train, { ...batching, cost, set: 'train' });
+  } finally {
+    twin.dispose();
+  }
 }
 
 /**

@@ -34,11 +34,11 @@ import type { LayersModel, layers } from '@tensorflow/tfjs-layers';
 import { nativeConvSquaredGrad } from '../../backend/index.ts';
 import type { Rng } from '../../core/rng.ts';
 import type { Dataset } from '../../data/dataset.ts';
-import type { ParamGroup, ParamRole } from '../../models/types.ts';
+import type { LayerKind, ParamGroup } from '../../models/types.ts';
 import type { CostCounter } from '../../train/cost.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
 
-export type LayerKind = 'dense' | 'conv' | 'norm';
+export type { LayerKind } from '../../models/types.ts';
 /**
  * Labels of the per-example gradients: the true ones (empirical Fisher), one draw from the model's
  * softmax (sampled Fisher), or the model's argmax and one draw among the other classes, weighted by
@@ -52,8 +52,11 @@ export type FisherLabels = 'true' | 'sampled' | 'stratified' | 'expected';
 interface Tap {
   layer: layers.Layer;
   kind: LayerKind;
-  slots: { role: ParamRole; group: number; param: number }[];
+  /** Keyed by the weight's name in its layer (`kernel`, `depthwise_kernel`, `gamma`...). */
+  slots: { weight: string; group: number; param: number }[];
 }
+
+type Slot = Tap['slots'][number];
 
 /** K-FAC factors of one Dense/Conv layer, means over examples. Row-major, symmetric. */
 export interface KfacFactors {
@@ -103,7 +106,7 @@ function tapsOf(model: LayersModel, groups: ParamGroup[]): Tap[] {
         t = { layer: model.getLayer(p.layer), kind: p.layerKind, slots: [] };
         taps.set(p.layer, t);
       }
-      t.slots.push({ role: p.role, group: gi, param: pi });
+      t.slots.push({ weight: p.weight, group: gi, param: pi });
     });
   });
   // Forward order of the model's layers.
@@ -114,20 +117,33 @@ function tapsOf(model: LayersModel, groups: ParamGroup[]): Tap[] {
 // biome-ignore lint/suspicious/noExplicitAny: tfjs-layers keeps these fields protected.
 type Internals = any;
 
-/** Conv2D geometry of a layer, NHWC only. */
-function convGeometry(layer: layers.Layer) {
+/**
+ * Geometry of a convolution layer as a 2-D NHWC convolution: a Conv1D over [b, L, c] runs as a
+ * Conv2D over [b, 1, L, c] with a [1, k, cin, cout] kernel (same numbers, same patch order).
+ * DepthwiseConv2D ignores its dilation in tfjs 4.22 (it always runs undilated), so it does here.
+ */
+function convGeometry(layer: layers.Layer, kind: LayerKind) {
   const l = layer as Internals;
   if (l.dataFormat !== 'channelsLast') {
     throw new Error(`curvature: ${layer.name}: only channelsLast convolutions are supported`);
   }
-  const dil =
-    typeof l.dilationRate === 'number' ? [l.dilationRate, l.dilationRate] : l.dilationRate;
+  const pair = (v: number | number[]) => (typeof v === 'number' ? [v, v] : v);
+  if (kind === 'conv1d') {
+    const dil = Array.isArray(l.dilationRate) ? l.dilationRate[0] : l.dilationRate;
+    return {
+      kh: 1,
+      kw: l.kernelSize[0] as number,
+      strides: [1, l.strides[0]] as [number, number],
+      padding: l.padding as 'valid' | 'same',
+      dilations: [1, dil] as [number, number],
+    };
+  }
   return {
     kh: l.kernelSize[0] as number,
     kw: l.kernelSize[1] as number,
-    strides: l.strides as [number, number],
+    strides: pair(l.strides) as [number, number],
     padding: l.padding as 'valid' | 'same',
-    dilations: dil as [number, number],
+    dilations: (kind === 'depthwise' ? [1, 1] : pair(l.dilationRate)) as [number, number],
   };
 }
 
@@ -154,53 +170,119 @@ export function unfoldPatches(
   });
 }
 
-/** The layer's output before its activation, with the probe added (BatchNorm: also x̂). */
+/** Whether a layer of this kind applies its own activation after z (Dense, Conv...). */
+const ACTIVATED: ReadonlySet<LayerKind> = new Set([
+  'dense',
+  'conv',
+  'conv1d',
+  'depthwise',
+  'separable',
+]);
+
+/**
+ * The layer's output before its activation, z, with the probe added, and what the statistics
+ * need from the forward pass: the input (Dense, convolutions; a Conv1D's as [b, 1, L, c]), x̂
+ * (normalisations), the token ids (Embedding), and a SeparableConv2D's depthwise output h too.
+ */
 function probedForward(
   tap: Tap,
   x: tf.Tensor,
   probe: tf.Tensor,
-): { z: tf.Tensor; kept: tf.Tensor } {
+): { z: tf.Tensor; kept: tf.Tensor[] } {
   const l = tap.layer as Internals;
-  if (tap.kind === 'dense') {
-    if (x.rank !== 2) throw new Error(`curvature: ${tap.layer.name}: Dense input must be rank 2`);
-    let z = tf.matMul(x, l.kernel.read());
-    if (l.useBias) z = tf.add(z, l.bias.read());
-    return { z: tf.add(z, probe), kept: x };
+  const name = tap.layer.name;
+  const withBias = (z: tf.Tensor) => (l.useBias ? tf.add(z, l.bias.read()) : z);
+  switch (tap.kind) {
+    case 'dense': {
+      // Dense acts on the last axis of any rank (a sequence of vectors: each position alike).
+      const din = x.shape[x.rank - 1] as number;
+      const flat = x.rank === 2 ? x : tf.reshape(x, [-1, din]);
+      let z = tf.matMul(flat, l.kernel.read());
+      if (x.rank !== 2) z = tf.reshape(z, [...x.shape.slice(0, -1), z.shape[1] as number]);
+      return { z: tf.add(withBias(z), probe), kept: [x] };
+    }
+    case 'conv':
+    case 'conv1d': {
+      const g = convGeometry(tap.layer, tap.kind);
+      const x4 = (tap.kind === 'conv1d' ? tf.expandDims(x, 1) : x) as tf.Tensor4D;
+      const k = l.kernel.read() as tf.Tensor;
+      const k4 = (tap.kind === 'conv1d' ? tf.expandDims(k, 0) : k) as tf.Tensor4D;
+      let z: tf.Tensor = tf.conv2d(x4, k4, g.strides, g.padding, 'NHWC', g.dilations);
+      if (tap.kind === 'conv1d') z = tf.squeeze(z, [1]);
+      return { z: tf.add(withBias(z), probe), kept: [x4] };
+    }
+    case 'depthwise': {
+      const g = convGeometry(tap.layer, tap.kind);
+      const z = tf.depthwiseConv2d(
+        x as tf.Tensor4D,
+        l.depthwiseKernel.read(),
+        g.strides,
+        g.padding,
+        'NHWC',
+        g.dilations,
+      );
+      return { z: tf.add(withBias(z), probe), kept: [x] };
+    }
+    case 'separable': {
+      // tf.separableConv2d is this depthwise step, then a 1×1 convolution.
+      const g = convGeometry(tap.layer, tap.kind);
+      const h = tf.depthwiseConv2d(
+        x as tf.Tensor4D,
+        l.depthwiseKernel.read(),
+        g.strides,
+        g.padding,
+        'NHWC',
+        g.dilations,
+      );
+      const z = tf.conv2d(h, l.pointwiseKernel.read(), 1, 'valid');
+      return { z: tf.add(withBias(z), probe), kept: [x, h] };
+    }
+    case 'norm': {
+      const axis =
+        l.axis === -1 ||
+        l.axis === x.rank - 1 ||
+        (Array.isArray(l.axis) &&
+          l.axis.length === 1 &&
+          (l.axis[0] === -1 || l.axis[0] === x.rank - 1));
+      if (!axis) throw new Error(`curvature: ${name}: BatchNorm must normalise the last axis`);
+      const xh = tf.div(
+        tf.sub(x, l.movingMean.read()),
+        tf.sqrt(tf.add(l.movingVariance.read(), l.epsilon)),
+      );
+      let z: tf.Tensor = xh;
+      if (l.scale) z = tf.mul(z, l.gamma.read());
+      if (l.center) z = tf.add(z, l.beta.read());
+      return { z: tf.add(z, probe), kept: [xh] };
+    }
+    case 'layernorm': {
+      // Each example normalised by its own statistics: examples stay independent.
+      const axes = layerNormAxes(tap.layer, x.rank);
+      const { mean, variance } = tf.moments(x, axes, true);
+      const xh = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, l.epsilon)));
+      const shape = x.shape.map((d, i) => (axes.includes(i) ? d : 1));
+      let z: tf.Tensor = xh;
+      if (l.scale) z = tf.mul(z, tf.reshape(l.gamma.read(), shape));
+      if (l.center) z = tf.add(z, tf.reshape(l.beta.read(), shape));
+      return { z: tf.add(z, probe), kept: [xh] };
+    }
+    case 'embedding': {
+      const ids = tf.cast(x, 'int32');
+      const e = l.embeddings.read() as tf.Tensor2D;
+      const z = tf.reshape(tf.gather(e, tf.reshape(ids, [-1])), [...ids.shape, e.shape[1]]);
+      return { z: tf.add(z, probe), kept: [ids] };
+    }
   }
-  if (tap.kind === 'conv') {
-    const g = convGeometry(tap.layer);
-    let z: tf.Tensor = tf.conv2d(
-      x as tf.Tensor4D,
-      l.kernel.read(),
-      g.strides,
-      g.padding,
-      'NHWC',
-      g.dilations,
-    );
-    if (l.useBias) z = tf.add(z, l.bias.read());
-    return { z: tf.add(z, probe), kept: x };
-  }
-  const axis =
-    l.axis === -1 ||
-    l.axis === x.rank - 1 ||
-    (Array.isArray(l.axis) &&
-      l.axis.length === 1 &&
-      (l.axis[0] === -1 || l.axis[0] === x.rank - 1));
-  if (!axis)
-    throw new Error(`curvature: ${tap.layer.name}: BatchNorm must normalise the last axis`);
-  const xh = tf.div(
-    tf.sub(x, l.movingMean.read()),
-    tf.sqrt(tf.add(l.movingVariance.read(), l.epsilon)),
-  );
-  let z: tf.Tensor = xh;
-  if (l.scale) z = tf.mul(z, l.gamma.read());
-  if (l.center) z = tf.add(z, l.beta.read());
-  return { z: tf.add(z, probe), kept: xh };
+}
+
+/** A LayerNormalization's axes, non-negative, in the order of its γ's axes. */
+function layerNormAxes(layer: layers.Layer, rank: number): number[] {
+  const a = (layer as Internals).axis as number | number[];
+  return (Array.isArray(a) ? a : [a]).map((v) => (v < 0 ? v + rank : v));
 }
 
 /**
  * Runs `model` in inference mode on `xs` with probes on the taps; returns the per-example
- * δ = ∂ℓ_i/∂z_i of every tap, the kept inputs (x̂ for BatchNorm) and the labels used.
+ * δ = ∂ℓ_i/∂z_i of every tap and what `probedForward` kept of each.
  * `labelsOf` maps the logits to the labels of the loss (it may read them: sampled labels) and,
  * optionally, per-example weights √w_i that scale δ_i (so the squared gradients by w_i); the
  * weights must be constants (built from read-back values), not functions of the logits.
@@ -210,13 +292,13 @@ function probePass(
   taps: Tap[],
   xs: tf.Tensor,
   labelsOf: (logits: tf.Tensor) => { labels: tf.Tensor1D; rootWeights?: tf.Tensor1D },
-): { deltas: tf.Tensor[]; inputs: tf.Tensor[] } {
+): { deltas: tf.Tensor[]; inputs: tf.Tensor[][] } {
   const b = xs.shape[0];
   const probes = taps.map((t) => {
     const shape = t.layer.outputShape as (number | null)[];
     return tf.zeros([b, ...(shape.slice(1) as number[])]);
   });
-  const inputs: tf.Tensor[] = new Array(taps.length);
+  const inputs: tf.Tensor[][] = new Array(taps.length);
   let current: tf.Tensor[] = probes;
   const originals = taps.map((t) => (t.layer as Internals).call);
   taps.forEach((t, i) => {
@@ -224,8 +306,8 @@ function probePass(
     l.call = (input: tf.Tensor | tf.Tensor[]) => {
       const x = Array.isArray(input) ? input[0] : input;
       const { z, kept } = probedForward(t, x, current[i]);
-      inputs[i] = tf.keep(kept.clone());
-      return t.kind === 'norm' || !l.activation ? z : l.activation.apply(z);
+      inputs[i] = kept.map((k) => tf.keep(k.clone()));
+      return ACTIVATED.has(t.kind) && l.activation ? l.activation.apply(z) : z;
     };
   });
   try {
@@ -238,7 +320,7 @@ function probePass(
     })(probes);
     return { deltas, inputs };
   } catch (e) {
-    tf.dispose(inputs.filter(Boolean));
+    tf.dispose(inputs.filter(Boolean).flat());
     throw e;
   } finally {
     taps.forEach((t, i) => {
@@ -356,18 +438,96 @@ class Sums {
 
 const key = (g: number, p: number, what: string) => `${g}:${p}:${what}`;
 
+type Want = { gradient?: boolean; diag?: boolean; kfac?: boolean };
+
+/**
+ * Σ_i g_i and Σ_i g_i² of a weight whose per-example gradient is g_i = U_iᵀ δ_i (U_i [P, K] the
+ * inputs seen at P positions, δ_i [P, C]): Dense on a sequence, a 1×1 convolution.
+ */
+function addPatchStats(
+  slot: Slot | undefined,
+  u: tf.Tensor,
+  dd: tf.Tensor,
+  shape: number[],
+  sums: Sums,
+  opts: Want,
+): void {
+  if (!slot) return;
+  const [b, p, k] = u.shape as number[];
+  const c = dd.shape[2] as number;
+  if (opts.gradient) {
+    const g = tf.matMul(tf.reshape(u, [b * p, k]), tf.reshape(dd, [b * p, c]), true, false);
+    sums.add(key(slot.group, slot.param, 'g'), tf.reshape(g, shape));
+  }
+  if (opts.diag) {
+    const per = tf.matMul(u, dd, true, false); // [b, K, C]
+    sums.add(key(slot.group, slot.param, 'f'), tf.reshape(tf.sum(tf.square(per), 0), shape));
+  }
+}
+
+/** Σ_i g_i and Σ_i g_i² of a per-position bias: g_i = Σ_p δ_ip, δ [b, P, C]. */
+function addBiasStats(slot: Slot | undefined, dd: tf.Tensor, sums: Sums, opts: Want): void {
+  if (!slot) return;
+  const per = tf.sum(dd, 1); // [b, C]
+  if (opts.gradient) sums.add(key(slot.group, slot.param, 'g'), tf.sum(per, 0));
+  if (opts.diag) sums.add(key(slot.group, slot.param, 'f'), tf.sum(tf.square(per), 0));
+}
+
+/** Σ_i g_i and Σ_i g_i² from per-example gradients `per` [b, ...shape]. */
+function addPerExample(slot: Slot | undefined, per: tf.Tensor, sums: Sums, opts: Want): void {
+  if (!slot) return;
+  if (opts.gradient) sums.add(key(slot.group, slot.param, 'g'), tf.sum(per, 0));
+  if (opts.diag) sums.add(key(slot.group, slot.param, 'f'), tf.sum(tf.square(per), 0));
+}
+
+/**
+ * Per-example gradients of a depthwise kernel [kh, kw, cin, m] from the input x and δ at the
+ * depthwise output [b, oh, ow, cin·m]: g_i[k, c, j] = Σ_p U_i[p, k, c] δ_i[p, c·m + j], one
+ * batched product per (example, channel).
+ */
+function depthwisePerExample(
+  x: tf.Tensor,
+  d: tf.Tensor,
+  g: ReturnType<typeof convGeometry>,
+  kshape: number[],
+): tf.Tensor {
+  const [kh, kw, cin, m] = kshape;
+  const b = x.shape[0] as number;
+  const kk = kh * kw;
+  const pcount = (d.shape[1] as number) * (d.shape[2] as number);
+  const u = tf.reshape(unfoldPatches(x as tf.Tensor4D, kh, kw, g.strides, g.padding, g.dilations), [
+    b,
+    pcount,
+    kk,
+    cin,
+  ]);
+  const ut = tf.reshape(tf.transpose(u, [0, 3, 2, 1]), [b * cin, kk, pcount]);
+  const dt = tf.reshape(tf.transpose(tf.reshape(d, [b, pcount, cin, m]), [0, 2, 1, 3]), [
+    b * cin,
+    pcount,
+    m,
+  ]);
+  const per = tf.reshape(tf.matMul(ut, dt), [b, cin, kk, m]);
+  return tf.reshape(tf.transpose(per, [0, 2, 1, 3]), [b, ...kshape]);
+}
+
+/** Examples per chunk of the Embedding's per-example scatter ([chunk, V, D] floats). */
+const EMBEDDING_CHUNK_FLOATS = 1 << 22;
+
 /** Add one batch's statistics of one tap (inside a tidy). */
 function accumulate(
   tap: Tap,
-  a: tf.Tensor,
+  kept: tf.Tensor[],
   d: tf.Tensor,
   sums: Sums,
   opts: CurvatureOptions,
 ): void {
-  const slot = (role: ParamRole) => tap.slots.find((s) => s.role === role);
+  const slot = (weight: string) => tap.slots.find((s) => s.weight === weight);
+  const l = tap.layer as Internals;
+  const [a] = kept;
   const b = a.shape[0];
-  if (tap.kind === 'dense') {
-    const w = slot('weight');
+  if (tap.kind === 'dense' && a.rank === 2) {
+    const w = slot('kernel');
     const bias = slot('bias');
     if (w && opts.gradient) sums.add(key(w.group, w.param, 'g'), tf.matMul(a, d, true, false));
     if (w && opts.diag)
@@ -375,17 +535,31 @@ function accumulate(
     if (bias && opts.gradient) sums.add(key(bias.group, bias.param, 'g'), tf.sum(d, 0));
     if (bias && opts.diag) sums.add(key(bias.group, bias.param, 'f'), tf.sum(tf.square(d), 0));
     if (opts.kfac) {
-      const aa = (tap.layer as Internals).useBias ? tf.concat([a, tf.ones([b, 1])], 1) : a;
+      const aa = l.useBias ? tf.concat([a, tf.ones([b, 1])], 1) : a;
       sums.add(`${tap.layer.name}:A`, tf.matMul(aa, aa, true, false));
       sums.add(`${tap.layer.name}:G`, tf.matMul(d, d, true, false));
     }
     return;
   }
-  if (tap.kind === 'conv') {
-    const g = convGeometry(tap.layer);
-    const [, oh, ow, cout] = d.shape as number[];
+  if (tap.kind === 'dense') {
+    // Dense over a sequence [b, ..., din]: every position is a patch of a 1×1 convolution.
+    const din = a.shape[a.rank - 1] as number;
+    const cout = d.shape[d.rank - 1] as number;
+    const u = tf.reshape(a, [b, -1, din]);
+    const dd = tf.reshape(d, [b, -1, cout]);
+    addPatchStats(slot('kernel'), u, dd, [din, cout], sums, opts);
+    addBiasStats(slot('bias'), dd, sums, opts);
+    if (opts.kfac) kfacStats(tap, u, dd, sums);
+    return;
+  }
+  if (tap.kind === 'conv' || tap.kind === 'conv1d') {
+    const g = convGeometry(tap.layer, tap.kind);
+    const d4 = (tap.kind === 'conv1d' ? tf.expandDims(d, 1) : d) as tf.Tensor4D;
+    const [, oh, ow, cout] = d4.shape as number[];
     const pcount = oh * ow;
     const k = g.kh * g.kw * (a.shape[3] as number);
+    const vshape = (l.kernel.read() as tf.Tensor).shape;
+    const kshape = [g.kh, g.kw, a.shape[3] as number, cout];
     // The unfolded patches [b, P, K], built only when a statistic needs them (the native route
     // computes the squared per-example gradients without them).
     let patches: tf.Tensor | undefined;
@@ -396,10 +570,8 @@ function accumulate(
       );
       return patches;
     };
-    const dd = tf.reshape(d, [b, pcount, cout]); // [b, P, C]
-    const w = slot('weight');
-    const bias = slot('bias');
-    const kshape = ((tap.layer as Internals).kernel.read() as tf.Tensor).shape;
+    const dd = tf.reshape(d4, [b, pcount, cout]); // [b, P, C]
+    const w = slot('kernel');
     if (w && opts.gradient) {
       // Σ_b U_bᵀ δ_b is the layer's filter gradient: the backend's own kernel (no dilation), else
       // the unfolded patches.
@@ -409,7 +581,7 @@ function accumulate(
               .engine()
               .runKernel(
                 'Conv2DBackpropFilter',
-                { x: a, dy: d },
+                { x: a, dy: d4 },
                 { strides: g.strides, pad: g.padding, dataFormat: 'NHWC', filterShape: kshape },
               ) as tf.Tensor)
           : tf.matMul(
@@ -418,51 +590,120 @@ function accumulate(
               true,
               false,
             );
-      sums.add(key(w.group, w.param, 'g'), tf.reshape(gsum, kshape));
+      sums.add(key(w.group, w.param, 'g'), tf.reshape(gsum, vshape));
     }
     if (w && opts.diag) {
       const native = nativeConvSquaredGrad(
         a as tf.Tensor4D,
-        d as tf.Tensor4D,
+        d4,
         kshape as [number, number, number, number],
         g.strides,
         g.padding,
         g.dilations,
       );
-      if (native) sums.add(key(w.group, w.param, 'f'), native);
+      if (native) sums.add(key(w.group, w.param, 'f'), tf.reshape(native, vshape));
       else {
         const perExample = tf.matMul(u(), dd, true, false); // [b, K, C]
-        sums.add(key(w.group, w.param, 'f'), tf.reshape(tf.sum(tf.square(perExample), 0), kshape));
+        sums.add(key(w.group, w.param, 'f'), tf.reshape(tf.sum(tf.square(perExample), 0), vshape));
       }
     }
-    const dPos = tf.sum(dd, 1); // [b, C]
-    if (bias && opts.gradient) sums.add(key(bias.group, bias.param, 'g'), tf.sum(dPos, 0));
-    if (bias && opts.diag) sums.add(key(bias.group, bias.param, 'f'), tf.sum(tf.square(dPos), 0));
-    if (opts.kfac) {
-      const flat = tf.reshape(u(), [b * pcount, k]);
-      const aa = (tap.layer as Internals).useBias
-        ? tf.concat([flat, tf.ones([b * pcount, 1])], 1)
-        : flat;
-      const d2 = tf.reshape(dd, [b * pcount, cout]);
-      sums.add(`${tap.layer.name}:A`, tf.matMul(aa, aa, true, false));
-      sums.add(`${tap.layer.name}:G`, tf.div(tf.matMul(d2, d2, true, false), pcount));
+    addBiasStats(slot('bias'), dd, sums, opts);
+    if (opts.kfac) kfacStats(tap, u(), dd, sums);
+    return;
+  }
+  if (tap.kind === 'depthwise' || tap.kind === 'separable') {
+    const g = convGeometry(tap.layer, tap.kind);
+    const cout = d.shape[3] as number;
+    const pcount = (d.shape[1] as number) * (d.shape[2] as number);
+    const dd = tf.reshape(d, [b, pcount, cout]);
+    const dk = l.depthwiseKernel.read() as tf.Tensor;
+    let dh = d; // δ at the depthwise output
+    if (tap.kind === 'separable') {
+      const h = kept[1];
+      const pk = l.pointwiseKernel.read() as tf.Tensor; // [1, 1, cin·m, F]
+      const cm = pk.shape[2] as number;
+      addPatchStats(
+        slot('pointwise_kernel'),
+        tf.reshape(h, [b, pcount, cm]),
+        dd,
+        pk.shape,
+        sums,
+        opts,
+      );
+      dh = tf.reshape(
+        tf.matMul(tf.reshape(dd, [b * pcount, cout]), tf.reshape(pk, [cm, cout]), false, true),
+        h.shape,
+      );
+    }
+    const dslot = slot('depthwise_kernel');
+    if (dslot) addPerExample(dslot, depthwisePerExample(a, dh, g, dk.shape), sums, opts);
+    addBiasStats(slot('bias'), dd, sums, opts);
+    return;
+  }
+  if (tap.kind === 'embedding') {
+    const e = l.embeddings.read() as tf.Tensor2D;
+    const [vocab, dim] = e.shape;
+    const ids = tf.reshape(a, [b, -1]) as tf.Tensor2D;
+    const tlen = ids.shape[1];
+    const dd = tf.reshape(d, [b, tlen, dim]);
+    const s = slot('embeddings');
+    if (!s) return;
+    if (opts.gradient)
+      sums.add(
+        key(s.group, s.param, 'g'),
+        tf.unsortedSegmentSum(tf.reshape(dd, [b * tlen, dim]), tf.reshape(ids, [-1]), vocab),
+      );
+    if (opts.diag) {
+      // Each example's gradient is its own scatter of δ into the rows of its ids: example j of a
+      // chunk scatters into segments j·V + id.
+      const chunk = Math.max(1, Math.floor(EMBEDDING_CHUNK_FLOATS / (vocab * dim)));
+      for (let start = 0; start < b; start += chunk) {
+        const c = Math.min(chunk, b - start);
+        const off = tf.mul(tf.range(0, c, 1, 'int32'), tf.scalar(vocab, 'int32'));
+        const seg = tf.add(tf.slice(ids, [start, 0], [c, tlen]), tf.reshape(off, [c, 1]));
+        const per = tf.unsortedSegmentSum(
+          tf.reshape(tf.slice(dd, [start, 0, 0], [c, tlen, dim]), [c * tlen, dim]),
+          tf.reshape(seg, [-1]),
+          c * vocab,
+        );
+        sums.add(
+          key(s.group, s.param, 'f'),
+          tf.sum(tf.reshape(tf.square(per), [c, vocab, dim]), 0),
+        );
+      }
     }
     return;
   }
-  // BatchNorm: a is x̂; reduce every axis but batch and channel.
-  const c = a.shape[a.rank - 1] as number;
-  const perGamma = tf.sum(tf.reshape(tf.mul(d, a), [b, -1, c]), 1); // [b, C]
-  const perBeta = tf.sum(tf.reshape(d, [b, -1, c]), 1);
-  for (const [role, per] of [
-    ['scale', perGamma],
-    ['shift', perBeta],
-  ] as const) {
-    const s = slot(role);
-    if (!s) continue;
-    if (opts.gradient) sums.add(key(s.group, s.param, 'g'), tf.sum(per, 0));
-    if (opts.diag) sums.add(key(s.group, s.param, 'f'), tf.sum(tf.square(per), 0));
-  }
+  // Normalisations: a is x̂; γ's per-example gradient sums δ·x̂ over the axes γ does not span.
+  const axes = tap.kind === 'layernorm' ? layerNormAxes(tap.layer, a.rank) : [a.rank - 1];
+  const rest = a.shape.map((_, i) => i).filter((i) => i > 0 && !axes.includes(i));
+  const perm = [0, ...rest, ...axes];
+  const moved = (t: tf.Tensor) => (perm.every((v, i) => v === i) ? t : tf.transpose(t, perm));
+  const pshape = axes.map((i) => a.shape[i] as number);
+  const c = pshape.reduce((x, y) => x * y, 1);
+  const xt = tf.reshape(moved(a), [b, -1, c]);
+  const dt = tf.reshape(moved(d), [b, -1, c]);
+  const perGamma = tf.reshape(tf.sum(tf.mul(dt, xt), 1), [b, ...pshape]);
+  const perBeta = tf.reshape(tf.sum(dt, 1), [b, ...pshape]);
+  addPerExample(slot('gamma'), perGamma, sums, opts);
+  addPerExample(slot('beta'), perBeta, sums, opts);
 }
+
+/** K-FAC sums of a layer seen as patches: A from U [b, P, K] (+ a 1 for the bias), G from δ [b, P, C] / P. */
+function kfacStats(tap: Tap, u: tf.Tensor, dd: tf.Tensor, sums: Sums): void {
+  const [b, pcount, k] = u.shape as number[];
+  const cout = dd.shape[2] as number;
+  const flat = tf.reshape(u, [b * pcount, k]);
+  const aa = (tap.layer as Internals).useBias
+    ? tf.concat([flat, tf.ones([b * pcount, 1])], 1)
+    : flat;
+  const d2 = tf.reshape(dd, [b * pcount, cout]);
+  sums.add(`${tap.layer.name}:A`, tf.matMul(aa, aa, true, false));
+  sums.add(`${tap.layer.name}:G`, tf.div(tf.matMul(d2, d2, true, false), pcount));
+}
+
+/** Layers with K-FAC factors: Dense and the dense convolutions (Conv2D, Conv1D). */
+const KFAC_KINDS: ReadonlySet<LayerKind> = new Set(['dense', 'conv', 'conv1d']);
 
 function toMatrix(f: Float32Array): Float64Array {
   return Float64Array.from(f);
@@ -522,7 +763,7 @@ export function computeCurvature(
             accumulate(t, inputs[i], deltas[i], sums, want);
           });
         } finally {
-          tf.dispose(inputs);
+          tf.dispose(inputs.flat());
         }
       });
       opts.cost?.addGrad(positions.length * rows, opts.set ?? data.name);
@@ -534,15 +775,15 @@ export function computeCurvature(
     if (want.diag) out.diag = perTensor('f');
     if (want.kfac) {
       out.kfac = taps
-        .filter((t) => t.kind !== 'norm')
+        .filter((t) => KFAC_KINDS.has(t.kind))
         .map((t) => {
-          const w = t.slots.find((s) => s.role === 'weight')!;
-          const bias = t.slots.find((s) => s.role === 'bias');
+          const w = t.slots.find((s) => s.weight === 'kernel')!;
+          const bias = t.slots.find((s) => s.weight === 'bias');
           const A = toMatrix(sums.take(`${t.layer.name}:A`, n));
           const G = toMatrix(sums.take(`${t.layer.name}:G`, n));
           return {
             layer: t.layer.name,
-            kind: t.kind as 'dense' | 'conv',
+            kind: t.kind === 'dense' ? ('dense' as const) : ('conv' as const),
             A,
             dimA: Math.round(Math.sqrt(A.length)),
             G,

@@ -1,0 +1,231 @@
+/**
+ * Models uib did not build: a tfjs-layers model as `tf.LayersModel.save` writes it with the
+ * standard file handler (DIR/model.json + DIR/weights.bin), or as the Keras converter writes it
+ * (`format: "layers-model"`, `modelTopology.model_config`, `group1-shard1of1.bin`...), Sequential
+ * or functional. Node has no file:// handler without tfjs-node, so `layersModelFileHandler` is
+ * one over fs, every read through core/read.ts.
+ *
+ * Checked before tfjs builds anything: model.json is a capped JSON file; a graph model is refused
+ * (tfjs cannot train one); every layer class is one `checkSupported` allows (all faults named at
+ * once); every weight path stays beside model.json; dtypes are float32/int32, not quantised; the
+ * weight files hold exactly the bytes the manifest declares. Then tfjs builds the model from the
+ * topology and loads the weights by name (strict), and the built model is checked again
+ * (`checkSupported`, finite weights). Every refusal is a one-line UsageError naming the file.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { UsageError } from '../core/errors.ts';
+import { GiB, MiB, readFileChecked, readJsonChecked } from '../core/read.ts';
+import { checkSupported, SUPPORTED_LAYERS } from './describe.ts';
+import { modelWeightsProblem } from './weight-guard.ts';
+
+/** A Keras model.json with a large weight manifest stays far below this. */
+export const LAYERS_MODEL_JSON_MAX_BYTES = 32 * MiB;
+/** Largest total of weight files accepted (tfjs-wasm's heap is 4 GiB at most). */
+export const LAYERS_MODEL_WEIGHTS_MAX_BYTES = 2 * GiB;
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** model.json's path: `p` itself, or `p/model.json` for a directory. */
+function modelJsonPath(p: string): string {
+  try {
+    if (fs.statSync(p).isDirectory()) return path.join(p, 'model.json');
+  } catch {
+    // A missing path: the read below says so.
+  }
+  return p;
+}
+
+/** The layer entries of a layers-model topology (tfjs's own, or the Keras converter's). */
+function layerEntries(topology: Record<string, unknown>): unknown[] | null {
+  const model = isObject(topology.model_config) ? topology.model_config : topology;
+  const config = model.config;
+  // Keras 1 / early Keras 2 wrote a Sequential's config as the bare layer list.
+  if (Array.isArray(config)) return config;
+  if (isObject(config) && Array.isArray(config.layers)) return config.layers;
+  return null;
+}
+
+/** Every layer entry whose class no method supports, as "name (Class)". */
+function unsupportedEntries(entries: unknown[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    const cls = isObject(e) ? String(e.class_name ?? e.className) : String(e);
+    const cfg = isObject(e) && isObject(e.config) ? e.config : {};
+    const name = isObject(e) ? String(e.name ?? cfg.name ?? '?') : '?';
+    if (!SUPPORTED_LAYERS.includes(cls)) out.push(`${name} (${cls})`);
+  }
+  return out;
+}
+
+interface CheckedManifest {
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  files: { file: string; bytes: number }[];
+  bytes: number;
+}
+
+/** The weight manifest against the files beside model.json; nothing allocated for the weights. */
+function checkManifest(file: string, manifest: unknown): CheckedManifest {
+  if (!Array.isArray(manifest))
+    throw new UsageError(file, 'weightsManifest must be a list of { paths, weights }');
+  const dir = path.dirname(path.resolve(file));
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const files: { file: string; bytes: number }[] = [];
+  let expected = 0;
+  manifest.forEach((group: unknown, g: number) => {
+    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights))
+      throw new UsageError(file, `weightsManifest[${g}] must have paths and weights lists`);
+    for (const p of group.paths) {
+      if (typeof p !== 'string' || p === '')
+        throw new UsageError(file, `weightsManifest[${g}].paths holds a non-string or empty path`);
+      const resolved = path.resolve(dir, p);
+      const rel = path.relative(dir, resolved);
+      if (path.isAbsolute(p) || rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
+        throw new UsageError(file, `weight path "${p}" leaves the model's directory`);
+      let size: number;
+      try {
+        const st = fs.statSync(resolved);
+        if (!st.isFile()) throw new UsageError(resolved, 'is not a regular file');
+        size = st.size;
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+        throw new UsageError(resolved, `missing (listed in ${path.basename(file)})`);
+      }
+      files.push({ file: resolved, bytes: size });
+    }
+    group.weights.forEach((w: unknown, i: number) => {
+      const where = `weightsManifest[${g}].weights[${i}]`;
+      if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape))
+        throw new UsageError(file, `${where} must have a name and a shape`);
+      const dtype = String(w.dtype ?? 'float32');
+      if (!(dtype in DTYPE_BYTES) || w.quantization !== undefined)
+        throw new UsageError(
+          file,
+          `${where} (${w.name}) has dtype "${dtype}"${w.quantization ? ' (quantised)' : ''}; allowed: float32, int32 (convert without quantisation)`,
+        );
+      if (
+        !w.shape.every((d) => Number.isInteger(d) && (d as number) >= 0 && (d as number) < 2 ** 31)
+      )
+        throw new UsageError(
+          file,
+          `${where} (${w.name}) has an invalid shape ${JSON.stringify(w.shape)}`,
+        );
+      expected += (w.shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
+      weightSpecs.push({
+        name: w.name,
+        shape: w.shape as number[],
+        dtype: dtype as 'float32' | 'int32',
+      });
+    });
+  });
+  const actual = files.reduce((s, f) => s + f.bytes, 0);
+  if (expected > LAYERS_MODEL_WEIGHTS_MAX_BYTES)
+    throw new UsageError(
+      file,
+      `declares ${expected} bytes of weights; at most ${LAYERS_MODEL_WEIGHTS_MAX_BYTES} are accepted`,
+    );
+  if (files.length === 0 && expected > 0)
+    throw new UsageError(file, `declares ${expected} bytes of weights but lists no weight file`);
+  if (actual !== expected)
+    throw new UsageError(
+      files.map((f) => f.file).join(', '),
+      `hold ${actual} bytes but ${path.basename(file)} declares ${expected} (truncated or mismatched)`,
+    );
+  return { weightSpecs, files, bytes: expected };
+}
+
+/** model.json checked and its weights read: what a tfjs IOHandler's `load` returns. */
+function readLayersArtifacts(file: string): tf.io.ModelArtifacts {
+  const json = readJsonChecked(file, {
+    maxBytes: LAYERS_MODEL_JSON_MAX_BYTES,
+    what: 'a tfjs model.json',
+  });
+  if (!isObject(json)) throw new UsageError(file, 'must be a JSON object (a tfjs model.json)');
+  const topology = json.modelTopology;
+  const graphLike = isObject(topology) && (Array.isArray(topology.node) || 'versions' in topology);
+  if (json.format === 'graph-model' || (json.format === undefined && graphLike))
+    throw new UsageError(
+      file,
+      'is a graph model (format "graph-model"), which tfjs can run but not train; convert the Keras model with --output_format tfjs_layers_model',
+    );
+  if (json.format !== undefined && json.format !== 'layers-model')
+    throw new UsageError(file, `format must be "layers-model"; got ${JSON.stringify(json.format)}`);
+  if (!isObject(topology))
+    throw new UsageError(file, 'modelTopology is missing (not a tfjs layers model)');
+  const entries = layerEntries(topology);
+  if (!entries)
+    throw new UsageError(file, 'modelTopology holds no layer list (not a tfjs layers model)');
+  const bad = unsupportedEntries(entries);
+  if (bad.length > 0)
+    throw new UsageError(
+      file,
+      `uib cannot unlearn this model: ${bad.join(', ')}; supported layers: ${SUPPORTED_LAYERS.join(', ')}`,
+    );
+  const m = checkManifest(file, json.weightsManifest);
+  const data = new Uint8Array(m.bytes);
+  let offset = 0;
+  for (const f of m.files) {
+    data.set(
+      readFileChecked(f.file, {
+        maxBytes: f.bytes,
+        expectBytes: f.bytes,
+        within: path.dirname(path.resolve(file)),
+      }),
+      offset,
+    );
+    offset += f.bytes;
+  }
+  // The training config (optimizer, loss) is not handed on: uib trains with its own losses, and
+  // an optimizer tfjs does not know would stop the load.
+  const modelTopology = { ...topology };
+  delete modelTopology.training_config;
+  return {
+    modelTopology,
+    format: 'layers-model',
+    generatedBy: typeof json.generatedBy === 'string' ? json.generatedBy : undefined,
+    convertedBy: typeof json.convertedBy === 'string' ? json.convertedBy : undefined,
+    weightSpecs: m.weightSpecs,
+    weightData: data.buffer as ArrayBuffer,
+  };
+}
+
+/**
+ * A tfjs IOHandler reading a layers model from `model.json` (or a directory holding one) with
+ * every check of this module: `tf.loadLayersModel(layersModelFileHandler(p))`.
+ */
+export function layersModelFileHandler(p: string): tf.io.IOHandler {
+  const file = modelJsonPath(p);
+  return { load: async () => readLayersArtifacts(file) };
+}
+
+/**
+ * Load a tfjs-layers model saved by `model.save` (model.json + weights.bin) or converted from
+ * Keras, from `p` (model.json, or its directory). The model is checked for what uib can unlearn;
+ * its output may be logits, a softmax, or one sigmoid unit (describeModel).
+ */
+export async function loadLayersModelFile(p: string): Promise<tfl.LayersModel> {
+  const file = modelJsonPath(p);
+  const handler = layersModelFileHandler(file);
+  const artifacts = await handler.load!();
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel({ load: async () => artifacts }, { strict: true });
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    throw new UsageError(file, `tfjs cannot build the model from it (${msg})`);
+  }
+  try {
+    checkSupported(model, file);
+    const problem = modelWeightsProblem(model);
+    if (problem) throw new UsageError(file, `${problem}; nothing can be unlearned from it`);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
