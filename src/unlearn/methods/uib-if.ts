@@ -80,7 +80,7 @@ export const uibIf: UnlearnMethod<typeof params> = {
     });
     const prior = await buildPrior(model, groups, ctx.data, opts);
     const phases: Record<string, number> = { ...prior.record.timeMs, finetune: 0 };
-    assignPriorMean(model, groups, prior);
+    assignPriorMean(groups, prior);
 
     const nRetain = ctx.data.retain.length;
     const details: Record<string, unknown> = {

@@ -625,8 +625,8 @@ export async function buildPrior(
   return { groups: priorGroups, record };
 }
 
-/** Set the weights of `model` (same architecture as the prior's) to μ. */
-export function assignPriorMean(model: LayersModel, groups: ParamGroup[], prior: Prior): void {
+/** Set the weights of the groups' model (same architecture as the prior's) to μ. */
+export function assignPriorMean(groups: ParamGroup[], prior: Prior): void {
   checkMatch(groups, prior);
   groups.forEach((g, gi) => {
     g.params.forEach((p, pi) => {
@@ -634,7 +634,6 @@ export function assignPriorMean(model: LayersModel, groups: ParamGroup[], prior:
       tf.tidy(() => (p.variable.read() as tf.Variable).assign(tf.tensor(t.mean, t.shape)));
     });
   });
-  void model;
 }
 
 /** The model's groups must have the prior's structure: same count, order, layers' roles, shapes. */

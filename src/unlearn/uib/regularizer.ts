@@ -174,14 +174,3 @@ export async function buildUibPlugin(
     work.dispose();
   }
 }
-
-/**
- * The penalty factory alone (see `buildUibPlugin`). Each penalty it makes owns tensors: dispose
- * it (`'dispose' in p`) after the run.
- */
-export async function buildUibPenalty(
-  ctx: UnlearnContext,
-  params: Record<string, unknown>,
-): Promise<(model: LayersModel) => DisposablePenalty> {
-  return (await buildUibPlugin(ctx, params)).penalty;
-}

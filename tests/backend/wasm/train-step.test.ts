@@ -10,7 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../../src/backend/index.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { buildModel, type ModelSpec } from '../../../src/models/index.ts';
-import { fixedBatchStep } from '../../../src/train/step.ts';
+import { fixedBatchStep } from '../../helpers/fixed-step.ts';
 
 const SPECS: ModelSpec[] = [
   { arch: 'mlp', inputShape: [4, 3], numClasses: 4, hidden: [16, 8], seed: 1 },

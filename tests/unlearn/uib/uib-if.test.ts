@@ -9,7 +9,7 @@ import { CostCounter } from '../../../src/train/cost.ts';
 import { uibIf } from '../../../src/unlearn/methods/uib-if.ts';
 import type { UnlearnContext } from '../../../src/unlearn/types.ts';
 import { buildPrior } from '../../../src/unlearn/uib/prior.ts';
-import { buildUibPenalty, uibRegularizer } from '../../../src/unlearn/uib/regularizer.ts';
+import { buildUibPlugin, uibRegularizer } from '../../../src/unlearn/uib/regularizer.ts';
 import { logregModel, maxRelErr, synthetic, tinyCnn, useCpu } from './helpers.ts';
 import { fit } from './logreg.ts';
 
@@ -223,7 +223,7 @@ test('no tensor leaks: prior + E = 0 runs, the bound inside a gradient loop, and
   const start = tf.memory().numTensors;
   await run('kfac');
   await run('fisher-sampled');
-  const factory = await buildUibPenalty(ctxFor(original, retain, forget), {
+  const { penalty: factory } = await buildUibPlugin(ctxFor(original, retain, forget), {
     ...params({ searchSamples: 16, fisher: 'kfac' }),
     beta: 2,
   });

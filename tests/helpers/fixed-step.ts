@@ -1,5 +1,5 @@
 /**
- * One plain optimiser step on a fixed batch: forward, softmax cross-entropy on the logits, backward,
+ * One plain optimiser step on a fixed batch (for tests): forward, softmax cross-entropy on the logits, backward,
  * update. Not for training (that is loop.ts); it is the unit that kernel checks compare across
  * backends and that the throughput benchmarks time.
  */
