@@ -17,6 +17,7 @@ import { checkSupported, logitsTwin, restoreOutputActivation } from '../models/d
 import type { ModelSpec } from '../models/types.ts';
 import { modelWeightsProblem, weightScale } from '../models/weight-guard.ts';
 import { CostCounter } from '../train/cost.ts';
+import { trainLoop } from '../train/loop.ts';
 import type { TrainRecipe } from '../train/types.ts';
 import { boundaryShrink } from './methods/boundary-shrink.ts';
 import { fisherForgetting } from './methods/fisher-forgetting.ts';
@@ -48,7 +49,7 @@ const priorShape: z.ZodRawShape = Object.fromEntries(
   Object.entries(priorParams).map(([k, v]) => [prefixed(k), v]),
 );
 
-function uibVariant(base: UnlearnMethod): UnlearnMethod {
+export function uibVariant(base: UnlearnMethod): UnlearnMethod {
   if (!(base.params instanceof z.ZodObject))
     throw new Error(`registry: ${base.id}'s params must be a zod object`);
   const baseKeys = Object.keys(base.params.shape);
@@ -72,15 +73,25 @@ function uibVariant(base: UnlearnMethod): UnlearnMethod {
       const priorRaw: Record<string, unknown> = { beta: p.beta };
       for (const k of Object.keys(priorParams)) priorRaw[k] = p[prefixed(k)];
       const plugin = await buildUibPlugin(ctx, priorRaw);
-      const made: DisposablePenalty[] = [];
-      const uibPenalty = (model: LayersModel) => {
-        const penalty = plugin.penalty(model);
-        made.push(penalty);
-        return penalty;
+      // One penalty per model trained (SCRUB's student runs many loops), freed after the run.
+      const made = new Map<LayersModel, DisposablePenalty>();
+      let trained = false;
+      const train: UnlearnContext['train'] = (opts) => {
+        trained = true;
+        let penalty = made.get(opts.model);
+        if (!penalty) {
+          penalty = plugin.penalty(opts.model);
+          made.set(opts.model, penalty);
+        }
+        return ctx.train({ ...opts, penalties: [...(opts.penalties ?? []), penalty] });
       };
       const baseParams = Object.fromEntries(baseKeys.map((k) => [k, p[k]]));
       try {
-        const out = await base.run({ ...ctx, uibPenalty }, baseParams);
+        const out = await base.run({ ...ctx, train }, baseParams);
+        if (!trained)
+          throw new Error(
+            `registry: ${base.id} declares supportsUib but never trains through ctx.train; ${base.id}+uib would lack its bound`,
+          );
         return {
           ...out,
           phases: { ...plugin.prior.record.timeMs, ...(out.phases ?? {}) },
@@ -93,7 +104,7 @@ function uibVariant(base: UnlearnMethod): UnlearnMethod {
         };
       } finally {
         // Penalties own μ and Λ as tensors; every one made for this run is freed here.
-        for (const penalty of made) penalty.dispose();
+        for (const penalty of made.values()) penalty.dispose();
       }
     },
   };
@@ -260,7 +271,19 @@ export async function unlearn(
   inputs: UnlearnInputs,
   rawParams: Record<string, unknown> = {},
 ): Promise<UnlearnResult & { params: Record<string, unknown> }> {
-  const method = getMethod(id);
+  return unlearnWith(getMethod(id), inputs, rawParams);
+}
+
+/**
+ * `unlearn` with a method object instead of a registry id: a method of one's own (or
+ * `uibVariant(method)` of it) runs under the same checks, streams and guards as the registry's.
+ */
+export async function unlearnWith(
+  method: UnlearnMethod,
+  inputs: UnlearnInputs,
+  rawParams: Record<string, unknown> = {},
+): Promise<UnlearnResult & { params: Record<string, unknown> }> {
+  const id = method.id;
   const params = parseParams(method, rawParams);
   // Every method runs or refuses here, by layer name, before any work.
   const described = checkSupported(inputs.original, 'original model');
@@ -310,6 +333,7 @@ async function runMethod(
     rng: rngFor(inputs.seed, 'unlearn', streamId),
     stream: (label) => rngFor(inputs.seed, 'unlearn', streamId, label),
     cost,
+    train: trainLoop,
     checkpointDir: inputs.checkpointDir,
     fisherD: inputs.fisherD,
     quiet: inputs.quiet,

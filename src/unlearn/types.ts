@@ -9,7 +9,7 @@ import type { Rng } from '../core/rng.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { ModelSpec } from '../models/types.ts';
 import type { CostCounter } from '../train/cost.ts';
-import type { Penalty, TrainRecipe } from '../train/types.ts';
+import type { LoopOptions, LoopResult, TrainRecipe } from '../train/types.ts';
 
 export interface UnlearnData {
   /** D_r. Methods with `readsRetain: false` get a view that throws if they touch it. */
@@ -47,8 +47,12 @@ export interface UnlearnContext {
    */
   stream: (label: string) => Rng;
   cost: CostCounter;
-  /** Set by the registry for `<id>+uib`: the UIB bound R over the model being trained. */
-  uibPenalty?: (model: LayersModel) => Penalty;
+  /**
+   * The one training loop (train/loop.ts), as the registry hands it out: every method that trains
+   * calls this, never `trainLoop` itself, so `<id>+uib` adds the UIB bound R to the loss of every
+   * run by construction (a method that never calls it cannot have a variant: the registry checks).
+   */
+  train: (opts: LoopOptions) => Promise<LoopResult>;
   /** Where cached curvature (F_D written by `uib train --cache-fisher`) can be read, if any. */
   checkpointDir?: string;
   /**

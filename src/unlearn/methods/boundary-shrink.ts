@@ -21,7 +21,6 @@ import type { Dataset } from '../../data/dataset.ts';
 import { cloneModel } from '../../models/index.ts';
 import type { CostCounter } from '../../train/cost.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
-import { trainLoop } from '../../train/loop.ts';
 import type { UnlearnMethod } from '../types.ts';
 import {
   batchCE,
@@ -29,7 +28,6 @@ import {
   frozenLogits,
   labelsAt,
   optimizerOf,
-  penaltiesFor,
   timed,
   trainingParams,
 } from './common.ts';
@@ -114,13 +112,12 @@ export const boundaryShrink: UnlearnMethod<typeof params> = {
     const model = cloneModel(ctx.original);
     const run = await timed(phases, 'finetune', () =>
       disposeOnThrow(model, () =>
-        trainLoop({
+        ctx.train({
           model,
           streams: { forget: { data: forget, batchSize: p.batchSize } },
           epochOver: 'forget',
           epochs: p.epochs,
           loss: (b) => batchCE(model, b.forget, labelsAt(nbi, b.forget.positions)),
-          penalties: penaltiesFor(ctx, model),
           optimizer: optimizerOf(p),
           rng: ctx.rng.fork('boundary-shrink'),
           cost: ctx.cost,

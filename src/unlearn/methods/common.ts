@@ -186,15 +186,6 @@ export function l2Penalty(
   };
 }
 
-/** The `<id>+uib` penalty over `model` when the registry set one, plus the method's own. */
-export function penaltiesFor(
-  ctx: UnlearnContext,
-  model: LayersModel,
-  own: Penalty[] = [],
-): Penalty[] {
-  return ctx.uibPenalty ? [...own, ctx.uibPenalty(model)] : own;
-}
-
 /** Runs `fn`, adding its wall time in ms to `phases[name]`. */
 export async function timed<T>(
   phases: Record<string, number>,

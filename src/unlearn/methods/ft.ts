@@ -4,9 +4,8 @@
  */
 import { z } from 'zod';
 import { cloneModel } from '../../models/index.ts';
-import { trainLoop } from '../../train/loop.ts';
 import type { UnlearnMethod } from '../types.ts';
-import { batchCE, optimizerOf, penaltiesFor, timed, trainingParams } from './common.ts';
+import { batchCE, optimizerOf, timed, trainingParams } from './common.ts';
 
 const params = z.strictObject({ ...trainingParams({ epochs: 2, lr: 0.01 }) });
 
@@ -20,13 +19,12 @@ export const ft: UnlearnMethod<typeof params> = {
     const phases: Record<string, number> = {};
     const model = cloneModel(ctx.original);
     const run = await timed(phases, 'finetune', () =>
-      trainLoop({
+      ctx.train({
         model,
         streams: { retain: { data: ctx.data.retain, batchSize: p.batchSize } },
         epochOver: 'retain',
         epochs: p.epochs,
         loss: (b) => batchCE(model, b.retain),
-        penalties: penaltiesFor(ctx, model),
         optimizer: optimizerOf(p),
         rng: ctx.rng.fork('ft'),
         cost: ctx.cost,

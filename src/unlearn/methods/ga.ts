@@ -12,7 +12,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { cloneModel } from '../../models/index.ts';
-import { trainLoop } from '../../train/loop.ts';
 import type { UnlearnMethod } from '../types.ts';
 import {
   cappedCE,
@@ -20,7 +19,6 @@ import {
   disposeOnThrow,
   guardParams,
   optimizerOf,
-  penaltiesFor,
   timed,
   trainingParams,
 } from './common.ts';
@@ -46,13 +44,12 @@ export const ga: UnlearnMethod<typeof params> = {
     const model = cloneModel(ctx.original);
     const run = await timed(phases, 'ascent', () =>
       disposeOnThrow(model, () =>
-        trainLoop({
+        ctx.train({
           model,
           streams: { forget: { data: ctx.data.forget, batchSize: p.batchSize } },
           epochOver: 'forget',
           epochs: p.epochs,
           loss: (b) => tf.neg(cappedCE(model, b.forget, c)),
-          penalties: penaltiesFor(ctx, model),
           optimizer: optimizerOf(p),
           guard: { maxGradNorm: p.maxGradNorm },
           // Every sample of the epoch at the cap: the bounded objective is at its maximum.

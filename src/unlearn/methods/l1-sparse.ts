@@ -10,10 +10,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { cloneModel } from '../../models/index.ts';
-import { trainableVariables, trainLoop } from '../../train/loop.ts';
+import { trainableVariables } from '../../train/loop.ts';
 import type { Penalty } from '../../train/types.ts';
 import type { UnlearnMethod } from '../types.ts';
-import { batchCE, optimizerOf, penaltiesFor, timed, trainingParams } from './common.ts';
+import { batchCE, optimizerOf, timed, trainingParams } from './common.ts';
 
 const params = z.strictObject({
   ...trainingParams({ epochs: 3, lr: 0.01 }),
@@ -51,13 +51,13 @@ export const l1Sparse: UnlearnMethod<typeof params> = {
       },
     };
     const run = await timed(phases, 'finetune', () =>
-      trainLoop({
+      ctx.train({
         model,
         streams: { retain: { data: ctx.data.retain, batchSize: p.batchSize } },
         epochOver: 'retain',
         epochs: p.epochs,
         loss: (b) => batchCE(model, b.retain),
-        penalties: penaltiesFor(ctx, model, [l1]),
+        penalties: [l1],
         optimizer: optimizerOf(p),
         rng: ctx.rng.fork('l1-sparse'),
         cost: ctx.cost,

@@ -14,7 +14,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { cloneModel } from '../../models/index.ts';
-import { trainLoop } from '../../train/loop.ts';
 import type { UnlearnMethod } from '../types.ts';
 import {
   batchCE,
@@ -24,7 +23,6 @@ import {
   guardParams,
   l2Penalty,
   optimizerOf,
-  penaltiesFor,
   timed,
   trainingParams,
 } from './common.ts';
@@ -61,7 +59,7 @@ export const negGradPlus: UnlearnMethod<typeof params> = {
     const own = p.l2ToInitial > 0 ? [l2Penalty(model, p.alpha * p.l2ToInitial, 'current')] : [];
     const run = await timed(phases, 'finetune', () =>
       disposeOnThrow(model, () =>
-        trainLoop({
+        ctx.train({
           model,
           streams: {
             retain: { data: ctx.data.retain, batchSize: p.batchSize },
@@ -74,7 +72,7 @@ export const negGradPlus: UnlearnMethod<typeof params> = {
               tf.mul(p.alpha, batchCE(model, b.retain)),
               tf.mul(1 - p.alpha, cappedCE(model, b.forget, p.forgetLossCeiling)),
             ),
-          penalties: penaltiesFor(ctx, model, own),
+          penalties: own,
           optimizer: optimizerOf(p),
           guard: { maxGradNorm: p.maxGradNorm },
           rng: ctx.rng.fork('neg-grad-plus'),

@@ -19,13 +19,11 @@ import { z } from 'zod';
 import type { Rng } from '../../core/rng.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { cloneModel } from '../../models/index.ts';
-import { trainLoop } from '../../train/loop.ts';
 import type { MethodOutput, UnlearnContext, UnlearnMethod } from '../types.ts';
 import {
   batchCE,
   disposeOnThrow,
   optimizerOf,
-  penaltiesFor,
   type RandomLabelPool,
   randomLabel,
   randomWrongLabels,
@@ -110,7 +108,7 @@ export async function randomLabelFinetune(
   const bf =
     p.forgetBatchSize ?? Math.max(1, Math.round((p.batchSize * forget.length) / ctx.numTrain));
   const br = Math.max(1, p.batchSize - (p.forgetBatchSize === undefined ? bf : 0));
-  const run = await trainLoop({
+  const run = await ctx.train({
     model,
     streams: { retain: { data: retain, batchSize: br }, forget: { data: forget, batchSize: bf } },
     epochOver: 'retain',
@@ -123,7 +121,6 @@ export async function randomLabelFinetune(
       const lr = tf.mul(batchCE(model, b.retain), p.retainWeight * nr);
       return tf.div(tf.add(lf, lr), nf + nr);
     },
-    penalties: penaltiesFor(ctx, model),
     optimizer: optimizerOf(p),
     masks,
     rng: ctx.rng.fork(label),

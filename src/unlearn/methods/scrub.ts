@@ -27,7 +27,6 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { cloneModel } from '../../models/index.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
-import { trainLoop } from '../../train/loop.ts';
 import type { UnlearnMethod } from '../types.ts';
 import {
   capMean,
@@ -36,7 +35,6 @@ import {
   guardParams,
   l2Penalty,
   optimizerOf,
-  penaltiesFor,
   timed,
   trainingParams,
   trainLogits,
@@ -122,7 +120,7 @@ export const scrub: UnlearnMethod<typeof params> = {
     const student = cloneModel(ctx.original);
     const coupled = p.weightDecayMode === 'coupled' && p.weightDecay > 0;
     const own = coupled ? [l2Penalty(student, p.weightDecay, 'zero')] : [];
-    const penalties = penaltiesFor(ctx, student, own);
+    const penalties = own;
     const T = p.temperature;
     const common = {
       model: student,
@@ -148,7 +146,7 @@ export const scrub: UnlearnMethod<typeof params> = {
         if (epoch < p.maxEpochs) {
           // max-step: away from the teacher on ΔD.
           const run = await timed(phases, 'max', () =>
-            trainLoop({
+            ctx.train({
               ...common,
               streams: { forget: { data: ctx.data.forget, batchSize: p.forgetBatchSize } },
               epochOver: 'forget',
@@ -167,7 +165,7 @@ export const scrub: UnlearnMethod<typeof params> = {
         }
         // min-step: towards the teacher (and the labels) on D_r.
         const run = await timed(phases, 'min', () =>
-          trainLoop({
+          ctx.train({
             ...common,
             streams: { retain: { data: ctx.data.retain, batchSize: p.batchSize } },
             epochOver: 'retain',

@@ -8,7 +8,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { cloneModel, paramGroups } from '../../models/index.ts';
-import { trainLoop } from '../../train/loop.ts';
 import type { Penalty } from '../../train/types.ts';
 import type { UnlearnMethod } from '../types.ts';
 import {
@@ -105,7 +104,7 @@ export const uibIf: UnlearnMethod<typeof params> = {
           ),
         );
       try {
-        const run = await trainLoop({
+        const run = await ctx.train({
           model,
           streams: { retain: { data: ctx.data.retain, batchSize: p.batchSize } },
           epochOver: 'retain',

@@ -6,6 +6,7 @@ import { Rng, rngFor } from '../../../src/core/rng.ts';
 import type { Dataset } from '../../../src/data/dataset.ts';
 import { buildModel, paramGroups } from '../../../src/models/index.ts';
 import { CostCounter } from '../../../src/train/cost.ts';
+import { trainLoop } from '../../../src/train/loop.ts';
 import { uibIf } from '../../../src/unlearn/methods/uib-if.ts';
 import type { UnlearnContext } from '../../../src/unlearn/types.ts';
 import { buildPrior } from '../../../src/unlearn/uib/prior.ts';
@@ -30,6 +31,7 @@ function ctxFor(original: LayersModel, retain: Dataset, forget: Dataset): Unlear
     rng: new Rng(1),
     stream: (label) => rngFor(1, label),
     cost: new CostCounter(),
+    train: trainLoop,
     quiet: true,
   };
 }
