@@ -39,7 +39,6 @@ import type { ModelSpec } from '../models/types.ts';
 import { CostCounter } from '../train/cost.ts';
 import { trainModel } from '../train/train.ts';
 import type { TrainRecipe } from '../train/types.ts';
-import { ssdTrainingOrder, trainingSetImportance } from '../unlearn/methods/ssd.ts';
 import { getMethod, parseParams, unlearn } from '../unlearn/registry.ts';
 import { loadCachedModel, saveCachedModel } from './cache.ts';
 import { createProgress, type Progress } from './progress.ts';
@@ -524,13 +523,6 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
     } else job.counters.skipped++;
     progress.done(`${tag}: original (${seconds(original.cost.timeMs)})`);
 
-    // SSD reads F_D, the training set's Fisher at θ̂ (as `uib unlearn` computes it): computed at
-    // most once per (seed, scenario), and only when an SSD cell actually runs.
-    let fisherD: Map<string, Float32Array> | undefined;
-    const fisherDOf = () => {
-      fisherD ??= trainingSetImportance(original.model, ssdTrainingOrder(data.retain, data.forget));
-      return fisherD;
-    };
     // Shadow runs for the privacy metrics: the design and the shared shadows once per (scenario,
     // seed); each method's unlearned shadows when its cell runs.
     const shadowCtx: ShadowContext | undefined =
@@ -576,7 +568,6 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
         retrainWeights,
         retrainTimeMs,
         evalOpts,
-        fisherD: m.id === 'ssd' ? fisherDOf : undefined,
         shadow: shadowCtx,
       });
       store.writeCell(cell);
@@ -622,8 +613,6 @@ interface CellJob {
   retrainWeights?: Float32Array[];
   retrainTimeMs?: number;
   evalOpts: { batchSize: number };
-  /** F_D for methods that read it (SSD), computed on first use. */
-  fisherD?: () => Map<string, Float32Array>;
   /** Shadow runs for the privacy metrics, when the experiment has them. */
   shadow?: ShadowContext;
 }
@@ -650,7 +639,6 @@ async function runCell(c: CellJob): Promise<Cell> {
         recipe: c.recipe,
         data: { retain: c.data.retain, forget: c.data.forget },
         seed: job.seed,
-        fisherD: c.fisherD?.(),
         quiet: true,
       },
       m.params,

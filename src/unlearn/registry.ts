@@ -243,8 +243,33 @@ export interface UnlearnInputs {
   /** n = |D|; default |D_r| + |ΔD|. */
   numTrain?: number;
   checkpointDir?: string;
+  /**
+   * The method's precomputed state given by the caller (e.g. SSD's importance over D from a file),
+   * instead of the registry computing it.
+   */
+  precomputed?: unknown;
+  /** @deprecated the old name of `precomputed` for SSD (the registry now computes it). */
   fisherD?: Map<string, Float32Array>;
   quiet?: boolean;
+}
+
+/** Precomputed state per (θ̂, D_r, ΔD, key): weak, so it goes with the model and data it was made from. */
+const PRECOMPUTED = new WeakMap<
+  LayersModel,
+  WeakMap<Dataset, WeakMap<Dataset, Map<string, unknown>>>
+>();
+
+function precomputedFor(method: UnlearnMethod, original: LayersModel, data: UnlearnData): unknown {
+  const p = method.precompute;
+  if (!p) return undefined;
+  let byRetain = PRECOMPUTED.get(original);
+  if (!byRetain) PRECOMPUTED.set(original, (byRetain = new WeakMap()));
+  let byForget = byRetain.get(data.retain);
+  if (!byForget) byRetain.set(data.retain, (byForget = new WeakMap()));
+  let byKey = byForget.get(data.forget);
+  if (!byKey) byForget.set(data.forget, (byKey = new Map()));
+  if (!byKey.has(p.key)) byKey.set(p.key, p.compute(original, data));
+  return byKey.get(p.key);
 }
 
 /** SHA-256 of each weight tensor (moving statistics included), by weight name. */
@@ -335,7 +360,8 @@ async function runMethod(
     cost,
     train: trainLoop,
     checkpointDir: inputs.checkpointDir,
-    fisherD: inputs.fisherD,
+    precomputed:
+      inputs.precomputed ?? inputs.fisherD ?? precomputedFor(method, inputs.original, inputs.data),
     quiet: inputs.quiet,
   };
   // Variables are registered by name in the engine; those not there now are the run's own.

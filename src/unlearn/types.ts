@@ -55,11 +55,8 @@ export interface UnlearnContext {
   train: (opts: LoopOptions) => Promise<LoopResult>;
   /** Where cached curvature (F_D written by `uib train --cache-fisher`) can be read, if any. */
   checkpointDir?: string;
-  /**
-   * Diagonal Fisher over the whole training set D at θ̂, by weight name (`conv_1/kernel`),
-   * computed once after training (SSD's importance []_D). SSD reads it instead of touching D_r.
-   */
-  fisherD?: Map<string, Float32Array>;
+  /** What the method's `precompute` made from θ̂ and D (computed once per model and data). */
+  precomputed?: unknown;
   quiet?: boolean;
 }
 
@@ -74,9 +71,21 @@ export interface UnlearnMethod<P extends z.ZodType = z.ZodType> {
   readonly readsRetain: boolean;
   /** True when `<id>+uib` exists (the method has a training loss the UIB bound can be added to). */
   readonly supportsUib: boolean;
+  /**
+   * State the method needs from the trained model and the whole training set before it runs (SSD's
+   * importance over D): the registry computes it once per (θ̂, D_r, ΔD) and shares it between
+   * runs, so no caller needs to know which method needs what.
+   */
+  readonly precompute?: Precompute;
   /** For a composed `<id>+uib` variant: `<id>`, whose random streams it shares. */
   readonly baseId?: string;
   run(ctx: UnlearnContext, params: z.infer<P>): Promise<MethodOutput>;
+}
+
+export interface Precompute {
+  /** Names the state in the cache (methods that need the same thing share it). */
+  readonly key: string;
+  compute(original: LayersModel, data: UnlearnData): unknown;
 }
 
 export interface MethodOutput {

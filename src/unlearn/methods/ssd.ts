@@ -120,7 +120,7 @@ export function ssdImportance(
 }
 
 /**
- * I_D for SSD (`ctx.fisherD`): its importance of `model` over the full training set D, computed
+ * I_D for SSD (`ctx.precomputed`): its importance of `model` over the full training set D, computed
  * once after training. `batching` must match the one ΔD's importance gets (the defaults do).
  */
 export function trainingSetImportance(
@@ -177,12 +177,18 @@ export const ssd: UnlearnMethod<typeof params> = {
   params,
   readsRetain: false,
   supportsUib: false,
+  // I_D over the whole training set, ordered as the authors' loader orders it (D_r, then ΔD).
+  precompute: {
+    key: 'ssd-training-set-importance',
+    compute: (original, data) =>
+      trainingSetImportance(original, ssdTrainingOrder(data.retain, data.forget)),
+  },
   async run(ctx, p) {
-    const fD = ctx.fisherD;
+    const fD = ctx.precomputed as PerWeight | undefined;
     if (!fD) {
       throw new UsageError(
         'ssd',
-        'needs its importance over the training set D (ctx.fisherD, from trainingSetImportance, computed once after training); none was given',
+        'needs its importance over the training set D (precompute); none was made',
       );
     }
     const phases: Record<string, number> = {};
