@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { UsageError } from '../core/errors.ts';
 import { MiB, parseJsonChecked, parseYamlChecked, readTextChecked } from '../core/read.ts';
 import { ScenarioParams } from '../data/scenarios/manifest.ts';
+import { OPTIMIZER_NAMES, SCHEDULE_NAMES } from '../train/types.ts';
 
 // ─── experiment file ───────────────────────────────────────────────────────────────────────────
 
@@ -36,11 +37,11 @@ const ModelSchema = z.strictObject({
 });
 
 const OptimizerSchema = z.strictObject({
-  name: z.enum(['sgd', 'adam']),
+  name: z.enum(OPTIMIZER_NAMES),
   lr: z.number().positive(),
   momentum: z.number().min(0).max(1).optional(),
   weightDecay: z.number().min(0).optional(),
-  schedule: z.enum(['constant', 'cosine', 'linear', 'step']).optional(),
+  schedule: z.enum(SCHEDULE_NAMES).optional(),
   warmupSteps: z.int().min(0).optional(),
 });
 

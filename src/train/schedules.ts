@@ -7,9 +7,9 @@
  *   step      lr · 0.1^k, k = number of the milestones ½ and ¾ that p has passed
  */
 import { UsageError } from '../core/errors.ts';
-import type { OptimizerSpec, ScheduleName } from './types.ts';
+import { type OptimizerSpec, SCHEDULE_NAMES, type ScheduleName } from './types.ts';
 
-export const SCHEDULES: readonly ScheduleName[] = ['constant', 'cosine', 'linear', 'step'];
+export const SCHEDULES: readonly ScheduleName[] = SCHEDULE_NAMES;
 
 export function parseSchedule(value: string, where = '--schedule'): ScheduleName {
   if ((SCHEDULES as readonly string[]).includes(value)) return value as ScheduleName;

@@ -9,10 +9,14 @@ import type { Rng } from '../core/rng.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { CostCounter } from './cost.ts';
 
-export type ScheduleName = 'constant' | 'cosine' | 'linear' | 'step';
+/** The optimisers and schedules uib trains with: the one list every schema and flag reads. */
+export const OPTIMIZER_NAMES = ['sgd', 'adam'] as const;
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+export const SCHEDULE_NAMES = ['constant', 'cosine', 'linear', 'step'] as const;
+export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
 export interface OptimizerSpec {
-  name: 'sgd' | 'adam';
+  name: OptimizerName;
   /** Peak learning rate. */
   lr: number;
   /** SGD momentum (default 0.9); ignored by Adam. */

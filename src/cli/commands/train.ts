@@ -29,7 +29,12 @@ import { CostCounter } from '../../train/cost.ts';
 import { evaluate } from '../../train/evaluate.ts';
 import { SCHEDULES } from '../../train/schedules.ts';
 import { defaultRecipe, trainModel } from '../../train/train.ts';
-import type { ScheduleName, TrainRecipe } from '../../train/types.ts';
+import {
+  OPTIMIZER_NAMES,
+  type OptimizerName,
+  type ScheduleName,
+  type TrainRecipe,
+} from '../../train/types.ts';
 import { writeTrainingFisherCache } from '../../unlearn/uib/fisher-cache.ts';
 import { choiceOption, floatOption, intOption } from '../options.ts';
 
@@ -49,7 +54,7 @@ export interface TrainFlags {
   epochs?: number;
   batchSize?: number;
   lr?: number;
-  optimizer?: 'sgd' | 'adam';
+  optimizer?: OptimizerName;
   schedule?: ScheduleName;
   weightDecay?: number;
   width?: number;
@@ -297,7 +302,7 @@ export function register(program: Command): void {
     .option(
       '--optimizer <name>',
       'sgd or adam (default adam)',
-      choiceOption('--optimizer', ['sgd', 'adam'] as const),
+      choiceOption('--optimizer', OPTIMIZER_NAMES),
     )
     .option(
       '--schedule <name>',

@@ -8,17 +8,25 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import type { Dataset } from '../../data/dataset.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
-import type { Batch, OptimizerSpec, Penalty } from '../../train/types.ts';
+import {
+  type Batch,
+  OPTIMIZER_NAMES,
+  type OptimizerName,
+  type OptimizerSpec,
+  type Penalty,
+  SCHEDULE_NAMES,
+  type ScheduleName,
+} from '../../train/types.ts';
 import type { UnlearnContext } from '../types.ts';
 
 export interface TrainingDefaults {
   epochs: number;
   lr: number;
   batchSize?: number;
-  optimizer?: 'sgd' | 'adam';
+  optimizer?: OptimizerName;
   momentum?: number;
   weightDecay?: number;
-  schedule?: 'constant' | 'cosine' | 'linear' | 'step';
+  schedule?: ScheduleName;
 }
 
 /** The loop hyper-parameters (zod shape) with a method's defaults. */
@@ -39,7 +47,7 @@ export function trainingParams(d: TrainingDefaults) {
       .default(d.batchSize ?? 64)
       .describe('samples per step'),
     optimizer: z
-      .enum(['sgd', 'adam'])
+      .enum(OPTIMIZER_NAMES)
       .default(d.optimizer ?? 'sgd')
       .describe('optimiser'),
     momentum: z
@@ -55,21 +63,14 @@ export function trainingParams(d: TrainingDefaults) {
       .default(d.weightDecay ?? 0)
       .describe('decoupled weight decay'),
     schedule: z
-      .enum(['constant', 'cosine', 'linear', 'step'])
+      .enum(SCHEDULE_NAMES)
       .default(d.schedule ?? 'constant')
       .describe('learning-rate schedule'),
   };
 }
 
-export type TrainingParams = {
-  epochs: number;
-  lr: number;
-  batchSize: number;
-  optimizer: 'sgd' | 'adam';
-  momentum: number;
-  weightDecay: number;
-  schedule: 'constant' | 'cosine' | 'linear' | 'step';
-};
+/** The loop hyper-parameters as parsed: derived from the zod shape, never written twice. */
+export type TrainingParams = z.infer<z.ZodObject<ReturnType<typeof trainingParams>>>;
 
 export function optimizerOf(p: Omit<TrainingParams, 'epochs'>): OptimizerSpec {
   return {
