@@ -141,6 +141,12 @@ export function writeDeletionRecord(file: string, record: DeletionRecord): void 
 export function readDeletionRecord(file: string): DeletionRecord {
   const raw = readJsonChecked(file, { maxBytes: RECORD_MAX_BYTES });
   const format = (raw as { format?: unknown } | null)?.format;
+  // A user model's record (own-record.ts) is not from another version: say what it is.
+  if (typeof format === 'string' && format.startsWith('uib-deletion-record/own-'))
+    throw new UsageError(
+      file,
+      `is the record of a model of your own (${format}); read it with readOwnDeletionRecord`,
+    );
   if (
     typeof format === 'string' &&
     format.startsWith('uib-deletion-record/') &&

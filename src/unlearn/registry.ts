@@ -262,12 +262,12 @@ const PRECOMPUTED = new WeakMap<
 function precomputedFor(method: UnlearnMethod, original: LayersModel, data: UnlearnData): unknown {
   const p = method.precompute;
   if (!p) return undefined;
-  let byRetain = PRECOMPUTED.get(original);
-  if (!byRetain) PRECOMPUTED.set(original, (byRetain = new WeakMap()));
-  let byForget = byRetain.get(data.retain);
-  if (!byForget) byRetain.set(data.retain, (byForget = new WeakMap()));
-  let byKey = byForget.get(data.forget);
-  if (!byKey) byForget.set(data.forget, (byKey = new Map()));
+  const byRetain = PRECOMPUTED.get(original) ?? new WeakMap();
+  PRECOMPUTED.set(original, byRetain);
+  const byForget = byRetain.get(data.retain) ?? new WeakMap();
+  byRetain.set(data.retain, byForget);
+  const byKey = byForget.get(data.forget) ?? new Map<string, unknown>();
+  byForget.set(data.forget, byKey);
   if (!byKey.has(p.key)) byKey.set(p.key, p.compute(original, data));
   return byKey.get(p.key);
 }

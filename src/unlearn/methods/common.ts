@@ -17,7 +17,6 @@ import {
   SCHEDULE_NAMES,
   type ScheduleName,
 } from '../../train/types.ts';
-import type { UnlearnContext } from '../types.ts';
 
 export interface TrainingDefaults {
   epochs: number;

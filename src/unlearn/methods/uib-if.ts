@@ -10,13 +10,8 @@ import { z } from 'zod';
 import { cloneModel, paramGroups } from '../../models/index.ts';
 import type { Penalty } from '../../train/types.ts';
 import type { UnlearnMethod } from '../types.ts';
-import {
-  assignPriorMean,
-  buildPrior,
-  type PriorParams,
-  priorOptionsFrom,
-  priorParamsShape,
-} from '../uib/prior.ts';
+import { assignPriorMean, buildPrior } from '../uib/prior.ts';
+import { type PriorParams, priorOptionsFrom, priorParamsShape } from '../uib/prior-params.ts';
 import { boundValue, type DisposablePenalty, uibRegularizer } from '../uib/regularizer.ts';
 import { batchCE, optimizerOf, trainingParams } from './common.ts';
 

@@ -14,14 +14,8 @@ import { cloneModel, paramGroups } from '../../models/index.ts';
 import type { ParamGroup } from '../../models/types.ts';
 import type { Penalty } from '../../train/types.ts';
 import type { UnlearnContext } from '../types.ts';
-import {
-  buildPrior,
-  checkMatch,
-  type Prior,
-  type PriorParams,
-  priorOptionsFrom,
-  priorParamsShape,
-} from './prior.ts';
+import { buildPrior, checkMatch, type Prior } from './prior.ts';
+import { type PriorParams, priorOptionsFrom, priorParamsShape } from './prior-params.ts';
 
 export type PenaltyCentre = 'prior' | 'original';
 
