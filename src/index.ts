@@ -26,6 +26,19 @@ export {
   type ScenarioRequest,
   writeManifest,
 } from './data/scenarios/index.ts';
+// Data of your own: loaders by layout (image folder, .npy, IDX, CSV, .npz), deletion requests.
+export {
+  type CsvEncoding,
+  type ForgetRecord,
+  type ForgetRequest,
+  type ForgetResolution,
+  loadUserData,
+  parseForgetWhere,
+  resolveForgetRequest,
+  type UserDataOptions,
+  type UserDataset,
+  type UserSource,
+} from './data/user/index.ts';
 // Evaluation: one record of every applicable metric; the Retrain-ensemble reading; shadow metrics.
 export { compareToEnsemble, type EnsembleComparison } from './eval/ensemble.ts';
 export { type EvalRecord, evaluateAll } from './eval/evaluate.ts';
@@ -38,16 +51,40 @@ export {
   ulira,
 } from './eval/shadow.ts';
 export type { EvalInput, EvalSets, MetricValue, SetPredictions } from './eval/types.ts';
+// The evidence of a deletion on your own model (what `uib unlearn --model` and `uib eval` write).
+export {
+  buildEvidence,
+  type Evidence,
+  type EvidenceInput,
+  EvidenceSchema,
+  renderEvidenceHtml,
+} from './experiments/evidence.ts';
 // Experiments: the runner behind `uib run`.
 export { type RunOptions, type RunOutcome, runExperiment } from './experiments/runner.ts';
 export { type Experiment, loadExperiment, parseExperiment } from './experiments/schema.ts';
 // Models: uib's architectures and checkpoints.
 export { type CheckpointMeta, loadCheckpoint, saveCheckpoint } from './models/checkpoint.ts';
+export {
+  checkSupported,
+  describeModel,
+  logitsTwin,
+  type ModelDescription,
+  restoreOutputActivation,
+  SUPPORTED_LAYERS,
+} from './models/describe.ts';
 export { buildModel, cloneModel, type ModelSpec } from './models/index.ts';
+// Models of your own: tfjs's file layout read (every check) and written.
+export { layersModelFileHandler, loadLayersModelFile } from './models/user-model.ts';
+export { type SavedLayersModel, saveLayersModelFile } from './models/user-model-save.ts';
 // Training: the one training loop's front door and the default recipes.
 export { defaultRecipe, trainModel } from './train/train.ts';
 export type { TrainRecipe } from './train/types.ts';
 // Unlearning: every method by id (`+uib` variants included), their parameters, the record.
+export {
+  type OwnDeletionRecord,
+  readOwnDeletionRecord,
+  writeOwnDeletionRecord,
+} from './unlearn/own-record.ts';
 export {
   type DeletionRecord,
   readDeletionRecord,

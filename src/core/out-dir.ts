@@ -16,20 +16,38 @@ import { describeErrno, UsageError } from './errors.ts';
 import { acquireLock } from './lock.ts';
 import { readJsonChecked } from './read.ts';
 
-/** What a command writes: a trained checkpoint, an unlearned one with its record, a run directory. */
-export type OutputKind = 'checkpoint' | 'unlearned' | 'run';
+/**
+ * What a command writes: a trained checkpoint, an unlearned one with its record, a run directory,
+ * a model of the user's own unlearned (`uib unlearn --model`: tfjs files, record, evidence), or
+ * the evidence alone (`uib eval --out`).
+ */
+export type OutputKind = 'checkpoint' | 'unlearned' | 'run' | 'own-unlearned' | 'evidence';
 
 const NOUN: Record<OutputKind, string> = {
   checkpoint: 'a trained checkpoint',
   unlearned: 'an unlearned checkpoint',
   run: 'a uib run directory',
+  'own-unlearned': 'an unlearned model of your own (uib unlearn --model)',
+  evidence: 'an evidence directory (uib eval)',
 };
+
+/** The record format of `own-unlearned` (unlearn/own-record.ts), matched here by prefix only. */
+const OWN_RECORD_PREFIX = 'uib-deletion-record/own-';
+const EVIDENCE_PREFIX = 'uib-evidence/';
 
 // The names each kind of output consists of; a directory holding anything else holds user files.
 const CHECKPOINT_FILES = ['model.json', 'weights.bin', 'metadata.json'];
 const FILES: Record<OutputKind, readonly string[]> = {
   checkpoint: [...CHECKPOINT_FILES, 'fisher.json', 'fisher.bin'],
   unlearned: [...CHECKPOINT_FILES, 'deletion-record.json'],
+  'own-unlearned': [
+    'model.json',
+    'weights.bin',
+    'deletion-record.json',
+    'evidence.json',
+    'report.html',
+  ],
+  evidence: ['evidence.json', 'report.html'],
   run: [
     'experiment.json',
     'environment.json',
@@ -88,17 +106,29 @@ export function outputKindOf(dir: string): OutputKind | null {
       return false;
     }
   };
+  const formatOf = (f: string): string | null => {
+    try {
+      const v = readJsonChecked(path.join(dir, f), { maxBytes: 16 << 20 });
+      const format = (v as { format?: unknown } | null)?.format;
+      return typeof format === 'string' ? format : null;
+    } catch {
+      return null;
+    }
+  };
   // A run that has only just started holds its lock and nothing else yet.
   if (has('experiment.json') || has('.lock')) return 'run';
-  if (!has('metadata.json')) return null;
-  let format: unknown;
-  try {
-    const meta = readJsonChecked(path.join(dir, 'metadata.json'), { maxBytes: 16 << 20 });
-    format = (meta as { format?: unknown } | null)?.format;
-  } catch {
+  if (!has('metadata.json')) {
+    // No checkpoint metadata: a user model's unlearned output, or evidence alone, by their formats.
+    if (has('deletion-record.json'))
+      return formatOf('deletion-record.json')?.startsWith(OWN_RECORD_PREFIX)
+        ? 'own-unlearned'
+        : null;
+    if (has('evidence.json') && formatOf('evidence.json')?.startsWith(EVIDENCE_PREFIX))
+      return 'evidence';
     return null;
   }
-  if (typeof format !== 'string' || !format.startsWith('uib-checkpoint/')) return null;
+  const format = formatOf('metadata.json');
+  if (format === null || !format.startsWith('uib-checkpoint/')) return null;
   return has('deletion-record.json') ? 'unlearned' : 'checkpoint';
 }
 

@@ -117,7 +117,7 @@ export function chooseTrials(
       for (const scenario of scenarios) {
         for (const seed of plan.config.seeds) {
           const c = cellOf(t, scenario, seed);
-          if (!c || c.status !== 'ok' || !c.metrics) {
+          if (c?.status !== 'ok' || !c.metrics) {
             cells.push({ scenario, seed, value: null, reason: c?.error ?? 'not run' });
             continue;
           }

@@ -27,6 +27,7 @@ import { MLP_DEFAULT_HIDDEN } from './mlp.ts';
 import { RESNET_DEFAULT_WIDTH } from './resnet.ts';
 import type { ModelSpec } from './types.ts';
 import { modelWeightsProblem, tensorProblem, type WeightScale } from './weight-guard.ts';
+import { checkWeightsManifest, DTYPE_BYTES } from './weights-manifest.ts';
 
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -68,8 +69,6 @@ export type CheckpointInfo = Pick<
   /** Who made the model, for the DivergenceError when the guard refuses it ("ft", "training"). */
   label?: string;
 };
-
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
 
 function uibVersion(): string {
   const require = createRequire(import.meta.url);
@@ -164,70 +163,15 @@ function readModelFiles(dir: string): ModelFiles {
       'must be an object with modelTopology (object) and weightsManifest (list)',
     );
   }
-  const root = path.resolve(dir);
-  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  const weightFiles: { file: string; bytes: number }[] = [];
-  let expected = 0;
-  json.weightsManifest.forEach((group: unknown, g: number) => {
-    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-      throw new UsageError(file, `weightsManifest[${g}] must have paths and weights lists`);
-    }
-    for (const p of group.paths) {
-      if (typeof p !== 'string' || p === '')
-        throw new UsageError(file, `weightsManifest[${g}].paths holds a non-string or empty path`);
-      const resolved = path.resolve(root, p);
-      const rel = path.relative(root, resolved);
-      if (path.isAbsolute(p) || rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-        throw new UsageError(file, `weight path "${p}" leaves the checkpoint directory`);
-      }
-      if (!fs.existsSync(resolved) || !fs.statSync(resolved).isFile()) {
-        throw new UsageError(resolved, `missing (listed in ${MODEL_FILE})`);
-      }
-      // A symlink inside the directory may still point outside it: compare real paths too.
-      if (path.relative(fs.realpathSync(root), fs.realpathSync(resolved)).startsWith('..')) {
-        throw new UsageError(file, `weight path "${p}" leaves the checkpoint directory (symlink)`);
-      }
-      weightFiles.push({ file: resolved, bytes: fs.statSync(resolved).size });
-    }
-    group.weights.forEach((w: unknown, i: number) => {
-      const where = `weightsManifest[${g}].weights[${i}]`;
-      if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape)) {
-        throw new UsageError(file, `${where} must have a name and a shape`);
-      }
-      const dtype = String(w.dtype);
-      if (!(dtype in DTYPE_BYTES) || w.quantization !== undefined) {
-        throw new UsageError(
-          file,
-          `${where} (${w.name}) has unsupported dtype "${dtype}"${w.quantization ? ' (quantized)' : ''}; allowed: float32, int32`,
-        );
-      }
-      if (
-        !w.shape.every((d) => Number.isInteger(d) && (d as number) >= 0 && (d as number) < 2 ** 31)
-      ) {
-        throw new UsageError(
-          file,
-          `${where} (${w.name}) has an invalid shape ${JSON.stringify(w.shape)}`,
-        );
-      }
-      expected += (w.shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
-      weightSpecs.push({
-        name: w.name,
-        shape: w.shape as number[],
-        dtype: dtype as 'float32' | 'int32',
-      });
-    });
-  });
-  const actual = weightFiles.reduce((s, f) => s + f.bytes, 0);
-  if (weightFiles.length === 0 && expected > 0)
-    throw new UsageError(file, `declares ${expected} bytes of weights but lists no weight file`);
-  if (actual !== expected) {
-    const names = weightFiles.map((f) => f.file).join(', ');
-    throw new UsageError(
-      names,
-      `holds ${actual} bytes but ${MODEL_FILE} declares ${expected} (truncated or mismatched)`,
-    );
-  }
-  return { file, json, topology: json.modelTopology, weightSpecs, weightFiles, bytes: expected };
+  const m = checkWeightsManifest(file, json.weightsManifest, { what: 'the checkpoint directory' });
+  return {
+    file,
+    json,
+    topology: json.modelTopology,
+    weightSpecs: m.weightSpecs,
+    weightFiles: m.files,
+    bytes: m.bytes,
+  };
 }
 
 /** The weight files' bytes, concatenated in manifest order (their sizes were checked). */

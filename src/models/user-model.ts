@@ -20,13 +20,12 @@ import { UsageError } from '../core/errors.ts';
 import { GiB, MiB, readFileChecked, readJsonChecked } from '../core/read.ts';
 import { checkSupported, SUPPORTED_LAYERS } from './describe.ts';
 import { modelWeightsProblem } from './weight-guard.ts';
+import { type CheckedManifest, checkWeightsManifest } from './weights-manifest.ts';
 
 /** A Keras model.json with a large weight manifest stays far below this. */
 export const LAYERS_MODEL_JSON_MAX_BYTES = 32 * MiB;
 /** Largest total of weight files accepted (tfjs-wasm's heap is 4 GiB at most). */
 export const LAYERS_MODEL_WEIGHTS_MAX_BYTES = 2 * GiB;
-
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -63,80 +62,13 @@ function unsupportedEntries(entries: unknown[]): string[] {
   return out;
 }
 
-interface CheckedManifest {
-  weightSpecs: tf.io.WeightsManifestEntry[];
-  files: { file: string; bytes: number }[];
-  bytes: number;
-}
-
 /** The weight manifest against the files beside model.json; nothing allocated for the weights. */
 function checkManifest(file: string, manifest: unknown): CheckedManifest {
-  if (!Array.isArray(manifest))
-    throw new UsageError(file, 'weightsManifest must be a list of { paths, weights }');
-  const dir = path.dirname(path.resolve(file));
-  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  const files: { file: string; bytes: number }[] = [];
-  let expected = 0;
-  manifest.forEach((group: unknown, g: number) => {
-    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights))
-      throw new UsageError(file, `weightsManifest[${g}] must have paths and weights lists`);
-    for (const p of group.paths) {
-      if (typeof p !== 'string' || p === '')
-        throw new UsageError(file, `weightsManifest[${g}].paths holds a non-string or empty path`);
-      const resolved = path.resolve(dir, p);
-      const rel = path.relative(dir, resolved);
-      if (path.isAbsolute(p) || rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
-        throw new UsageError(file, `weight path "${p}" leaves the model's directory`);
-      let size: number;
-      try {
-        const st = fs.statSync(resolved);
-        if (!st.isFile()) throw new UsageError(resolved, 'is not a regular file');
-        size = st.size;
-      } catch (e) {
-        if (e instanceof UsageError) throw e;
-        throw new UsageError(resolved, `missing (listed in ${path.basename(file)})`);
-      }
-      files.push({ file: resolved, bytes: size });
-    }
-    group.weights.forEach((w: unknown, i: number) => {
-      const where = `weightsManifest[${g}].weights[${i}]`;
-      if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape))
-        throw new UsageError(file, `${where} must have a name and a shape`);
-      const dtype = String(w.dtype ?? 'float32');
-      if (!(dtype in DTYPE_BYTES) || w.quantization !== undefined)
-        throw new UsageError(
-          file,
-          `${where} (${w.name}) has dtype "${dtype}"${w.quantization ? ' (quantised)' : ''}; allowed: float32, int32 (convert without quantisation)`,
-        );
-      if (
-        !w.shape.every((d) => Number.isInteger(d) && (d as number) >= 0 && (d as number) < 2 ** 31)
-      )
-        throw new UsageError(
-          file,
-          `${where} (${w.name}) has an invalid shape ${JSON.stringify(w.shape)}`,
-        );
-      expected += (w.shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
-      weightSpecs.push({
-        name: w.name,
-        shape: w.shape as number[],
-        dtype: dtype as 'float32' | 'int32',
-      });
-    });
+  return checkWeightsManifest(file, manifest, {
+    what: "the model's directory",
+    maxBytes: LAYERS_MODEL_WEIGHTS_MAX_BYTES,
+    defaultDtype: 'float32',
   });
-  const actual = files.reduce((s, f) => s + f.bytes, 0);
-  if (expected > LAYERS_MODEL_WEIGHTS_MAX_BYTES)
-    throw new UsageError(
-      file,
-      `declares ${expected} bytes of weights; at most ${LAYERS_MODEL_WEIGHTS_MAX_BYTES} are accepted`,
-    );
-  if (files.length === 0 && expected > 0)
-    throw new UsageError(file, `declares ${expected} bytes of weights but lists no weight file`);
-  if (actual !== expected)
-    throw new UsageError(
-      files.map((f) => f.file).join(', '),
-      `hold ${actual} bytes but ${path.basename(file)} declares ${expected} (truncated or mismatched)`,
-    );
-  return { weightSpecs, files, bytes: expected };
 }
 
 /** model.json checked and its weights read: what a tfjs IOHandler's `load` returns. */

@@ -248,8 +248,6 @@ export interface UnlearnInputs {
    * instead of the registry computing it.
    */
   precomputed?: unknown;
-  /** @deprecated the old name of `precomputed` for SSD (the registry now computes it). */
-  fisherD?: Map<string, Float32Array>;
   quiet?: boolean;
 }
 
@@ -360,8 +358,7 @@ async function runMethod(
     cost,
     train: trainLoop,
     checkpointDir: inputs.checkpointDir,
-    precomputed:
-      inputs.precomputed ?? inputs.fisherD ?? precomputedFor(method, inputs.original, inputs.data),
+    precomputed: inputs.precomputed ?? precomputedFor(method, inputs.original, inputs.data),
     quiet: inputs.quiet,
   };
   // Variables are registered by name in the engine; those not there now are the run's own.

@@ -135,7 +135,7 @@ test('broken files are one-line UsageErrors naming the file', async () => {
   fs.writeFileSync(bin, weights.subarray(0, weights.length - 4));
   await refuses(
     () => loadLayersModelFile(dir),
-    /weights\.bin: hold \d+ bytes but model\.json declares/,
+    /weights\.bin: holds \d+ bytes but model\.json declares/,
   );
   fs.writeFileSync(bin, weights);
   // biome-ignore lint/suspicious/noExplicitAny: edits reach into arbitrary JSON.

@@ -124,7 +124,7 @@ test('an original with NaN weights: unlearn refuses it (SSD and UIB-IF no longer
     await assert.rejects(
       unlearn(
         id,
-        { ...inputs(s, poisoned), fisherD: new Map() },
+        { ...inputs(s, poisoned), precomputed: new Map() },
         id === 'uib-if' ? { steps: 1 } : {},
       ),
       (e) => {

@@ -144,7 +144,7 @@ test('ssd at its defaults dampens weights and lowers the forget accuracy on a cl
   const f = await fixture('class');
   const fisherD = trainingSetImportance(f.original, f.scenario.train);
   assert.equal(SSD_BATCH_SIZE, 64);
-  const r = await unlearn('ssd', inputsOf(f, { fisherD }), {});
+  const r = await unlearn('ssd', inputsOf(f, { precomputed: fisherD }), {});
   const selected = r.details.selected as number;
   assert.ok(selected > 0, 'selected no weight');
   // Exactly the selected weights moved, and only towards zero.

@@ -1,6 +1,7 @@
 /** Every `uib` verb, in the order `uib --help` lists them. Add a verb: one file, one line here. */
 import type { Command } from 'commander';
 import { register as demo } from './demo.ts';
+import { register as evalCmd } from './eval.ts';
 import { register as methods } from './methods.ts';
 import { register as metrics } from './metrics.ts';
 import { register as run } from './run.ts';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   train,
   scenario,
   unlearn,
+  evalCmd,
   verify,
   methods,
   metrics,

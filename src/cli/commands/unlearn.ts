@@ -9,6 +9,9 @@
  *   uib unlearn --checkpoint runs/cnn --scenario bias.json --method uib-if --out runs/cnn-uib
  *   uib unlearn --checkpoint runs/cnn --scenario bias.json --method ft+uib --beta 10 \
  *     --param epochs=0.5 --param priorTau=0.2 --seed 1 --out runs/cnn-ftuib
+ *
+ * With `--model` (a tfjs model of your own, `--data`, `--forget`…) the other mode runs instead:
+ * unlearn-own.ts. The two modes' flags are exclusive.
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -30,7 +33,6 @@ import {
 } from '../../models/checkpoint.ts';
 import { weightScale } from '../../models/weight-guard.ts';
 import { defaultRecipe } from '../../train/train.ts';
-import { ssdTrainingOrder, trainingSetImportance } from '../../unlearn/methods/ssd.ts';
 import {
   curvatureOf,
   type DeletionRecord,
@@ -41,7 +43,10 @@ import {
   writeDeletionRecord,
 } from '../../unlearn/record.ts';
 import { getMethod, paramFields, parseParams, unlearn } from '../../unlearn/registry.ts';
+import type { UnlearnMethod } from '../../unlearn/types.ts';
 import { floatOption, intOption } from '../options.ts';
+import { dataOptions } from '../own.ts';
+import { runUnlearnOwn, type UnlearnOwnFlags } from './unlearn-own.ts';
 
 export interface UnlearnFlags {
   checkpoint?: string;
@@ -78,7 +83,27 @@ export function parseParamFlag(text: string): [string, unknown] {
   return [key, value];
 }
 
-function required(value: string | undefined, flag: string, what: string): string {
+/** The method of `--method` and its hyper-parameters from `--param` and `--beta`, validated. */
+export function methodParams(
+  methodId: string,
+  param: readonly string[],
+  beta: number | undefined,
+): { method: UnlearnMethod; params: Record<string, unknown> } {
+  const method = getMethod(methodId);
+  const raw: Record<string, unknown> = Object.create(null);
+  for (const text of param) {
+    const [k, v] = parseParamFlag(text);
+    raw[k] = v;
+  }
+  if (beta !== undefined) {
+    if (!('beta' in paramFields(method)))
+      throw new UsageError('--beta', `${methodId} has no β; use uib-if or a <method>+uib variant`);
+    raw.beta = beta;
+  }
+  return { method, params: parseParams(method, { ...raw }) };
+}
+
+export function required(value: string | undefined, flag: string, what: string): string {
   if (!value) throw new UsageError(flag, `required: ${what}`);
   return value;
 }
@@ -118,18 +143,7 @@ export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
   const methodId = required(f.method, '--method', 'an unlearning method id (see uib methods)');
   const outDir = required(f.out, '--out', 'the directory to write the unlearned checkpoint to');
   // Everything about the request is checked before anything is loaded or trained.
-  const method = getMethod(methodId);
-  const raw: Record<string, unknown> = Object.create(null);
-  for (const text of f.param) {
-    const [k, v] = parseParamFlag(text);
-    raw[k] = v;
-  }
-  if (f.beta !== undefined) {
-    if (!('beta' in paramFields(method)))
-      throw new UsageError('--beta', `${methodId} has no β; use uib-if or a <method>+uib variant`);
-    raw.beta = f.beta;
-  }
-  const params = parseParams(method, { ...raw });
+  const { params } = methodParams(methodId, f.param, f.beta);
   const outOpts: OutputOptions = {
     kind: 'unlearned',
     force: f.force,
@@ -165,12 +179,6 @@ export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
           `its samples are ${shape.join('x')} with ${scenario.train.numClasses} classes; the checkpoint's model takes ${expect.join('x')} with ${meta.spec.numClasses}`,
         );
       const scale = weightScale(original);
-      // SSD reads its importance over the training set D, ordered as its authors' loader orders it
-      // (D_r, then ΔD; docs/methods.md, "SSD's batch order").
-      const fisherD =
-        method.id === 'ssd'
-          ? trainingSetImportance(original, ssdTrainingOrder(scenario.retain, scenario.forget))
-          : undefined;
       const result = await unlearn(
         methodId,
         {
@@ -181,7 +189,6 @@ export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
           seed: f.seed,
           numTrain: scenario.train.length,
           checkpointDir,
-          fisherD,
           quiet: f.quiet,
         },
         params,
@@ -274,14 +281,60 @@ export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
   }
 }
 
+/** Flags of each mode (`--checkpoint` or `--model`): the two are exclusive. */
+const CHECKPOINT_FLAGS = {
+  checkpoint: '--checkpoint',
+  scenario: '--scenario',
+  otherTrainingSet: '--other-training-set',
+};
+const OWN_FLAGS = {
+  model: '--model',
+  data: '--data',
+  test: '--test',
+  label: '--label',
+  id: '--id',
+  recipe: '--recipe',
+  forget: '--forget',
+  forgetClass: '--forget-class',
+  forgetWhere: '--forget-where',
+};
+
+/** The flags of `mode` that were given. */
+function givenFlags(f: Record<string, unknown>, mode: Record<string, string>): string[] {
+  return Object.entries(mode)
+    .filter(([k]) => f[k] !== undefined && !(Array.isArray(f[k]) && f[k].length === 0))
+    .map(([, flag]) => flag);
+}
+
+/** `--model` mode when any of its flags is given; both modes at once is a usage error. */
+export function isOwnMode(f: Record<string, unknown>): boolean {
+  const own = givenFlags(f, OWN_FLAGS);
+  const ckpt = givenFlags(f, CHECKPOINT_FLAGS);
+  if (own.length > 0 && ckpt.length > 0)
+    throw new UsageError(
+      own[0],
+      `cannot be combined with ${ckpt[0]}: unlearn either a uib checkpoint (--checkpoint, --scenario) or a model of your own (--model, --data, --forget…)`,
+    );
+  return own.length > 0;
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('unlearn')
     .description(
-      'unlearn a scenario’s deletion request from a checkpoint; writes the unlearned checkpoint and its deletion record',
+      'unlearn a deletion request: from a uib checkpoint and a scenario (--checkpoint, --scenario), or from a tfjs model of your own over your own data (--model, --data, --forget…); writes the unlearned model and its deletion record',
     )
     .option('--checkpoint <dir>', 'trained checkpoint directory (uib train)')
     .option('--scenario <manifest>', 'scenario manifest naming ΔD (uib scenario)')
+    .option(
+      '--model <model.json>',
+      'your tfjs-layers model (model.json or its directory); writes model.json + weights.bin, evidence.json and report.html too',
+    );
+  dataOptions(cmd)
+    .option(
+      '--recipe <recipe.json>',
+      'how your model was trained, {"optimizer":{"name":"adam","lr":0.001},"epochs":5,"batchSize":64}: uib retrains on D_r with it and the evidence compares against that model (without it: adam 1e-3, cosine, 5 epochs, batch 64 for --method retrain, and no comparison)',
+    )
     .option('--method <id>', 'unlearning method id (uib methods)')
     .option(
       '--param <key=value>',
@@ -308,14 +361,18 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress bar or summary')
     .option(
       '--out <dir>',
-      'directory to write the unlearned checkpoint and deletion-record.json to (new or empty)',
+      'directory to write the unlearned model and deletion-record.json to (new or empty)',
     )
-    .option('--force', 'replace an unlearned checkpoint already at --out (nothing else)')
+    .option(
+      '--force',
+      'replace an unlearned output of the same kind already at --out (nothing else)',
+    )
     .option(
       '--other-training-set',
       'declare that the model was not trained on the manifest’s training set (the record says so)',
     )
-    .action(async (flags: UnlearnFlags) => {
-      await runUnlearn(flags);
+    .action(async (flags: UnlearnFlags & UnlearnOwnFlags) => {
+      if (isOwnMode(flags as unknown as Record<string, unknown>)) await runUnlearnOwn(flags);
+      else await runUnlearn(flags);
     });
 }

@@ -12,6 +12,8 @@
  * disagrees with the other two is named; where only two do, the later-written one is.
  *
  *   uib verify runs/cnn-uib
+ *
+ * The output of `uib unlearn --model` (a model of your own) is checked by verify-own.ts.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -35,8 +37,10 @@ import {
   WEIGHT_BOUND_FACTOR,
   weightScale,
 } from '../../models/weight-guard.ts';
+import { OWN_RECORD_FORMAT, recordFormatOf } from '../../unlearn/own-record.ts';
 import { RECORD_FILE, readDeletionRecord } from '../../unlearn/record.ts';
 import { FISHER_BIN, FISHER_JSON } from '../../unlearn/uib/fisher-cache.ts';
+import { runVerifyOwn } from './verify-own.ts';
 
 export interface VerifyFlags {
   backend?: string;
@@ -109,6 +113,18 @@ export async function runVerify(
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
     throw new UsageError(dir, 'not a directory (expected a uib checkpoint directory)');
   const recordFile = path.join(dir, RECORD_FILE);
+  // The output of `uib unlearn --model` has no checkpoint metadata: its own record and checks.
+  if (exists(recordFile) && recordFormatOf(recordFile) === OWN_RECORD_FORMAT)
+    return runVerifyOwn(dir, recordFile, f.backend, print);
+  if (
+    !exists(recordFile) &&
+    !exists(path.join(dir, METADATA_FILE)) &&
+    exists(path.join(dir, 'evidence.json'))
+  )
+    throw new UsageError(
+      dir,
+      'holds evidence alone (uib eval --out), no model or deletion record: nothing to verify',
+    );
   const metaFile = path.join(dir, METADATA_FILE);
   const weightsFile = path.join(dir, WEIGHTS_FILE);
   const meta = readCheckpointMeta(dir);
@@ -322,7 +338,10 @@ export function register(program: Command): void {
     .description(
       'check a checkpoint against its metadata and, if unlearned, its deletion record (hashes of weights, original, manifest)',
     )
-    .argument('<dir>', 'checkpoint directory (uib train or uib unlearn)')
+    .argument(
+      '<dir>',
+      'checkpoint directory (uib train or uib unlearn), or uib unlearn --model’s output',
+    )
     .option('--backend <name>', 'compute backend used to rebuild the model (default: cpu)', (v) =>
       parseBackendName(v),
     )
