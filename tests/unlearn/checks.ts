@@ -14,13 +14,18 @@ import {
   ssdImportance,
   trainingSetImportance,
 } from '../../src/unlearn/methods/ssd.ts';
-import { unlearn } from '../../src/unlearn/registry.ts';
+import { type UnlearnInputs, unlearn } from '../../src/unlearn/registry.ts';
 import { type Fixture, fixture, inputsOf, type ScenarioName } from './fixtures.ts';
 
 const weightsOf = (m: LayersModel) =>
   new Map(m.trainableWeights.map((w) => [w.originalName, w.read().dataSync() as Float32Array]));
 
-async function run(f: Fixture, id: string, params: Record<string, unknown>, extra = {}) {
+async function run(
+  f: Fixture,
+  id: string,
+  params: Record<string, unknown>,
+  extra: Partial<UnlearnInputs> = {},
+) {
   const before = tf.memory().numTensors;
   const r = await unlearn(id, inputsOf(f, extra), params);
   const after = tf.memory().numTensors;
@@ -169,7 +174,7 @@ export function methodChecks(name: ScenarioName): void {
     const f = await fixture(name);
     const fisherD = trainingSetImportance(f.original, f.scenario.train);
     const alpha = 10; // the paper's
-    const r = await run(f, 'ssd', { alpha, lambda: 1 }, { fisherD });
+    const r = await run(f, 'ssd', { alpha, lambda: 1 }, { precomputed: fisherD });
     const fF = ssdImportance(f.original, f.scenario.forget);
     const before = weightsOf(f.original);
     const after = weightsOf(r.model);
