@@ -196,3 +196,30 @@ export function equalisedOddsGap(
     return undefinedBecause(`${tpr.reason}; ${fpr.reason}`);
   return defined(Math.max(tpr.value ?? 0, fpr.value ?? 0));
 }
+
+/**
+ * Worst-group accuracy (Sagawa et al. 2020, the group-robustness field's headline number): the
+ * lowest accuracy over the groups (y, a) of label × attribute that have a sample — on a
+ * label-independent biased test set, a = b(x), so a model that leans on the pattern fails the
+ * groups where the pattern and the label disagree.
+ */
+export function worstGroupAccuracy(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  attribute: ArrayLike<number>,
+): MetricValue {
+  checkPairs('worstGroupAccuracy', predicted, labels);
+  checkPairs('worstGroupAccuracy', predicted, attribute);
+  const hits = new Map<string, [number, number]>();
+  for (let i = 0; i < labels.length; i++) {
+    const key = `${labels[i]}/${attribute[i]}`;
+    const h = hits.get(key) ?? [0, 0];
+    h[0] += predicted[i] === labels[i] ? 1 : 0;
+    h[1] += 1;
+    hits.set(key, h);
+  }
+  if (hits.size === 0) return undefinedBecause('empty set');
+  let worst = 1;
+  for (const [k, n] of hits.values()) worst = Math.min(worst, k / n);
+  return defined(worst);
+}

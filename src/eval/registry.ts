@@ -15,6 +15,7 @@ import {
   groupAccuracyGap,
   predictedShare,
   recallOf,
+  worstGroupAccuracy,
 } from './bias.ts';
 import { costMetrics } from './cost.ts';
 import { AVG_GAP_METRICS, avgGap, meanJsDivergence, weightDistance } from './distance.ts';
@@ -28,6 +29,7 @@ import {
   type EvalInput,
   type MetricUnit,
   type MetricValue,
+  type SetPredictions,
   undefinedBecause,
 } from './types.ts';
 
@@ -47,6 +49,7 @@ export const METRIC_IDS = [
   'bias-pred-share',
   'asr',
   'group-acc-gap',
+  'worst-group-acc',
   'dp-gap',
   'eo-gap',
   'js-test',
@@ -83,7 +86,8 @@ export type Need =
   | 'cost'
   | 'shadow'
   | 'retrain-time'
-  | 'original';
+  | 'original'
+  | 'group-attribute';
 
 /** Lazily computed values of the other metrics of the same model (memoised by `evaluate.ts`). */
 export type MetricLookup = (id: MetricId) => Promise<MetricValue>;
@@ -326,6 +330,20 @@ export const METRICS: readonly MetricDef[] = [
     needs: ['groups'],
     compute: ({ sets }) =>
       groupAccuracyGap(sets.test.predicted, sets.test.labels, sets.test.group!),
+  },
+  {
+    id: 'worst-group-acc',
+    group: 'bias',
+    summary:
+      'worst-group accuracy: the lowest test accuracy over label × attribute groups (the biased test set’s b(x), or the subgroup); target: Retrain’s value',
+    direction: 'match-retrain',
+    unit: 'fraction',
+    ...UNIT_INTERVAL,
+    needs: ['group-attribute'],
+    compute: ({ sets }) => {
+      const { set, attribute } = groupedSet(sets)!;
+      return worstGroupAccuracy(set.predicted, set.labels, attribute);
+    },
   },
   {
     id: 'dp-gap',
@@ -575,6 +593,16 @@ export const METRICS: readonly MetricDef[] = [
 ];
 
 /** Why `need` is not met by `input`, or null when it is. */
+/** The set whose groups worst-group accuracy is over: the biased test set, else a test set with a bias or subgroup attribute. */
+function groupedSet(
+  sets: EvalInput['sets'],
+): { set: SetPredictions; attribute: Uint8Array } | null {
+  if (sets.biasedTest?.bias) return { set: sets.biasedTest, attribute: sets.biasedTest.bias };
+  if (sets.test.bias) return { set: sets.test, attribute: sets.test.bias };
+  if (sets.test.group) return { set: sets.test, attribute: sets.test.group };
+  return null;
+}
+
 export function missingNeed(need: Need, input: EvalInput): string | null {
   const { sets, scenario } = input;
   switch (need) {
@@ -605,6 +633,8 @@ export function missingNeed(need: Need, input: EvalInput): string | null {
       return input.cost?.retrainTimeMs === undefined ? 'no Retrain wall time' : null;
     case 'original':
       return input.original ? null : 'no predictions of the original model';
+    case 'group-attribute':
+      return groupedSet(input.sets) ? null : 'no test set with a bias or subgroup attribute';
   }
 }
 

@@ -9,6 +9,7 @@ import {
   groupAccuracyGap,
   predictedShare,
   recallOf,
+  worstGroupAccuracy,
 } from '../../src/eval/bias.ts';
 import { near } from './helpers.ts';
 
@@ -82,4 +83,13 @@ test('group accuracy, demographic-parity and equalised-odds gaps', () => {
   // one group only: no gap to take
   assert.equal(groupAccuracyGap([1, 0], [1, 1], [2, 2]).value, null);
   assert.equal(demographicParityGap([1, 0], [2, 2], 1).value, null);
+});
+
+test('worstGroupAccuracy: the lowest accuracy over label × attribute groups that have samples', () => {
+  // Groups (y, a): (0,0) 2/2, (0,1) 1/2, (1,1) 0/1 → 0; (1,0) has no sample and does not count.
+  const r = worstGroupAccuracy([0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0, 0, 1, 1, 1]);
+  assert.equal(r.value, 0);
+  assert.equal(worstGroupAccuracy([0, 1, 1], [0, 1, 1], [1, 0, 1]).value, 1);
+  assert.equal(worstGroupAccuracy([0, 1, 0, 1], [0, 1, 1, 1], [0, 0, 0, 1]).value, 0.5);
+  assert.equal(worstGroupAccuracy([], [], []).value, null);
 });
