@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { UsageError } from '../core/errors.ts';
 import { MiB, readJsonChecked } from '../core/read.ts';
+import { RUN_FACTS } from './record.ts';
 
 export const OWN_RECORD_FORMAT = 'uib-deletion-record/own-1';
 /** Per-layer details of a large model stay far below this. */
@@ -90,27 +91,7 @@ export const OwnDeletionRecord = z.object({
   /** The retrained reference the evidence compares against (only with `--recipe`). */
   reference: z.object({ method: z.literal('retrain'), stats: z.unknown() }).nullable(),
   evidence: z.object({ file: z.string(), sha256: sha }),
-  curvature: z
-    .object({ kind: z.string(), source: z.enum(['cache', 'subsample']), samples: z.number() })
-    .nullable(),
-  stats: z.object({
-    timeMs: z.number(),
-    phases: z.record(z.string(), z.number()),
-    gradEvals: z.number(),
-    forwardEvals: z.number(),
-    epochsTouched: z.number(),
-  }),
-  details: z.record(z.string(), z.unknown()),
-  environment: z.object({
-    backend: z.string(),
-    route: z.string(),
-    threads: z.number().int().min(1),
-    addon: z.boolean(),
-    tfjs: z.string(),
-    node: z.string(),
-  }),
-  versions: z.object({ uib: z.string(), tfjs: z.string(), node: z.string() }),
-  createdAt: z.string(),
+  ...RUN_FACTS,
 });
 export type OwnDeletionRecord = z.infer<typeof OwnDeletionRecord>;
 

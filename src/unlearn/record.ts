@@ -16,6 +16,38 @@ export const RECORD_FORMAT = 'uib-deletion-record/2';
 /** A record's `details` hold per-layer facts (λ_l, step norms): ResNet-18's are ~50 KB. */
 const RECORD_MAX_BYTES = 16 * MiB;
 
+/** What every deletion record states about the run itself (shared with the own-model record). */
+export const RUN_FACTS = {
+  curvature: z
+    .object({
+      kind: z.string(),
+      source: z.enum(['cache', 'subsample']),
+      samples: z.number(),
+    })
+    .nullable(),
+  stats: z.object({
+    timeMs: z.number(),
+    /** Time per phase in ms (UIB: fisher, prior, finetune). */
+    phases: z.record(z.string(), z.number()),
+    gradEvals: z.number(),
+    forwardEvals: z.number(),
+    epochsTouched: z.number(),
+  }),
+  /** Method-specific facts (the prior's λ_l, α and step norms; SalUn's mask density; ...). */
+  details: z.record(z.string(), z.unknown()),
+  /** What fixes the bits besides the seed (backend/environment.ts). */
+  environment: z.object({
+    backend: z.string(),
+    route: z.string(),
+    threads: z.number().int().min(1),
+    addon: z.boolean(),
+    tfjs: z.string(),
+    node: z.string(),
+  }),
+  versions: z.object({ uib: z.string(), tfjs: z.string(), node: z.string() }),
+  createdAt: z.string(),
+};
+
 /**
  * How the original checkpoint relates to the manifest's training set: trained under this very
  * manifest, trained on the same training set (another deletion request on the same data), or a
@@ -65,34 +97,7 @@ export const DeletionRecord = z.object({
   /** The F_D cache the prior read (SHA-256 of fisher.json and fisher.bin as read), or null. */
   fisherCache: z.object({ dir: z.string(), jsonSha256: sha, binSha256: sha }).nullable(),
   /** Where the curvature of the prior came from (UIB-IF and `+uib`), or null for other methods. */
-  curvature: z
-    .object({
-      kind: z.string(),
-      source: z.enum(['cache', 'subsample']),
-      samples: z.number(),
-    })
-    .nullable(),
-  stats: z.object({
-    timeMs: z.number(),
-    /** Time per phase in ms (UIB: fisher, prior, finetune). */
-    phases: z.record(z.string(), z.number()),
-    gradEvals: z.number(),
-    forwardEvals: z.number(),
-    epochsTouched: z.number(),
-  }),
-  /** Method-specific facts (the prior's λ_l, α and step norms; SalUn's mask density; ...). */
-  details: z.record(z.string(), z.unknown()),
-  /** What fixes the bits besides the seed (backend/environment.ts). */
-  environment: z.object({
-    backend: z.string(),
-    route: z.string(),
-    threads: z.number().int().min(1),
-    addon: z.boolean(),
-    tfjs: z.string(),
-    node: z.string(),
-  }),
-  versions: z.object({ uib: z.string(), tfjs: z.string(), node: z.string() }),
-  createdAt: z.string(),
+  ...RUN_FACTS,
 });
 export type DeletionRecord = z.infer<typeof DeletionRecord>;
 
