@@ -17,6 +17,7 @@
  *
  * Every failure is a one-line UsageError naming the file.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML, { CST, Lexer } from 'yaml';
@@ -266,4 +267,24 @@ export function parseYamlChecked(text: string, where: string, maxDepth = MAX_JSO
   }
   checkJsonValue(value, where, maxDepth);
   return value;
+}
+
+/** SHA-256 of a regular file, read in 1 MiB chunks (a record may name any path: no device, no FIFO). */
+export function fileSha256(file: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    throw new UsageError(file, `cannot read: ${describeErrno(e)}`);
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new UsageError(file, 'is not a regular file');
+    const hash = createHash('sha256');
+    const chunk = Buffer.alloc(1 << 20);
+    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk))
+      hash.update(chunk.subarray(0, n));
+    return hash.digest('hex');
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -6,13 +6,12 @@
  * rebuilt with every check of the loader. One line per check, then `OK`; the first mismatch is a
  * UsageError (exit 2) naming the file that no longer matches.
  */
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
+
 import * as path from 'node:path';
 import { describeEnvironment } from '../../backend/environment.ts';
 import { initBackend } from '../../backend/index.ts';
-import { describeErrno, UsageError } from '../../core/errors.ts';
-import { exists } from '../../core/read.ts';
+import { UsageError } from '../../core/errors.ts';
+import { exists, fileSha256 as fileSha } from '../../core/read.ts';
 import type { CsvSource } from '../../data/user/csv.ts';
 import { loadUserData } from '../../data/user/load.ts';
 import { loadLayersModelFile } from '../../models/user-model.ts';
@@ -20,25 +19,6 @@ import { modelWeightsProblem, WEIGHT_BOUND_FACTOR } from '../../models/weight-gu
 import { type OwnDeletionRecord, readOwnDeletionRecord } from '../../unlearn/own-record.ts';
 
 const short = (v: string) => `${v.slice(0, 12)}…`;
-
-function fileSha(file: string): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (e) {
-    throw new UsageError(file, `cannot read: ${describeErrno(e)}`);
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw new UsageError(file, 'is not a regular file');
-    const hash = createHash('sha256');
-    const chunk = Buffer.alloc(1 << 20);
-    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk))
-      hash.update(chunk.subarray(0, n));
-    return hash.digest('hex');
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function same(file: string, what: string, stated: string, recordFile: string): void {
   const actual = fileSha(file);

@@ -15,15 +15,15 @@
  *
  * The output of `uib unlearn --model` (a model of your own) is checked by verify-own.ts.
  */
-import { createHash } from 'node:crypto';
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { describeEnvironment } from '../../backend/environment.ts';
 import { initBackend, parseBackendName } from '../../backend/index.ts';
-import { describeErrno, UsageError } from '../../core/errors.ts';
+import { UsageError } from '../../core/errors.ts';
 import { sha256, sha256Json, stableStringify } from '../../core/hash.ts';
-import { exists, isRegularFile, readFileChecked } from '../../core/read.ts';
+import { exists, fileSha256 as fileSha, isRegularFile, readFileChecked } from '../../core/read.ts';
 import type { Manifest } from '../../data/scenarios/index.ts';
 import { MANIFEST_MAX_BYTES, parseManifest } from '../../data/scenarios/manifest.ts';
 import {
@@ -71,26 +71,6 @@ function agree(claims: Claim[]): void {
     .map((c) => `${c.what} in ${path.basename(c.file)} ${short(c.value)}`)
     .join(', ');
   throw new UsageError(odd.file, `${odd.what} ${short(odd.value)} no longer matches ${others}`);
-}
-
-/** SHA-256 of a regular file, read in 1 MiB chunks (a record may name any path: no device, no FIFO). */
-function fileSha(file: string): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (e) {
-    throw new UsageError(file, `cannot read: ${describeErrno(e)}`);
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw new UsageError(file, 'is not a regular file');
-    const hash = createHash('sha256');
-    const chunk = Buffer.alloc(1 << 20);
-    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk))
-      hash.update(chunk.subarray(0, n));
-    return hash.digest('hex');
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** A value the record states that must equal the one recomputed from `file`. */
