@@ -22,6 +22,43 @@ export function trainableVariables(model: LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
+// Layers whose training-mode output is random. Unless the layer was given a seed, tfjs draws
+// their noise from Math.random (tfjs-core's rand_util), which no uib seed reaches.
+const NOISE_LAYERS = new Set([
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+]);
+
+/** Whether any layer of `model` (nested models included) draws noise in training mode. */
+export function hasNoiseLayers(model: LayersModel): boolean {
+  return model.layers.some(
+    (l) =>
+      NOISE_LAYERS.has(l.getClassName()) ||
+      ('layers' in l && hasNoiseLayers(l as unknown as LayersModel)),
+  );
+}
+
+/**
+ * Runs `f` with Math.random drawing from `rng`, so that a noise layer's masks follow the run's
+ * seed. `f` must be synchronous (the forward pass of one step is): nothing else can run while
+ * Math.random is replaced, and it is restored even when `f` throws.
+ */
+export function withSeededRandom<T>(rng: Rng | undefined, f: () => T): T {
+  if (!rng) return f();
+  const saved = Math.random;
+  Math.random = () => rng.next();
+  try {
+    return f();
+  } finally {
+    Math.random = saved;
+  }
+}
+
 /** Shuffled batches of one stream, reshuffled on every pass. */
 class StreamCursor {
   private order: Uint32Array[] = [];
@@ -111,6 +148,9 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
   const cursors = names.map(
     (n) => new StreamCursor(n, streams[n].data, streams[n].batchSize, opts.rng.fork(n)),
   );
+  // Forked only for models with noise layers: a model without them keeps the exact stream (and
+  // results) it had before noise was seeded.
+  const noise = hasNoiseLayers(model) ? opts.rng.fork('noise-layers') : undefined;
   const stepsPerEpoch = cursors[names.indexOf(epochOver)].batchesPerPass;
   const totalSteps = runLength(opts, stepsPerEpoch);
   const variables = opts.variables ?? trainableVariables(model);
@@ -132,11 +172,13 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       for (const c of cursors) batches[c.name] = c.draw();
       const lr = learningRate(opts.optimizer, step, totalSteps);
 
-      const { value, grads } = tf.variableGrads(() => {
-        let loss = opts.loss(batches, info);
-        for (const p of opts.penalties ?? []) loss = tf.add(loss, p.value(info));
-        return loss as tf.Scalar;
-      }, variables);
+      const { value, grads } = withSeededRandom(noise, () =>
+        tf.variableGrads(() => {
+          let loss = opts.loss(batches, info);
+          for (const p of opts.penalties ?? []) loss = tf.add(loss, p.value(info));
+          return loss as tf.Scalar;
+        }, variables),
+      );
       let lossValue: number;
       let gradNorm: number;
       try {

@@ -5,6 +5,7 @@
  * with exit 2 and nothing written.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -14,9 +15,9 @@ import { loadUserData } from '../../src/data/user/load.ts';
 import { EvidenceSchema } from '../../src/experiments/evidence.ts';
 import { readOwnDeletionRecord } from '../../src/unlearn/own-record.ts';
 import { tempDir } from '../data/helpers.ts';
-import { runUib, uib } from '../helpers/cli.ts';
+import { ROOT, runUib, uib } from '../helpers/cli.ts';
 import { saveLikeTfjs } from '../models/user-model-helpers.ts';
-import { fitAndSave, mlp, writeCsv } from './fixtures.ts';
+import { fitAndSave, mlp, PLAIN_TFJS_PREDICT, writeCsv } from './fixtures.ts';
 
 const backend = process.env.UIB_BACKEND ?? 'cpu';
 
@@ -67,7 +68,7 @@ const csvFlags = (f: { trainCsv: string; testCsv: string }) => [
 
 test('uib unlearn --model over a CSV with --recipe: ΔD moves toward the test set, a retrained reference, uib verify', {
   timeout: 300_000,
-}, async () => {
+}, async (t) => {
   const f = await fixture();
   const out = path.join(f.dir, 'out');
   const before = tf.memory().numTensors;
@@ -95,6 +96,7 @@ test('uib unlearn --model over a CSV with --recipe: ΔD moves toward the test se
   );
   const gap = (m: typeof e.before) => Math.abs(m.sets.forget.accuracy! - m.sets.test.accuracy!);
   const what = `ΔD ${e.before.sets.forget.accuracy} → ${e.after.sets.forget.accuracy}, test ${e.before.sets.test.accuracy} → ${e.after.sets.test.accuracy}`;
+  t.diagnostic(what);
   assert.ok(e.before.sets.forget.accuracy! > e.before.sets.test.accuracy!, what);
   assert.ok(
     e.after.sets.forget.accuracy! < e.before.sets.forget.accuracy! || gap(e.after) < gap(e.before),
@@ -175,6 +177,63 @@ test('uib eval without --test: the test-set comparisons are missing, with the re
   assert.equal(e.counts.forget, 60);
   assert.match(e.missing['mia-efficacy'], /--test/);
   assert.equal(e.counts.test, 0);
+});
+
+test('uib unlearn --model over a CSV --method ft: the memorised rows fall toward the test set, the model loads with tfjs', {
+  timeout: 300_000,
+}, async (t) => {
+  const f = await fixture();
+  const out = path.join(f.dir, 'out-ft');
+  const r = await uib(
+    'unlearn',
+    '--model',
+    path.join(f.dir, 'model'),
+    ...csvFlags(f),
+    '--forget',
+    path.join(f.dir, 'ids.csv'),
+    '--method',
+    'ft',
+    // FT's defaults (SGD, 2 passes) leave memorised noisy labels in place; Adam for 20 passes
+    // over D_r is FT as a user who wants the rows gone would run it.
+    '--param',
+    'epochs=20',
+    '--param',
+    'lr=0.01',
+    '--param',
+    'optimizer=adam',
+    '--seed',
+    '2',
+    '--backend',
+    backend,
+    '--quiet',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.err);
+  const e = EvidenceSchema.parse(
+    JSON.parse(fs.readFileSync(path.join(out, 'evidence.json'), 'utf8')),
+  );
+  const fb = e.before.sets.forget.accuracy!;
+  const fa = e.after.sets.forget.accuracy!;
+  const what = `ΔD ${fb} → ${fa}, test ${e.before.sets.test.accuracy} → ${e.after.sets.test.accuracy}`;
+  assert.ok(fb > e.before.sets.test.accuracy!, what);
+  const gap = (m: typeof e.before) => Math.abs(m.sets.forget.accuracy! - m.sets.test.accuracy!);
+  t.diagnostic(what);
+  assert.ok(fa < fb && gap(e.after) < gap(e.before), what);
+  // tfjs alone (a separate process, no uib code) loads the result and predicts 3 class
+  // probabilities per row.
+  const input = path.join(f.dir, 'plain-input.bin');
+  fs.writeFileSync(input, Buffer.from(new Float32Array(12).fill(0.5).buffer));
+  const plain: number[] = JSON.parse(
+    execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', PLAIN_TFJS_PREDICT, out, input, JSON.stringify([2, 6])],
+      { cwd: ROOT, encoding: 'utf8' },
+    ),
+  );
+  assert.equal(plain.length, 6);
+  for (const row of [plain.slice(0, 3), plain.slice(3)])
+    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, String(row));
 });
 
 test('bad input: an unknown id, mixed modes, a model that does not fit the data — exit 2, one line, nothing written', async () => {

@@ -71,7 +71,7 @@ function plainPredict(modelDir: string, x: Float32Array, shape: number[]): numbe
 for (const method of ['uib-if', 'ft']) {
   test(`uib unlearn --model (image folder, functional model) --method ${method}: ΔD accuracy falls, the model loads with tfjs alone`, {
     timeout: 300_000,
-  }, async () => {
+  }, async (t) => {
     const { dir, forgetIds } = await images();
     const out = path.join(dir, `out-${method}`);
     const before = tf.memory().numTensors;
@@ -87,7 +87,11 @@ for (const method of ['uib-if', 'ft']) {
       path.join(dir, 'forget.txt'),
       '--method',
       method,
-      ...(method === 'ft' ? ['--param', 'epochs=20', '--param', 'lr=0.05'] : []),
+      // FT's defaults (SGD, 2 epochs) barely move a model that memorised its 200 images; Adam
+      // for 20 passes over D_r is what makes catastrophic forgetting happen here.
+      ...(method === 'ft'
+        ? ['--param', 'epochs=20', '--param', 'lr=0.01', '--param', 'optimizer=adam']
+        : []),
       '--seed',
       '3',
       '--backend',
@@ -119,10 +123,10 @@ for (const method of ['uib-if', 'ft']) {
     const lb = e.before.sets.forget.loss!;
     const la = e.after.sets.forget.loss!;
     const what = `ΔD accuracy ${fb} → ${fa}, loss ${lb.toFixed(3)} → ${la.toFixed(3)}; test accuracy ${ta}, loss ${e.after.sets.test.loss!.toFixed(3)}`;
-    // ΔD's loss rises toward the test set's (FT, a weak baseline, moves it without flipping a
-    // prediction of the memorised 7s); UIB-IF forgets the digit outright.
+    // Both forget the digit: ΔD's loss rises and its accuracy falls past the test set's.
+    t.diagnostic(what);
     assert.ok(la > lb && la - lb > 0.02, what);
-    if (method === 'uib-if') assert.ok(fa < fb - 0.5, what);
+    assert.ok(fa < fb - 0.5 && fa < ta, what);
     assert.ok(e.after.sets.retain.accuracy! > 0.9, `D_r accuracy ${e.after.sets.retain.accuracy}`);
     assert.match(e.missing['avg-gap'], /--recipe/);
 

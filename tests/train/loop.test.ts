@@ -296,3 +296,45 @@ test('bad loop options are refused', async () => {
     /optimizer\.name/,
   );
 });
+
+test('Dropout follows the run seed: same seed, same weights; another seed, others; Math.random restored', async () => {
+  const tfl = await import('@tensorflow/tfjs-layers');
+  const dropNet = () => {
+    const m = tfl.sequential();
+    m.add(
+      tfl.layers.dense({
+        inputShape: [4],
+        units: 16,
+        activation: 'relu',
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+      }),
+    );
+    m.add(tfl.layers.dropout({ rate: 0.5 }));
+    m.add(
+      tfl.layers.dense({
+        units: 3,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+      }),
+    );
+    return m;
+  };
+  const run = async (seed: number) => {
+    const m = dropNet();
+    await trainLoop(ceLoop(m, { rng: new Rng(seed) }));
+    const w = snapshot(m);
+    m.dispose();
+    return w;
+  };
+  const random = Math.random;
+  const a = await run(3);
+  // Math.random drawn between the runs must not reach the masks.
+  for (let i = 0; i < 10; i++) Math.random();
+  const b = await run(3);
+  const c = await run(4);
+  assert.equal(Math.random, random, 'Math.random is restored');
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  const plain = buildModel(spec);
+  assert.equal((await import('../../src/train/loop.ts')).hasNoiseLayers(plain), false);
+  plain.dispose();
+});
