@@ -8,8 +8,9 @@
  *
  * Each is tested against the cpu backend in tests/backend/wasm/ and tests/backend/native/. Found by
  * running training steps of the project's models (tests/backend/wasm/train-step.test.ts) and by
- * profiling them (src/backend/profile.ts). Also missing in tfjs-wasm but not needed by any uib
- * model, so not registered: DepthwiseConv2dNativeBackpropFilter/Input, Einsum.
+ * profiling them (src/backend/profile.ts). A user's model with DepthwiseConv2D or SeparableConv2D
+ * needs DepthwiseConv2dNativeBackpropFilter/Input, which tfjs-wasm also lacks: they run tfjs's cpu
+ * kernel on copies (./via-cpu.ts). Einsum is missing too and needed by nothing, so not registered.
  *
  * Over these, when the native addon is built (../native/addon.ts), the native kernels of
  * ../native/kernels.ts are registered; each falls back to the kernel below it (uib's or stock)
@@ -37,10 +38,13 @@ import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { installReluGrad, reluGradConfig } from './relu-grad.ts';
 import { tileConfig } from './tile.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
+import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './via-cpu.ts';
 
 export const WASM_KERNELS: readonly { config: tf.KernelConfig; kind: 'missing' | 'faster' }[] = [
   { config: conv2DBackpropFilterConfig, kind: 'missing' },
   { config: unsortedSegmentSumConfig, kind: 'missing' },
+  { config: depthwiseBackpropInputConfig, kind: 'missing' },
+  { config: depthwiseBackpropFilterConfig, kind: 'missing' },
   { config: conv2DBackpropInputConfig, kind: 'faster' },
   { config: batchMatMulConfig, kind: 'faster' },
   { config: fusedMatMulConfig, kind: 'faster' },
