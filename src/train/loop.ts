@@ -154,7 +154,13 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
   const stepsPerEpoch = cursors[names.indexOf(epochOver)].batchesPerPass;
   const totalSteps = runLength(opts, stepsPerEpoch);
   const variables = opts.variables ?? trainableVariables(model);
-  const optimizer = new MaskedOptimizer(opts.optimizer, variables, maskLookup(model, opts.masks));
+  const session = opts.session;
+  const optimizer = session
+    ? session.optimizerFor(opts.optimizer, variables, maskLookup(model, opts.masks))
+    : new MaskedOptimizer(opts.optimizer, variables, maskLookup(model, opts.masks));
+  // The schedule runs over the session's length when its state carries across calls.
+  const offset = session?.steps ?? 0;
+  const span = session?.totalSteps ?? totalSteps;
   const maxGradNorm = opts.guard?.maxGradNorm ?? Number.POSITIVE_INFINITY;
   const maxLoss = opts.guard?.maxLoss ?? Number.POSITIVE_INFINITY;
   const clip = opts.clipGradNorm ?? 0;
@@ -170,7 +176,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       const info: StepInfo = { step, epoch, totalSteps, progress: step / totalSteps };
       const batches: Record<string, Batch> = {};
       for (const c of cursors) batches[c.name] = c.draw();
-      const lr = learningRate(opts.optimizer, step, totalSteps);
+      const lr = learningRate(opts.optimizer, offset + step, span);
 
       const { value, grads } = withSeededRandom(noise, () =>
         tf.variableGrads(() => {
@@ -230,7 +236,8 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
     }
   } finally {
     bar?.stop();
-    optimizer.dispose();
+    if (session) session.steps += step;
+    else optimizer.dispose();
   }
   return {
     steps: step,

@@ -128,3 +128,36 @@ export class MaskedOptimizer {
     this.slots.clear();
   }
 }
+
+/**
+ * One optimiser whose state (moments, bias-correction count) and schedule position carry over
+ * from one `trainLoop` call to the next, as when a method alternates passes over different
+ * streams with a single optimiser (SCRUB's authors). The first call's variables and masks hold
+ * for every later call. The caller disposes it.
+ */
+export class OptimizerSession {
+  private optimizer: MaskedOptimizer | null = null;
+  /** Steps taken so far over all calls: where the next call's schedule starts. */
+  steps = 0;
+
+  /** `totalSteps`: the length the schedule runs over (default: each call's own length). */
+  constructor(readonly totalSteps?: number) {}
+
+  /** The session's optimiser, built by the first call. */
+  optimizerFor(
+    spec: OptimizerSpec,
+    variables: tf.Variable[],
+    masks?: (v: tf.Variable) => tf.Tensor | undefined,
+  ): MaskedOptimizer {
+    if (!this.optimizer) this.optimizer = new MaskedOptimizer(spec, variables, masks);
+    else if (JSON.stringify(this.optimizer.spec) !== JSON.stringify(spec)) {
+      throw new UsageError('optimizer', 'must be the same in every call of one optimiser session');
+    }
+    return this.optimizer;
+  }
+
+  dispose(): void {
+    this.optimizer?.dispose();
+    this.optimizer = null;
+  }
+}

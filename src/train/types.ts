@@ -8,6 +8,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Rng } from '../core/rng.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { CostCounter } from './cost.ts';
+import type { OptimizerSession } from './optimizer.ts';
 
 /** The optimisers and schedules uib trains with: the one list every schema and flag reads. */
 export const OPTIMIZER_NAMES = ['sgd', 'adam'] as const;
@@ -71,6 +72,11 @@ export interface LoopOptions {
   loss: (batches: Record<string, Batch>, info: StepInfo) => tf.Scalar;
   penalties?: Penalty[];
   optimizer: OptimizerSpec;
+  /**
+   * Carry the optimiser's state and schedule position over from earlier calls (and on to later
+   * ones) instead of starting afresh; the session, not the loop, disposes it.
+   */
+  session?: OptimizerSession;
   /** Variables to update (default: all trainable weights of `model`). */
   variables?: tf.Variable[];
   /**

@@ -10,6 +10,7 @@ import type { ModelSpec } from '../../src/models/types.ts';
 import { CostCounter } from '../../src/train/cost.ts';
 import { softmaxCrossEntropy } from '../../src/train/evaluate.ts';
 import { trainableVariables, trainLoop } from '../../src/train/loop.ts';
+import { OptimizerSession } from '../../src/train/optimizer.ts';
 import type { LoopOptions, OptimizerSpec } from '../../src/train/types.ts';
 import { blobs } from './fixtures.ts';
 
@@ -337,4 +338,52 @@ test('Dropout follows the run seed: same seed, same weights; another seed, other
   const plain = buildModel(spec);
   assert.equal((await import('../../src/train/loop.ts')).hasNoiseLayers(plain), false);
   plain.dispose();
+});
+
+test('an OptimizerSession carries moments and the schedule across calls: 2 × 3 steps = 6 steps', async () => {
+  // Full-batch steps, so every call sees the same batch and only the optimiser state differs.
+  const full = { train: { data, batchSize: data.length } };
+  const opt: OptimizerSpec = { name: 'adam', lr: 0.05, schedule: 'cosine' };
+  const once = buildModel(spec);
+  await trainLoop(ceLoop(once, { streams: full, steps: 6, optimizer: opt }));
+
+  const split = buildModel(spec);
+  const session = new OptimizerSession(6);
+  const before = tf.memory().numTensors;
+  for (let k = 0; k < 2; k++) {
+    await trainLoop(ceLoop(split, { streams: full, steps: 3, optimizer: opt, session }));
+  }
+  assert.equal(session.steps, 6);
+  // Adam's two moments per variable live in the session until it is disposed, nothing more.
+  assert.equal(tf.memory().numTensors, before + 2 * trainableVariables(split).length);
+  session.dispose();
+  assert.equal(tf.memory().numTensors, before);
+
+  const restarted = buildModel(spec);
+  for (let k = 0; k < 2; k++) {
+    await trainLoop(
+      ceLoop(restarted, { streams: full, steps: 3, optimizer: { ...opt, schedule: 'constant' } }),
+    );
+  }
+  const a = snapshot(once);
+  const b = snapshot(split);
+  const c = snapshot(restarted);
+  const maxDiff = (x: Float32Array[], y: Float32Array[]) =>
+    Math.max(...x.flatMap((w, i) => Array.from(w, (v, j) => Math.abs(v - y[i][j]))));
+  assert.ok(maxDiff(a, b) < 1e-6, `session ≠ one run: ${maxDiff(a, b)}`);
+  assert.ok(maxDiff(a, c) > 1e-3, 'restarting the optimiser changes the result');
+  await assert.rejects(
+    async () => {
+      const s = new OptimizerSession();
+      try {
+        await trainLoop(ceLoop(split, { streams: full, steps: 1, optimizer: opt, session: s }));
+        await trainLoop(
+          ceLoop(split, { streams: full, steps: 1, optimizer: { ...opt, lr: 1 }, session: s }),
+        );
+      } finally {
+        s.dispose();
+      }
+    },
+    (e: unknown) => e instanceof UsageError && /optimizer/.test(e.message),
+  );
 });

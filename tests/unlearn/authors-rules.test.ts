@@ -315,3 +315,20 @@ test("the coupled decay through the loop is PyTorch SGD's weight_decay: buf = μ
   model.dispose();
   byHand.dispose();
 });
+
+test("scrub optimizerState 'shared': one optimiser through all passes (the authors'); equal to per-pass when there is one pass", async () => {
+  assert.equal(parseParams(getMethod('scrub'), {}).optimizerState, 'per-pass');
+  const { inputs } = tiny();
+  const args = { epochs: 1, maxEpochs: 1, lr: 0.05, batchSize: 8, forgetBatchSize: 4 };
+  const before = tf.memory().numTensors;
+  const perPass = await unlearn('scrub', inputs, args);
+  const shared = await unlearn('scrub', inputs, { ...args, optimizerState: 'shared' });
+  assert.ok(distance(perPass.model, shared.model) > 0, 'momentum carried into the min pass');
+  const onePass = { ...args, maxEpochs: 0 };
+  const a = await unlearn('scrub', inputs, onePass);
+  const b = await unlearn('scrub', inputs, { ...onePass, optimizerState: 'shared' });
+  assert.equal(distance(a.model, b.model), 0);
+  for (const r of [perPass, shared, a, b]) r.model.dispose();
+  assert.equal(tf.memory().numTensors, before, 'the shared optimiser is disposed');
+  inputs.original.dispose();
+});

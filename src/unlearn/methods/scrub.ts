@@ -9,7 +9,9 @@
  *
  * with KL_T the temperature-T distillation divergence scaled by T². As in the authors' code, the
  * max pass runs for epochs 0..maxEpochs−1 (they compare `epoch <= msteps`; here the count is
- * explicit). Each pass is one `trainLoop` run, so optimiser momentum restarts at every pass.
+ * explicit). Each pass is one `trainLoop` run; by default optimiser momentum restarts at every
+ * pass, and `optimizerState: 'shared'` carries one optimiser (its momentum and its schedule over
+ * all passes) through the run, as the authors' single SGD optimiser does.
  *
  * The per-sample cap c (`forgetKLCeiling`) is ours: the authors' −KL has no minimum, and on MNIST
  * with their learning rate the second max pass explodes (gradient norm > 1000, docs/methods.md).
@@ -27,6 +29,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { cloneModel } from '../../models/index.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
+import { OptimizerSession } from '../../train/optimizer.ts';
 import type { UnlearnMethod } from '../types.ts';
 import {
   capMean,
@@ -73,6 +76,12 @@ const params = z.strictObject({
     .enum(['coupled', 'decoupled'])
     .default('coupled')
     .describe("weight decay through the gradient and momentum (PyTorch SGD's) or decoupled (SGDW)"),
+  optimizerState: z
+    .enum(['per-pass', 'shared'])
+    .default('per-pass')
+    .describe(
+      "optimiser state restarts at each pass, or one optimiser runs through all (the authors')",
+    ),
   forgetKLCeiling: z
     .number()
     .positive()
@@ -122,7 +131,9 @@ export const scrub: UnlearnMethod<typeof params> = {
     const own = coupled ? [l2Penalty(student, p.weightDecay, 'zero')] : [];
     const penalties = own;
     const T = p.temperature;
+    const session = p.optimizerState === 'shared' ? new OptimizerSession(totalSteps()) : undefined;
     const common = {
+      session,
       model: student,
       penalties,
       optimizer: optimizerOf({ ...p, weightDecay: coupled ? 0 : p.weightDecay }),
@@ -136,9 +147,23 @@ export const scrub: UnlearnMethod<typeof params> = {
         await passes();
       } finally {
         for (const q of own) q.dispose();
+        session?.dispose();
       }
     });
     return { model: student, phases, details: { steps } };
+
+    /** The steps of all passes together: the length a shared optimiser's schedule runs over. */
+    function totalSteps(): number {
+      const steps = (n: number, b: number, share: number) =>
+        Math.max(1, Math.round(share * Math.ceil(n / b)));
+      let total = 0;
+      for (let epoch = 0; epoch < Math.ceil(p.epochs); epoch++) {
+        const share = Math.min(1, p.epochs - epoch);
+        if (epoch < p.maxEpochs) total += steps(ctx.data.forget.length, p.forgetBatchSize, share);
+        total += steps(ctx.data.retain.length, p.batchSize, share);
+      }
+      return total;
+    }
 
     async function passes(): Promise<void> {
       for (let epoch = 0; epoch < Math.ceil(p.epochs); epoch++) {
