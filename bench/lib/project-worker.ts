@@ -18,7 +18,7 @@ import type { Dataset } from '../../src/data/dataset.ts';
 import { countParams, paramGroups } from '../../src/models/index.ts';
 import { softmaxCrossEntropy } from '../../src/train/evaluate.ts';
 import { trainLoop } from '../../src/train/loop.ts';
-import { computeCurvature } from '../../src/unlearn/uib/curvature.ts';
+import { computeCurvature } from '../../src/unlearn/curvature/index.ts';
 import { runE2e } from './e2e.ts';
 import { syntheticDataset } from './synthetic.ts';
 import {

@@ -49,7 +49,7 @@ export interface ParamTensor {
   role: ParamRole;
   /** Name of the tfjs layer that owns it. */
   layer: string;
-  /** Which curvature code applies to its layer (uib/curvature.ts). */
+  /** Which curvature code applies to its layer (unlearn/curvature/). */
   layerKind: LayerKind;
   /**
    * The weight's name inside its layer (`kernel`, `bias`, `gamma`, `depthwise_kernel`...): what

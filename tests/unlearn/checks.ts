@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { evaluate } from '../../src/train/evaluate.ts';
-import { meanGradientByName } from '../../src/unlearn/methods/curvature.ts';
+import { meanGradientByName } from '../../src/unlearn/curvature/index.ts';
 import { saliencyMasks } from '../../src/unlearn/methods/salun.ts';
 import {
   dampeningFactors,

@@ -14,7 +14,7 @@ import { rngFor } from '../../src/core/rng.ts';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { buildModel } from '../../src/models/index.ts';
 import { evaluate } from '../../src/train/evaluate.ts';
-import { curvatureByName } from '../../src/unlearn/methods/curvature.ts';
+import { curvatureByName } from '../../src/unlearn/curvature/index.ts';
 import {
   dampeningFactors,
   SSD_BATCH_SIZE,

@@ -1,7 +1,7 @@
 /**
  * Σ_b (∂ℓ_b/∂W)² for a convolution's kernel — the per-example squared filter gradients, summed over
  * the batch — in one native call (native/uib_native.cc, ConvSquaredGrad), for the diagonal Fisher
- * of uib/curvature.ts. Undefined off the native route: the caller then unfolds patches in tfjs.
+ * of unlearn/curvature/. Undefined off the native route: the caller then unfolds patches in tfjs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsActive } from '../wasm/kernels.ts';

@@ -21,10 +21,9 @@ import type { Rng } from '../../core/rng.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { cloneModel, paramGroups } from '../../models/index.ts';
 import type { CostCounter } from '../../train/cost.ts';
+import { computeCurvature, type FisherLabels, type PerWeight } from '../curvature/index.ts';
 import type { UnlearnMethod } from '../types.ts';
-import { computeCurvature, type FisherLabels } from '../uib/curvature.ts';
 import { timed, weightsByName } from './common.ts';
-import type { PerWeight } from './curvature.ts';
 
 const params = z.strictObject({
   alpha: z.number().positive().max(1).default(1e-6).describe('noise scale α (variance = α/F)'),

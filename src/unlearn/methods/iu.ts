@@ -19,11 +19,10 @@ import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
 import { cloneModel, countParams } from '../../models/index.ts';
 import { trainableVariables } from '../../train/loop.ts';
+import { curvatureByName, meanLossGradient } from '../curvature/index.ts';
 import type { UnlearnMethod } from '../types.ts';
-import { meanLossGradient } from '../uib/curvature.ts';
 import { cholesky, choleskySolve } from '../uib/linalg.ts';
 import { timed, weightsByName } from './common.ts';
-import { curvatureByName } from './curvature.ts';
 
 const MAX_G_BYTES = 1 << 30;
 

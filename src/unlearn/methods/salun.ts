@@ -12,9 +12,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { cloneModel } from '../../models/index.ts';
+import { meanGradientByName } from '../curvature/index.ts';
 import type { UnlearnMethod } from '../types.ts';
 import { disposeOnThrow, timed } from './common.ts';
-import { meanGradientByName } from './curvature.ts';
 import { randomLabelFinetune, rlParamShape } from './rl.ts';
 
 const params = z.strictObject({

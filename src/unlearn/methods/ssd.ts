@@ -40,9 +40,9 @@ import { describeModel, logitsTwin } from '../../models/describe.ts';
 import { cloneModel } from '../../models/index.ts';
 import type { CostCounter } from '../../train/cost.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
+import type { PerWeight } from '../curvature/index.ts';
 import type { UnlearnMethod } from '../types.ts';
 import { frozenLogits, timed, weightsByName } from './common.ts';
-import type { PerWeight } from './curvature.ts';
 
 /** Samples per mini-batch of both importances (the authors' `-b` default for class forgetting). */
 export const SSD_BATCH_SIZE = 64;

@@ -27,7 +27,7 @@ import { modelWeightsSha256 } from '../../models/checkpoint.ts';
 import { paramGroups } from '../../models/index.ts';
 import type { ParamGroup } from '../../models/types.ts';
 import type { CostCounter } from '../../train/cost.ts';
-import { computeCurvature } from './curvature.ts';
+import { computeCurvature } from '../curvature/index.ts';
 
 export const FISHER_JSON = 'fisher.json';
 export const FISHER_BIN = 'fisher.bin';

@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../../core/errors.ts';
 import type { ParamGroup, ParamRole } from '../../models/types.ts';
-import type { Curvature, FisherLabels, KfacFactors } from './curvature.ts';
+import type { Curvature, FisherLabels, KfacFactors } from '../curvature/index.ts';
 import type { FisherCache } from './fisher-cache.ts';
 import { cholesky, choleskySolve, matmul, median, symmetricEigen } from './linalg.ts';
 

@@ -11,7 +11,7 @@ import type { Dataset } from '../../data/dataset.ts';
 import type { ParamGroup } from '../../models/types.ts';
 import type { CostCounter } from '../../train/cost.ts';
 import { evaluate } from '../../train/evaluate.ts';
-import { groupVariables } from './curvature.ts';
+import { groupVariables } from '../curvature/index.ts';
 import type { PriorGroup } from './precision.ts';
 
 export function l2(a: ArrayLike<number>): number {

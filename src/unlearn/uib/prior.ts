@@ -17,7 +17,7 @@ import {
   type FisherLabels,
   groupVariables,
   hessianVectorProduct,
-} from './curvature.ts';
+} from '../curvature/index.ts';
 import type { FisherCache } from './fisher-cache.ts';
 import {
   cacheKindOf,

@@ -10,7 +10,7 @@ import {
   computeCurvature,
   groupVariables,
   meanLossGradient,
-} from '../../../src/unlearn/uib/curvature.ts';
+} from '../../../src/unlearn/curvature/index.ts';
 
 export async function useCpu(): Promise<void> {
   await tf.setBackend('cpu');

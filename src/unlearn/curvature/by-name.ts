@@ -1,14 +1,14 @@
 /**
- * The curvature the baselines need (SalUn's saliency, SSD's and Fisher forgetting's diagonal
- * Fishers, IU's gradients), from `uib/curvature.ts`, re-keyed by weight name (`conv_1/kernel`) so
- * a method can pair it with any clone of the model. One pass over `data` per call.
+ * The engine's results keyed by weight name (`conv_1/kernel`), so a method can pair them with any
+ * clone of the model (SalUn's saliency, SSD's and Fisher forgetting's Fishers, IU's gradients).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Rng } from '../../core/rng.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { paramGroups } from '../../models/index.ts';
 import type { CostCounter } from '../../train/cost.ts';
-import { computeCurvature, type FisherLabels } from '../uib/curvature.ts';
+import { computeCurvature } from './compute.ts';
+import type { FisherLabels } from './types.ts';
 
 export type PerWeight = Map<string, Float32Array>;
 

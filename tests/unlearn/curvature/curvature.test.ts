@@ -12,7 +12,7 @@ import {
   hessianVectorProduct,
   meanLossGradient,
   unfoldPatches,
-} from '../../../src/unlearn/uib/curvature.ts';
+} from '../../../src/unlearn/curvature/index.ts';
 import {
   bruteStats,
   checkAgainstBrute,
@@ -21,7 +21,7 @@ import {
   synthetic,
   tinyCnn,
   useCpu,
-} from './helpers.ts';
+} from '../uib/helpers.ts';
 
 before(useCpu);
 

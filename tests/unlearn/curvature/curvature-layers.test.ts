@@ -10,8 +10,14 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../../../src/core/rng.ts';
 import { Dataset } from '../../../src/data/dataset.ts';
 import { paramGroups } from '../../../src/models/index.ts';
-import { computeCurvature, groupVariables } from '../../../src/unlearn/uib/curvature.ts';
-import { checkAgainstBrute, maxRelErr, perExampleGrads, synthetic, useCpu } from './helpers.ts';
+import { computeCurvature, groupVariables } from '../../../src/unlearn/curvature/index.ts';
+import {
+  checkAgainstBrute,
+  maxRelErr,
+  perExampleGrads,
+  synthetic,
+  useCpu,
+} from '../uib/helpers.ts';
 
 before(useCpu);
 
