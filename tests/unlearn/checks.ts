@@ -172,18 +172,18 @@ export function methodChecks(name: ScenarioName): void {
 
   test(`${name}: ssd changes exactly the selected weights, never reading D_r`, async () => {
     const f = await fixture(name);
-    const fisherD = trainingSetImportance(f.original, f.scenario.train);
+    const importanceD = trainingSetImportance(f.original, f.scenario.train);
     const alpha = 10; // the paper's
-    const r = await run(f, 'ssd', { alpha, lambda: 1 }, { precomputed: fisherD });
+    const r = await run(f, 'ssd', { alpha, lambda: 1 }, { precomputed: importanceD });
     const fF = ssdImportance(f.original, f.scenario.forget);
     const before = weightsOf(f.original);
     const after = weightsOf(r.model);
     let selected = 0;
     for (const [n, a] of before) {
-      const beta = dampeningFactors(fisherD.get(n)!, fF.get(n)!, alpha, 1);
+      const beta = dampeningFactors(importanceD.get(n)!, fF.get(n)!, alpha, 1);
       const b = after.get(n)!;
       for (let i = 0; i < a.length; i++) {
-        const isSel = fF.get(n)![i] > alpha * fisherD.get(n)![i];
+        const isSel = fF.get(n)![i] > alpha * importanceD.get(n)![i];
         if (isSel) selected++;
         if (!isSel) assert.ok(Object.is(a[i], b[i]), `${n}[${i}] moved but was not selected`);
         else assert.equal(b[i], Math.fround(a[i] * beta[i]));

@@ -142,9 +142,9 @@ test("ssdTrainingOrder is the authors' D (D_r then ΔD), under which I_f ≤ (|D
 
 test('ssd at its defaults dampens weights and lowers the forget accuracy on a class removal', async () => {
   const f = await fixture('class');
-  const fisherD = trainingSetImportance(f.original, f.scenario.train);
+  const importanceD = trainingSetImportance(f.original, f.scenario.train);
   assert.equal(SSD_BATCH_SIZE, 64);
-  const r = await unlearn('ssd', inputsOf(f, { precomputed: fisherD }), {});
+  const r = await unlearn('ssd', inputsOf(f, { precomputed: importanceD }), {});
   const selected = r.details.selected as number;
   assert.ok(selected > 0, 'selected no weight');
   // Exactly the selected weights moved, and only towards zero.

@@ -128,8 +128,8 @@ test('every method runs on the user model (or refuses it by name)', async () => 
   for (const id of ids) {
     const n0 = tf.memory().numTensors;
     // SSD reads its importance over D, computed once after training.
-    const fisherD = id.startsWith('ssd') ? trainingSetImportance(model, all) : undefined;
-    const r = await unlearn(id, { ...inputs(model), precomputed: fisherD }, quick(id));
+    const importanceD = id.startsWith('ssd') ? trainingSetImportance(model, all) : undefined;
+    const r = await unlearn(id, { ...inputs(model), precomputed: importanceD }, quick(id));
     assert.equal(modelWeightsProblem(r.model), null, id);
     assert.ok(isSoftmax(r.model), id);
     r.model.dispose();

@@ -26,7 +26,7 @@
  * not depend on the request, as a precomputed I_D must be). Gradients in inference mode (BatchNorm
  * on its moving statistics), as they take them in eval mode.
  *
- * Data read: ΔD, plus I_D computed once after training (`ctx.fisherD`, from `trainingSetImportance`;
+ * Data read: ΔD, plus I_D computed once after training (`ctx.precomputed`, from `trainingSetImportance`;
  * `uib unlearn` and the runner compute it from the scenario's training set before the timed run,
  * as the paper treats it as precomputed). SSD never reads D_r.
  */
@@ -205,7 +205,7 @@ export const ssd: UnlearnMethod<typeof params> = {
         if (!d || !f || d.length !== variable.size) {
           throw new UsageError(
             'ssd',
-            `fisherD has no entry of size ${variable.size} for weight "${name}"`,
+            `its importance over D has no entry of size ${variable.size} for weight "${name}"`,
           );
         }
         const beta = dampeningFactors(d, f, p.alpha, p.lambda);
