@@ -3,7 +3,16 @@ import { test } from 'node:test';
 import { isUsageError } from '../../src/core/errors.ts';
 import { avgGap } from '../../src/eval/distance.ts';
 import { evaluateAll } from '../../src/eval/evaluate.ts';
-import { DEFAULT_METRIC_IDS, getMetric, METRIC_IDS, METRICS } from '../../src/eval/registry.ts';
+import {
+  CHART_METRIC_IDS,
+  columnName,
+  DEFAULT_METRIC_IDS,
+  getMetric,
+  METRIC_GROUPS,
+  METRIC_IDS,
+  METRICS,
+  TERMINAL_METRIC_IDS,
+} from '../../src/eval/registry.ts';
 import type { EvalInput, SetPredictions } from '../../src/eval/types.ts';
 import { near, setOf } from './helpers.ts';
 
@@ -34,6 +43,39 @@ test('registry: one entry per id, in METRIC_IDS order, kebab-case, each document
     () => getMetric('mia'),
     (e: unknown) =>
       isUsageError(e) && /unknown metric "mia"; must be one of ua, ra/.test(e.message),
+  );
+});
+
+test('registry: the report vocabulary (groups, columns, terminal and chart sets) comes from the entries', () => {
+  for (const m of METRICS) assert.ok(METRIC_GROUPS.includes(m.group), m.id);
+  const columns = METRICS.map((m) => m.column);
+  assert.equal(new Set(columns).size, columns.length, 'column headers are unique');
+  for (const m of METRICS) {
+    assert.ok(m.column.length > 0 && !m.column.includes('\n'), m.id);
+    assert.equal(columnName(m.id), m.column);
+  }
+  assert.deepEqual(
+    ['ua', 'mia-efficacy', 'bias-correlation', 'js-forget', 'avg-gap'].map(columnName),
+    ['UA', 'MIA', 'ρ', 'JS ΔD', 'Avg.Gap'],
+  );
+  assert.equal(columnName('not-a-metric'), 'not-a-metric'); // a results file of another version
+  // The columns of both the terminal table and the charts, then each one's own.
+  const both = [
+    'ua',
+    'ra',
+    'ta',
+    'mia-efficacy',
+    'bias-correlation',
+    'bias-recall',
+    'asr',
+    'group-acc-gap',
+  ];
+  assert.deepEqual(TERMINAL_METRIC_IDS, [...both, 'js-test', 'avg-gap', 'time-ms', 'speed-up']);
+  assert.deepEqual(CHART_METRIC_IDS, [...both, 'js-forget', 'avg-gap']);
+  // Stored values are keyed by metric versions: only the selection score has been bumped.
+  assert.deepEqual(
+    METRICS.filter((m) => m.version !== undefined).map((m) => [m.id, m.version]),
+    [['selection', 2]],
   );
 });
 
