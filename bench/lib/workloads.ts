@@ -87,8 +87,9 @@ export const FISHER_WORKLOAD = {
 
 /**
  * End to end: the MNIST bias scenario, the CNN and its default recipe (./e2e.ts) — the scenario of
- * bench/uib-bias.ts (issue 4's benchmark) on the full MNIST training set, so the two benches' runs
- * compare. UIB-IF's cost is fixed (subsamples, 40 steps) while Retrain's grows with n.
+ * experiments/mnist-bias-full.json (docs/method.md §7) on the full MNIST training set, so the
+ * bench's times and the experiment's compare. UIB-IF's cost is fixed (subsamples, 40 steps) while
+ * Retrain's grows with n.
  */
 export const E2E_WORKLOAD = {
   id: 'e2e' as const,
