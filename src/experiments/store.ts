@@ -17,7 +17,7 @@ import { writeJsonAtomic } from '../core/atomic.ts';
 import { describeErrno, UsageError } from '../core/errors.ts';
 import { acquireLock } from '../core/lock.ts';
 import { MiB, readJsonChecked } from '../core/read.ts';
-import { type Cell, CellSchema, type Reference, ReferenceSchema } from './schema.ts';
+import { type Cell, CellSchema, type Reference, ReferenceSchema } from './results-schema.ts';
 
 export const SeedScenarioSchema = z.object({
   scenario: z.string(),

@@ -8,7 +8,8 @@
 import { isUsageError, UsageError } from '../core/errors.ts';
 import { rngFor } from '../core/rng.ts';
 import { getMethod, parseParams } from '../unlearn/registry.ts';
-import type { Cell, Experiment, TuningConfig, TuningSummary } from './schema.ts';
+import type { Cell, TuningSummary } from './results-schema.ts';
+import type { Experiment, TuningConfig } from './schema.ts';
 
 export interface MethodPlan {
   label: string;

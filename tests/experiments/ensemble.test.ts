@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggregate, ensembleCell } from '../../src/experiments/aggregate.ts';
+import { aggregate } from '../../src/experiments/aggregate.ts';
+import { ensembleCell } from '../../src/experiments/report/format.ts';
 import { renderHtml } from '../../src/experiments/report/html.ts';
 import { renderMarkdown, renderTerminal } from '../../src/experiments/report/markdown.ts';
-import type { Reference, Results } from '../../src/experiments/schema.ts';
+import type { Reference, Results } from '../../src/experiments/results-schema.ts';
 import { handMadeResults } from './fixture.ts';
 
 /** The hand-made results with Retrain members 1 and 2 per seed: UA +0.02 and +0.04, JS to member 0 0.02 and 0.04. */

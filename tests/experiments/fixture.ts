@@ -9,7 +9,7 @@ import type {
   Reference,
   Results,
   StoredEvalRecord,
-} from '../../src/experiments/schema.ts';
+} from '../../src/experiments/results-schema.ts';
 
 /** Range of a probability or rate, as the registry declares it. */
 const P = { min: 0, max: 1 } as const;

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { summarize } from '../../src/eval/stats.ts';
-import { aggregate, bestRows, formatSummary } from '../../src/experiments/aggregate.ts';
+import { aggregate, bestRows } from '../../src/experiments/aggregate.ts';
+import { formatSummary } from '../../src/experiments/report/format.ts';
 import { renderMarkdown, renderTerminal } from '../../src/experiments/report/markdown.ts';
 import { metricBarSpec } from '../../src/experiments/report/plots.ts';
 import { handMadeResults } from './fixture.ts';

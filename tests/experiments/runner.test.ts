@@ -10,8 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ensembleMean } from '../../src/experiments/runner.ts';
-import { parseResults } from '../../src/experiments/schema.ts';
+import { parseResults } from '../../src/experiments/results-schema.ts';
+import { ensembleMean } from '../../src/experiments/runner/references.ts';
 import { runUibSync } from '../helpers/cli.ts';
 
 const UIB = path.resolve('bin/uib.js');

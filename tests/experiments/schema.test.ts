@@ -10,11 +10,11 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
 import { DEMO_EXPERIMENT } from '../../src/experiments/demo.ts';
+import { parseResults } from '../../src/experiments/results-schema.ts';
 import {
   type ExperimentInput,
   loadExperiment,
   parseExperiment,
-  parseResults,
 } from '../../src/experiments/schema.ts';
 import { getMethod, parseParams } from '../../src/unlearn/registry.ts';
 import { handMadeResults } from './fixture.ts';

@@ -13,7 +13,7 @@ import {
   CellSchema,
   type Reference,
   ReferenceSchema,
-} from '../../src/experiments/schema.ts';
+} from '../../src/experiments/results-schema.ts';
 import { RunStore, type SeedScenario, SeedScenarioSchema } from '../../src/experiments/store.ts';
 import { tempDir } from '../data/helpers.ts';
 import {

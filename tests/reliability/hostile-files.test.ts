@@ -25,7 +25,8 @@ import { readIdxFile } from '../../src/data/idx.ts';
 import { createScenario, formatManifest, parseManifest } from '../../src/data/scenarios/index.ts';
 import { readManifest, type ScenarioParams } from '../../src/data/scenarios/manifest.ts';
 import { CPS_WAGES_SPEC, loadTabularFile } from '../../src/data/tabular-sets.ts';
-import { CellSchema, loadExperiment } from '../../src/experiments/schema.ts';
+import { CellSchema } from '../../src/experiments/results-schema.ts';
+import { loadExperiment } from '../../src/experiments/schema.ts';
 import { RunStore } from '../../src/experiments/store.ts';
 import { cifarRecord, tempDir } from '../data/helpers.ts';
 import { runUib } from '../helpers/cli.ts';
@@ -287,7 +288,7 @@ async function corruptCacheRun(): Promise<void> {
   const file = path.join(dir, 'exp.json');
   fs.writeFileSync(file, JSON.stringify(exp));
   const out = path.join(dir, 'out');
-  // The request each seed's manifest is cached under (runner.ts cachedManifest).
+  // The request each seed's manifest is cached under (runner/scenario.ts cachedManifest).
   const request = (seed: number) => ({
     dataset: 'mnist',
     dataDir: null,

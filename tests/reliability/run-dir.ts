@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sha256 } from '../../src/core/hash.ts';
 import { parseManifest } from '../../src/data/scenarios/manifest.ts';
-import { CellSchema, parseResults, ReferenceSchema } from '../../src/experiments/schema.ts';
+import { CellSchema, parseResults, ReferenceSchema } from '../../src/experiments/results-schema.ts';
 import { SeedScenarioSchema } from '../../src/experiments/store.ts';
 import { MODEL_FILE, readCheckpointMeta, WEIGHTS_FILE } from '../../src/models/checkpoint.ts';
 import { visibleFiles } from './cli.ts';

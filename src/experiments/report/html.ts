@@ -4,8 +4,9 @@
  * renders the same with JavaScript off and without a network.
  */
 import { describeEnvironment } from '../../backend/environment.ts';
+import { aggregate, type ScenarioTable } from '../aggregate.ts';
+import type { MetricInfo, Results } from '../results-schema.ts';
 import {
-  aggregate,
   CLIPPING_NOTE,
   describeScenario,
   directionMark,
@@ -15,12 +16,10 @@ import {
   groupColumns,
   PAIRED_NOTE,
   pairedTable,
-  type ScenarioTable,
   shortName,
   tuningTable,
   unitSuffix,
-} from '../aggregate.ts';
-import type { MetricInfo, Results } from '../schema.ts';
+} from './format.ts';
 import { costGapSpec, KEY_METRICS, metricBarSpec, perClassSpec, renderSvg } from './plots.ts';
 
 export async function renderHtml(results: Results): Promise<string> {

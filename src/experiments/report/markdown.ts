@@ -5,8 +5,9 @@
  */
 import { describeEnvironment } from '../../backend/environment.ts';
 import { ENSEMBLE_BAND_SDS } from '../../eval/ensemble.ts';
+import { aggregate, type Row, type ScenarioTable } from '../aggregate.ts';
+import type { MetricInfo, Results } from '../results-schema.ts';
 import {
-  aggregate,
   CLIPPING_NOTE,
   describeScenario,
   directionMark,
@@ -16,14 +17,11 @@ import {
   groupColumns,
   PAIRED_NOTE,
   pairedTable,
-  type Row,
-  type ScenarioTable,
   shortName,
   TERMINAL_COLUMNS,
   tuningTable,
   unitSuffix,
-} from '../aggregate.ts';
-import type { MetricInfo, Results } from '../schema.ts';
+} from './format.ts';
 
 export function renderMarkdown(results: Results): string {
   const tables = aggregate(results);
@@ -140,7 +138,7 @@ function escapeMd(s: string): string {
 export function renderTerminal(results: Results): string {
   const out: string[] = [];
   for (const t of aggregate(results)) {
-    const columns = t.columns.filter((c) => TERMINAL_COLUMNS.includes(c.id));
+    const columns = t.columns.filter((c) => TERMINAL_COLUMNS.has(c.id));
     const head = ['method', ...columns.map(header)];
     const body = t.rows.map((r) => [
       rowName(r),
@@ -154,7 +152,7 @@ export function renderTerminal(results: Results): string {
     );
     out.push(...alignedTable(head, body));
     out.push('');
-    const against = t.ensembleColumns.filter((c) => TERMINAL_COLUMNS.includes(c.id));
+    const against = t.ensembleColumns.filter((c) => TERMINAL_COLUMNS.has(c.id));
     if (t.retrainMembers >= 2 && against.length > 0) {
       const e = ensembleTable(t, against);
       out.push(

@@ -8,17 +8,10 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { ENSEMBLE_BAND_SDS } from '../../eval/ensemble.ts';
-import { METRICS } from '../../eval/registry.ts';
-import {
-  directionMark,
-  rangeOf,
-  type ScenarioTable,
-  scaled,
-  shortName,
-  shownInterval,
-  unitSuffix,
-} from '../aggregate.ts';
-import type { MetricInfo } from '../schema.ts';
+import { CHART_METRIC_IDS } from '../../eval/registry.ts';
+import type { ScenarioTable } from '../aggregate.ts';
+import type { MetricInfo } from '../results-schema.ts';
+import { directionMark, rangeOf, scaled, shortName, shownInterval, unitSuffix } from './format.ts';
 
 type VlSpec = vl.TopLevelSpec;
 
@@ -265,4 +258,4 @@ export function perClassSpec(t: ScenarioTable, classNames: readonly string[]): V
 }
 
 /** The metrics that get a bar chart, in registry order, where the scenario has them. */
-export const KEY_METRICS: readonly string[] = METRICS.filter((m) => m.chart).map((m) => m.id);
+export const KEY_METRICS: readonly string[] = CHART_METRIC_IDS;

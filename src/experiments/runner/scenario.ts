@@ -1,0 +1,233 @@
+/**
+ * One (seed, scenario): the scenario built (its manifest cached), nothing done when every record is
+ * stored under its key, else the reference runs, the shadow design and every method cell.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeJsonAtomic } from '../../core/atomic.ts';
+import { isUsageError } from '../../core/errors.ts';
+import { sha256Json } from '../../core/hash.ts';
+import { readTextChecked } from '../../core/read.ts';
+import {
+  createScenario,
+  type Manifest,
+  materialiseScenario,
+  type Scenario,
+} from '../../data/scenarios/index.ts';
+import { MANIFEST_MAX_BYTES, parseManifest } from '../../data/scenarios/manifest.ts';
+import type { ScenarioFacts } from '../../eval/types.ts';
+import type { ModelSpec } from '../../models/types.ts';
+import type { TrainRecipe } from '../../train/types.ts';
+import { exampleImages } from '../report/png.ts';
+import type { Experiment, ScenarioConfig } from '../schema.ts';
+import { type ShadowContext, shadowDesign } from '../shadow.ts';
+import type { RunStore } from '../store.ts';
+import { isFinal, runMethodCells } from './cell.ts';
+import {
+  CELL_FORMAT,
+  type Keys,
+  keysOf,
+  range,
+  type ScenarioRun,
+  type SeedScenarioJob,
+} from './plan.ts';
+import { runOriginal, runRetrainEnsemble } from './references.ts';
+
+/** Every (seed, scenario) of the job's experiment: seeds outer, scenarios inner. */
+export async function runSeedScenarios(
+  job: Omit<SeedScenarioJob, 'scenario' | 'seed'>,
+): Promise<void> {
+  for (const seed of job.exp.seeds) {
+    for (const scenario of job.exp.scenarios) await runSeedScenario({ ...job, scenario, seed });
+  }
+}
+
+async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
+  const { exp, scenario, seed, methods, store, progress } = job;
+  const tag = `${job.tag ?? ''}seed ${seed} · ${scenario.id}`;
+
+  progress.stage(`${tag}: scenario`);
+  let manifest = cachedManifest(exp, scenario, seed, store);
+  let manifestHash = sha256Json(manifest);
+  // Cheap facts first: if every record is stored under the right key, nothing needs the data.
+  const spec0 = { arch: exp.model.arch, hidden: exp.model.hidden, width: exp.model.width, seed };
+  const recipe: TrainRecipe = { ...exp.training, seed };
+  const stored = store.readSeedScenario(scenario.id, seed);
+  if (stored && stored.manifestHash === manifestHash) {
+    const spec = { ...spec0, inputShape: stored.sampleShape, numClasses: stored.numClasses };
+    const keys = keysOf(exp, manifestHash, spec, recipe, job.metricIds);
+    if (allDone(job, keys)) {
+      const units = 1 + keys.retrains.length + methods.length;
+      for (let i = 0; i < units; i++) progress.done(`${tag}: already done`);
+      job.counters.skipped += units;
+      return;
+    }
+  }
+
+  const where = `${scenario.id} (seed ${seed})`;
+  let data: Scenario;
+  try {
+    data = materialiseScenario(manifest, where);
+  } catch (e) {
+    // A cached manifest built from other bytes of the data set (the files were replaced since):
+    // a miss like any other stale entry. Built anew; a mismatch then is the data's own fault.
+    if (!isUsageError(e) || !/hash mismatch/.test(e.message)) throw e;
+    manifest = cachedManifest(exp, scenario, seed, store, { rebuild: true });
+    manifestHash = sha256Json(manifest);
+    data = materialiseScenario(manifest, where);
+  }
+  const spec: ModelSpec = {
+    ...spec0,
+    inputShape: [...data.train.sampleShape],
+    numClasses: data.train.numClasses,
+  };
+  const keys = keysOf(exp, manifestHash, spec, recipe, job.metricIds);
+  const classNames = [
+    ...(data.train.source.classNames ?? range(data.train.numClasses).map(String)),
+  ];
+  store.writeSeedScenario({
+    scenario: scenario.id,
+    seed,
+    manifestHash,
+    counts: { ...manifest.counts },
+    sampleShape: [...data.train.sampleShape],
+    numClasses: data.train.numClasses,
+    forgetExamples:
+      seed === exp.seeds[0] ? exampleImages(data.forget, exp.options.exampleImages) : [],
+    classNames,
+  });
+
+  const run: ScenarioRun = {
+    job,
+    tag,
+    data,
+    spec,
+    recipe,
+    manifestHash,
+    keys,
+    facts: scenarioFacts(scenario, data),
+    evalOpts: { batchSize: exp.options.evalBatchSize },
+    models: [],
+  };
+  try {
+    const ensemble = await runRetrainEnsemble(run);
+    const original = await runOriginal(run, ensemble);
+    await runMethodCells(run, {
+      ...ensemble,
+      original: original.model,
+      originalSets: original.sets,
+      shadow: shadowContext(run),
+    });
+  } finally {
+    for (const model of run.models) model.dispose();
+  }
+}
+
+function allDone(job: SeedScenarioJob, keys: Keys): boolean {
+  const { store, scenario, seed } = job;
+  const o = store.readReference(scenario.id, seed, 'original');
+  if (o?.cacheKey !== keys.originalRecord) return false;
+  const retrainsDone = keys.retrainRecords.every(
+    (key, member) => store.readReference(scenario.id, seed, 'retrain', member)?.cacheKey === key,
+  );
+  if (!retrainsDone) return false;
+  return job.methods.every((m) =>
+    isFinal(store.readCell(scenario.id, seed, m.label), keys.cell(m)),
+  );
+}
+
+/**
+ * Shadow runs for the privacy metrics: the design and the shared shadows once per (scenario,
+ * seed); each method's unlearned shadows when its cell runs.
+ */
+function shadowContext(run: ScenarioRun): ShadowContext | undefined {
+  const { exp, seed, store, progress } = run.job;
+  if (exp.options.shadowModels === 0) return undefined;
+  const { data, spec, recipe, manifestHash } = run;
+  return {
+    design: shadowDesign(
+      data,
+      { models: exp.options.shadowModels, targets: exp.options.shadowTargets },
+      seed,
+      { format: CELL_FORMAT, manifestHash, spec, recipe },
+    ),
+    spec,
+    recipe,
+    test: data.test,
+    cacheDir: store.cacheDir,
+    batchSize: exp.options.evalBatchSize,
+    seed,
+    onUnit: (what) => progress.stage(`${run.tag}: ${what}`),
+  };
+}
+
+/** The manifest of (scenario, seed), built once and kept in the cache (building it hashes the data). */
+function cachedManifest(
+  exp: Experiment,
+  scenario: ScenarioConfig,
+  seed: number,
+  store: RunStore,
+  opts: { rebuild?: boolean } = {},
+): Manifest {
+  const request = {
+    dataset: exp.dataset.name,
+    dataDir: exp.dataset.dir ?? null,
+    seed,
+    trainSize: exp.dataset.trainSubset ?? null,
+    testSize: exp.dataset.testSubset ?? null,
+    scenario: scenario.params,
+  };
+  const file = path.join(store.cacheDir, 'manifests', `${sha256Json(request)}.json`);
+  if (opts.rebuild) fs.rmSync(file, { recursive: true, force: true });
+  if (fs.existsSync(file)) {
+    // What createScenario writes into the manifest from the request: a cached file that says
+    // otherwise (edited, or a hash collision) describes another scenario.
+    const subset = (size: number | null) => (size ? { size, seed } : null);
+    const wanted = sha256Json({
+      dataset: { id: request.dataset, dir: request.dataDir },
+      seed,
+      trainSubset: subset(request.trainSize),
+      testSubset: subset(request.testSize),
+      scenario: request.scenario,
+    });
+    try {
+      const m = parseManifest(
+        readTextChecked(file, { maxBytes: MANIFEST_MAX_BYTES, within: store.cacheDir }),
+        file,
+      );
+      const { dataset, trainSubset, testSubset } = m;
+      const head = { dataset, seed: m.seed, trainSubset, testSubset, scenario: m.scenario };
+      if (sha256Json(head) === wanted) return m;
+    } catch (e) {
+      if (!isUsageError(e)) throw e;
+    }
+    // Unreadable, invalid or another request's: a miss. Whatever is there (a directory even)
+    // goes, and the manifest is built and written again.
+    fs.rmSync(file, { recursive: true, force: true });
+  }
+  const manifest = createScenario(request);
+  writeJsonAtomic(file, manifest);
+  return manifest;
+}
+
+function scenarioFacts(scenario: ScenarioConfig, data: Scenario): ScenarioFacts {
+  return { kind: scenario.params.kind, ...kindFacts(scenario, data) };
+}
+
+function kindFacts(scenario: ScenarioConfig, data: Scenario): ScenarioFacts {
+  const p = scenario.params;
+  switch (p.kind) {
+    case 'bias':
+      return { biasClass: p.biasClass };
+    case 'pattern':
+      return { biasClass: p.forgetClass };
+    case 'colour':
+      return p.forgetClass === null ? {} : { biasClass: p.forgetClass };
+    case 'backdoor':
+      return { backdoorTarget: p.targetClass };
+    case 'subgroup':
+      return data.train.numClasses === 2 ? { positiveClass: 1 } : {};
+    default:
+      return {};
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The tuning protocol's hookup (tuning.ts plans and chooses): its trials run as cells of a
+ * development run, in a store of their own, before the reported cells; the choice goes to tuning.json.
+ */
+import * as path from 'node:path';
+import { writeJsonAtomic } from '../../core/atomic.ts';
+import { AVG_GAP_METRICS } from '../../eval/distance.ts';
+import type { TuningSummary } from '../results-schema.ts';
+import type { Experiment } from '../schema.ts';
+import { RunStore } from '../store.ts';
+import {
+  allTrials,
+  chooseTrials,
+  type MethodPlan,
+  ruleMetric,
+  type TuningPlan,
+} from '../tuning.ts';
+import type { SeedScenarioJob } from './plan.ts';
+import { runSeedScenarios } from './scenario.ts';
+
+export interface DevelopmentRun {
+  exp: Experiment;
+  metricIds: string[];
+  /** Units of work per (seed, scenario), for the progress bar. */
+  perSeed: number;
+}
+
+/**
+ * The tuning phase as an experiment of its own: the development scenarios and seeds, no shadow
+ * models, a Retrain ensemble only for the oracle rule, and only the metrics the rule reads.
+ */
+export function developmentRun(exp: Experiment, tuning: TuningPlan): DevelopmentRun {
+  const oracle = tuning.config.rule === 'oracle';
+  const retrainSeeds = oracle ? exp.options.retrainSeeds : 0;
+  const metricIds = oracle
+    ? [...AVG_GAP_METRICS, 'avg-gap']
+    : ['ua', 'ra', 'ta', ruleMetric(tuning.config.rule)];
+  return {
+    exp: {
+      ...exp,
+      scenarios: tuning.config.scenarios,
+      seeds: tuning.config.seeds,
+      options: { ...exp.options, retrainSeeds, shadowModels: 0, exampleImages: 0 },
+    },
+    metricIds,
+    perSeed: 1 + retrainSeeds + allTrials(tuning).length,
+  };
+}
+
+/** Run the trials on the development cells and choose; the methods the reported cells run. */
+export async function runTuning(
+  tuning: TuningPlan,
+  dev: DevelopmentRun,
+  declared: MethodPlan[],
+  outDir: string,
+  shared: Pick<SeedScenarioJob, 'progress' | 'counters' | 'failures'>,
+): Promise<{ methods: MethodPlan[]; summary: TuningSummary }> {
+  const devStore = new RunStore(path.join(outDir, 'tuning'));
+  await runSeedScenarios({
+    exp: dev.exp,
+    methods: allTrials(tuning),
+    metricIds: dev.metricIds,
+    store: devStore,
+    ...shared,
+    tag: 'tuning · ',
+  });
+  const choice = chooseTrials(tuning, declared, (t, scenario, seed) =>
+    devStore.readCell(scenario, seed, t.label),
+  );
+  writeJsonAtomic(path.join(outDir, 'tuning.json'), choice.summary);
+  return choice;
+}
