@@ -9,10 +9,12 @@ import { Command, CommanderError } from 'commander';
 import { errnoError, isUsageError, oneLine } from '../core/errors.ts';
 import { COMMANDS } from './commands/index.ts';
 
+const VERSION = '0.1.0';
+
 export function buildProgram(): Command {
   const program = new Command('uib')
     .description('Machine unlearning for TensorFlow.js models (Unlearning Information Bottleneck)')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
@@ -21,8 +23,32 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `uib --version --verbose`: the version, then the compute route this machine gives (backend,
+ * kernels, their BLAS and threads) and why the native addon is missing when it is. Starts the
+ * backend, so it is kept off the plain `--version` path.
+ */
+async function printVerboseVersion(): Promise<void> {
+  const [{ initBackend, nativeUnavailableReason }, { computeEnvironment, describeEnvironment }] =
+    await Promise.all([import('../backend/index.ts'), import('../backend/environment.ts')]);
+  await initBackend();
+  const env = computeEnvironment();
+  const missing = env.backend === 'wasm' && !env.addon ? nativeUnavailableReason() : undefined;
+  process.stdout.write(
+    `uib ${VERSION}\nroute: ${describeEnvironment(env)}${missing ? ` (native addon: ${missing})` : ''}\ntfjs ${env.tfjs}, node ${env.node}\n`,
+  );
+}
+
 /** Run the CLI on `argv` (without `node uib`); resolves to the exit code. Never calls process.exit. */
 export async function run(argv: string[]): Promise<number> {
+  if (
+    argv.length === 2 &&
+    argv.includes('--verbose') &&
+    argv.some((a) => a === '--version' || a === '-V')
+  ) {
+    await printVerboseVersion();
+    return 0;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
