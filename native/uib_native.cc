@@ -2,13 +2,14 @@
 //
 // Every function computes in place on the wasm heap: JS passes the heap as a Float32Array and the
 // element index of each tensor in it, so no tensor is copied in or out. Matrix products are
-// OpenBLAS sgemm (single-threaded per call); the threads are ours: work is split over the batch
-// (convolutions, pooling), rows (sums, elementwise passes) or tiles of a product, `g_threads`
-// ways (UIB_THREADS).
+// OpenBLAS sgemm, or uib's own (sgemm.cc) where the machine has no OpenBLAS (binding.gyp's
+// uib_blas, picked by native/build.mjs), single-threaded per call; the threads are ours: work is
+// split over the batch (convolutions, pooling), rows (sums, elementwise passes) or tiles of a
+// product, `g_threads` ways (UIB_THREADS).
 // Convolutions are NHWC with HWIO filters, lowered to im2col + sgemm one batch chunk at a time.
 //
-// No result depends on the thread count (nor on minParallelWork). sgemm's bits depend on the
-// shape of each call (and on OpenBLAS's own threads, kept at 1), so products are cut into pieces
+// No result depends on the thread count (nor on minParallelWork). OpenBLAS sgemm's bits depend on
+// the shape of each call (and on its own threads, kept at 1), so products are cut into pieces
 // fixed by the shape alone (`Parts`), whatever the number of threads that then share them; sums
 // over a split dimension (a batch, rows) go into one partial per piece, added in piece order.
 // Work done per sample or per element needs neither: any split gives the same bits.
@@ -23,12 +24,17 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
+#ifdef UIB_BUILTIN_GEMM
+#include "sgemm.h"
+#else
 extern "C" {
 #include <cblas.h>
 }
+#endif
 
 namespace {
 
@@ -213,6 +219,18 @@ struct Args {
 
 // ---- matrix products ---------------------------------------------------------------------------
 
+// Row-major C[M×N] = op(A)·op(B) + beta·C on one thread: OpenBLAS's cblas_sgemm (alpha 1) or
+// uib's own (sgemm.h: each entry one FMA chain over k, whatever the shape of the call).
+inline void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+#ifdef UIB_BUILTIN_GEMM
+  uib::sgemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+#else
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+              K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
 // C[M,N] = op(A)·op(B) + beta·C, row-major, in 1, 2 or 4 tiles of whole 16-row (or 16-column)
 // blocks fixed by the shape, each one sgemm over all of K. Tiles split the longer side of C: a
 // tile packs the other operand again, so that is the smaller one. Products under 4M multiply-adds
@@ -229,11 +247,9 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, con
   forParts(parts, threadsFor(work), [&](int64_t t) {
     const int64_t d0 = parts.begin(t) * 16, d1 = std::min(side, parts.end(t) * 16);
     if (byRows)
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                  d1 - d0, N, K, 1.0f, A + (ta ? d0 : d0 * K), lda, B, ldb, beta, C + d0 * N, N);
+      sgemm(ta, tb, d1 - d0, N, K, A + (ta ? d0 : d0 * K), lda, B, ldb, beta, C + d0 * N, N);
     else
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-                  d1 - d0, K, 1.0f, A, lda, B + (tb ? d0 * K : d0), ldb, beta, C + d0, N);
+      sgemm(ta, tb, M, d1 - d0, K, A, lda, B + (tb ? d0 * K : d0), ldb, beta, C + d0, N);
   });
 }
 
@@ -656,8 +672,7 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
         A = cols.data();
       }
       float* out = y + b0 * P * g.Co;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * P, g.Co, K, 1.0f, A, K, w, g.Co,
-                  0.0f, out, g.Co);
+      sgemm(false, false, nb * P, g.Co, K, A, K, w, g.Co, 0.0f, out, g.Co);
       if (bias != nullptr || relu) {
         for (int64_t r = 0; r < nb * P; r++) {
           float* row = out + r * g.Co;
@@ -709,13 +724,13 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
     for (int64_t p = p0; p < p1; p++) {
       const int64_t b0 = parts.begin(p), nb = parts.end(p) - b0;
       if (g.pointwise()) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * P, K, g.Co, 1.0f,
-                    dy + b0 * P * g.Co, g.Co, w, g.Co, 0.0f, dx + b0 * P * K, K);
+        sgemm(false, true, nb * P, K, g.Co, dy + b0 * P * g.Co, g.Co, w, g.Co, 0.0f,
+              dx + b0 * P * K, K);
         continue;
       }
       std::fill(dx + b0 * g.H * g.W * g.Ci, dx + (b0 + nb) * g.H * g.W * g.Ci, 0.0f);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * P, K, g.Co, 1.0f,
-                  dy + b0 * P * g.Co, g.Co, w, g.Co, 0.0f, cols.data(), K);
+      sgemm(false, true, nb * P, K, g.Co, dy + b0 * P * g.Co, g.Co, w, g.Co, 0.0f, cols.data(),
+            K);
       col2imAdd(g, cols.data(), b0, nb, dx);
     }
   }, std::min(threadsFor(double(g.B) * P * K * g.Co), parts.count));
@@ -762,9 +777,8 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
           im2col(g, x, b0, nb, cols.data());
           A = cols.data();
         }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.Co, nb * P, 1.0f, A, K,
-                    dy + b0 * P * g.Co, g.Co, b0 == parts.begin(p) ? 0.0f : 1.0f,
-                    partials.get() + p * KC, g.Co);
+        sgemm(true, false, K, g.Co, nb * P, A, K, dy + b0 * P * g.Co, g.Co,
+              b0 == parts.begin(p) ? 0.0f : 1.0f, partials.get() + p * KC, g.Co);
       }
     }
   }, std::min(threads, parts.count));
@@ -915,8 +929,7 @@ napi_value ConvSquaredGrad(napi_env env, napi_callback_info info) {
           im2col(g, x, b, 1, cols.data());
           A = cols.data();
         }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.Co, P, 1.0f, A, K,
-                    dy + b * P * g.Co, g.Co, 0.0f, grad.data(), g.Co);
+        sgemm(true, false, K, g.Co, P, A, K, dy + b * P * g.Co, g.Co, 0.0f, grad.data(), g.Co);
         for (int64_t j = 0; j < KC; j++) sum[j] += double(grad[j]) * grad[j];
       }
     }
@@ -1232,21 +1245,99 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   }
   g_threads = n;
   g_minParallelWork = minWork;
+#ifndef UIB_BUILTIN_GEMM
   // Again here, in case anything else in the process raised it: OpenBLAS's own threads split a
   // product by the thread count, and its bits change with the split.
   openblas_set_num_threads(1);
+#endif
   return nullptr;
 }
 
-napi_value Config(napi_env env, napi_callback_info) {
+napi_value String(napi_env env, const char* s) {
   napi_value out;
-  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &out);
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &out);
   return out;
 }
 
+// config(): the BLAS's description (OpenBLAS's build line; uib's GEMM and its micro-kernel).
+napi_value Config(napi_env env, napi_callback_info) {
+#ifdef UIB_BUILTIN_GEMM
+  const std::string line = std::string("uib built-in GEMM, ") + uib::sgemmKernel() + " kernel";
+  return String(env, line.c_str());
+#else
+  return String(env, openblas_get_config());
+#endif
+}
+
+// blas(): "openblas" or "builtin", the route this addon was built with.
+napi_value Blas(napi_env env, napi_callback_info) {
+#ifdef UIB_BUILTIN_GEMM
+  return String(env, "builtin");
+#else
+  return String(env, "openblas");
+#endif
+}
+
+// gemmKernel(): the micro-kernel products run on: uib's "avx512", "avx2" or "portable", or
+// OpenBLAS's core name (e.g. "SkylakeX").
+napi_value GemmKernel(napi_env env, napi_callback_info) {
+#ifdef UIB_BUILTIN_GEMM
+  return String(env, uib::sgemmKernel());
+#else
+  return String(env, openblas_get_corename());
+#endif
+}
+
+// selectGemmKernel(name): uib's GEMM only (tests, benchmarks): use that micro-kernel from now on;
+// false when this CPU lacks it or the addon is built with OpenBLAS.
+napi_value SelectGemmKernel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  char name[32] = {0};
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "selectGemmKernel needs a kernel name");
+    return nullptr;
+  }
+  bool ok = false;
+#ifdef UIB_BUILTIN_GEMM
+  ok = uib::sgemmSelectKernel(name);
+#endif
+  napi_value out;
+  napi_get_boolean(env, ok, &out);
+  return out;
+}
+
+// sgemm(heap, transA, transB, M, N, K, a, lda, b, ldb, beta, c, ldc): one single-threaded
+// row-major product c = op(a)·op(b) + beta·c through the addon's BLAS, as its kernels call it
+// (tests of the GEMM itself; beta 0 does not read c).
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  const bool ta = a.i(1) != 0, tb = a.i(2) != 0;
+  const int64_t M = a.i(3), N = a.i(4), K = a.i(5), lda = a.i(7), ldb = a.i(9), ldc = a.i(12);
+  double beta = 0;
+  if (a.ok && (a.argc <= 10 || napi_get_value_double(env, a.argv[10], &beta) != napi_ok))
+    a.fail("expected a number");
+  if (!a.ok) return nullptr;
+  if (M < 1 || N < 1 || K < 1 || lda < (ta ? M : K) || ldb < (tb ? K : N) || ldc < N) {
+    a.fail("sgemm: M, N, K must be ≥ 1 and each leading dimension at least its row's length");
+    return nullptr;
+  }
+  const float* A = a.at(6, ((ta ? K : M) - 1) * lda + (ta ? M : K));
+  const float* B = a.at(8, ((tb ? N : K) - 1) * ldb + (tb ? K : N));
+  float* C = a.at(11, (M - 1) * ldc + N);
+  if (!a.ok) return nullptr;
+  sgemm(ta, tb, M, N, K, A, lda, B, ldb, float(beta), C, ldc);
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
+#ifndef UIB_BUILTIN_GEMM
   // One OpenBLAS thread per call: the threads are ours, and two pools would oversubscribe 2 cores.
   openblas_set_num_threads(1);
+#endif
   struct {
     const char* name;
     napi_callback cb;
@@ -1265,7 +1356,11 @@ napi_value Init(napi_env env, napi_value exports) {
              {"batchNorm", BatchNorm},
              {"batchNormGrad", BatchNormGrad},
              {"setThreads", SetThreads},
-             {"config", Config}};
+             {"config", Config},
+             {"blas", Blas},
+             {"gemmKernel", GemmKernel},
+             {"selectGemmKernel", SelectGemmKernel},
+             {"sgemm", Sgemm}};
   for (auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);

@@ -1,13 +1,18 @@
 /**
- * The native addon (native/uib_native.cc, OpenBLAS sgemm + uib's threads), built by `npm ci` when
- * the machine has a C++ compiler and libopenblas-dev. Optional: when it is absent, fails to load,
- * or UIB_NATIVE=0, `nativeAddon()` is undefined and the wasm kernels run instead.
+ * The native addon (native/uib_native.cc + uib's threads), built by `npm ci` when the machine has
+ * a C++ compiler: its matrix products are OpenBLAS sgemm where libopenblas-dev is installed, else
+ * uib's own GEMM (native/sgemm.cc); `nativeBlas()` says which (native/build.mjs picks). Optional:
+ * when it is absent, fails to load, or UIB_NATIVE=0, `nativeAddon()` is undefined and the wasm
+ * kernels run instead. UIB_NATIVE_ADDON=path loads another build of it (tests, benchmarks: e.g.
+ * native/build-builtin/build/Release/uib_native.node from `UIB_BLAS=builtin node native/build.mjs
+ * --out native/build-builtin`).
  *
  * Every function works in place on the wasm heap: `heap` is the backend's HEAPF32 and each tensor
  * is passed as the index of its first float in it.
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { UsageError } from '../../core/errors.ts';
 
 export interface NativeAddon {
@@ -121,10 +126,42 @@ export interface NativeAddon {
    * result's bits: the work is cut into pieces fixed by the shape (native/uib_native.cc).
    */
   setThreads(n: number, minParallelWork?: number): void;
-  /** OpenBLAS's build description (version, target CPU). */
+  /** The BLAS's description: OpenBLAS's build line (version, target CPU), or uib's GEMM and kernel. */
   config(): string;
+  /** The BLAS the addon was built with (native/build.mjs): the system OpenBLAS or uib's own GEMM. */
+  blas(): NativeBlas;
+  /** The micro-kernel products run on: uib's `avx512`, `avx2` or `portable`, or OpenBLAS's core. */
+  gemmKernel(): string;
+  /**
+   * uib's GEMM only (tests, benchmarks): run every later product on that micro-kernel; false (no
+   * change) when the CPU lacks it or the addon is built with OpenBLAS.
+   */
+  selectGemmKernel(name: string): boolean;
+  /**
+   * One single-threaded row-major product c = op(a)·op(b) + beta·c (beta 0 does not read c)
+   * through the addon's BLAS, as its kernels call it; lda, ldb, ldc are row strides in floats.
+   */
+  sgemm(
+    heap: Float32Array,
+    transposeA: number,
+    transposeB: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    beta: number,
+    c: number,
+    ldc: number,
+  ): void;
 }
 
+/** `openblas`: the system OpenBLAS; `builtin`: uib's own GEMM (native/sgemm.cc). */
+export type NativeBlas = 'openblas' | 'builtin';
+
+/** The build `npm ci` makes (native/build.mjs), relative to this file. */
 const ADDON_PATH = '../../../native/build/Release/uib_native.node';
 
 let loaded: { addon?: NativeAddon; reason?: string } | undefined;
@@ -140,15 +177,25 @@ export function nativeUnavailableReason(): string | undefined {
   return loaded?.reason;
 }
 
+/** The BLAS of the addon in use, or undefined when there is none. */
+export function nativeBlas(): NativeBlas | undefined {
+  return nativeAddon()?.blas();
+}
+
 function load(): { addon?: NativeAddon; reason?: string } {
   if (process.env.UIB_NATIVE === '0') return { reason: 'disabled by UIB_NATIVE=0' };
+  const chosen = process.env.UIB_NATIVE_ADDON;
+  const file = chosen ? path.resolve(chosen) : ADDON_PATH;
+  const shown = chosen ? `UIB_NATIVE_ADDON=${chosen}` : 'native/build/Release/uib_native.node';
   let addon: NativeAddon;
   try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    addon = createRequire(import.meta.url)(file) as NativeAddon;
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    return { reason: `native/build/Release/uib_native.node did not load (${msg})` };
+    return { reason: `${shown} did not load (${msg})` };
   }
+  // A build from before the two BLAS routes has no blas(): it is OpenBLAS's.
+  if (typeof addon.blas !== 'function') addon = { ...addon, blas: () => 'openblas' };
   const setThreads = addon.setThreads;
   // Every later setThreads (tests, benchmarks) also updates nativeThreads(), so that a record
   // names the thread count its kernels ran with.
