@@ -161,6 +161,8 @@ export const ResultsSchema = z.object({
     route: z.string(),
     threads: z.number(),
     addon: z.boolean(),
+    /** The native route's BLAS (absent in results written before there were two). */
+    blas: z.enum(['openblas', 'builtin']).nullable().optional(),
     tfjs: z.string(),
     node: z.string(),
     platform: z.string(),

@@ -13,7 +13,10 @@ import { MiB, readJsonChecked } from '../core/read.ts';
 
 export const RECORD_FILE = 'deletion-record.json';
 export const RECORD_FORMAT = 'uib-deletion-record/2';
-/** A record's `details` hold per-layer facts (λ_l, step norms): ResNet-18's are ~50 KB. */
+/**
+ * A record's `details` hold per-layer facts (λ_l, step norms): ResNet-18's are ~50 KB, a large
+ * model's of your own (own-record.ts) stay far below this too.
+ */
 const RECORD_MAX_BYTES = 16 * MiB;
 
 /** What every deletion record states about the run itself (shared with the own-model record). */
@@ -41,6 +44,8 @@ export const RUN_FACTS = {
     route: z.string(),
     threads: z.number().int().min(1),
     addon: z.boolean(),
+    /** The native route's BLAS (absent in records written before there were two). */
+    blas: z.enum(['openblas', 'builtin']).nullable().optional(),
     tfjs: z.string(),
     node: z.string(),
   }),
@@ -132,9 +137,13 @@ export function jsonSafe(value: unknown): unknown {
   );
 }
 
-/** Check a record and write it atomically. */
-export function writeDeletionRecord(file: string, record: DeletionRecord): void {
-  const r = DeletionRecord.safeParse(record);
+/** Check a record against its `schema` and write it atomically (either kind of record). */
+export function writeRecord<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  record: z.output<S>,
+): void {
+  const r = schema.safeParse(record);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new Error(`deletion record: ${issue.path.join('.')}: ${issue.message}`);
@@ -142,29 +151,45 @@ export function writeDeletionRecord(file: string, record: DeletionRecord): void 
   writeJsonAtomic(file, r.data);
 }
 
-/** Read and check a deletion record; a malformed one is a one-line UsageError naming the file. */
-export function readDeletionRecord(file: string): DeletionRecord {
+/** A record file's JSON, and the `format` it declares (null when that is not a string). */
+export function readRecordFile(file: string): { raw: unknown; format: string | null } {
   const raw = readJsonChecked(file, { maxBytes: RECORD_MAX_BYTES });
   const format = (raw as { format?: unknown } | null)?.format;
-  // A user model's record (own-record.ts) is not from another version: say what it is.
-  if (typeof format === 'string' && format.startsWith('uib-deletion-record/own-'))
-    throw new UsageError(
-      file,
-      `is the record of a model of your own (${format}); read it with readOwnDeletionRecord`,
-    );
-  if (
-    typeof format === 'string' &&
-    format.startsWith('uib-deletion-record/') &&
-    format !== RECORD_FORMAT
-  )
-    throw new UsageError(
-      file,
-      `format ${format} was written by another uib version; this one reads ${RECORD_FORMAT} (unlearn again to get a record it can verify)`,
-    );
-  const r = DeletionRecord.safeParse(raw);
+  return { raw, format: typeof format === 'string' ? format : null };
+}
+
+/** A record read back, checked against its `schema`; a malformed one is a one-line UsageError. */
+export function checkRecord<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  raw: unknown,
+): z.output<S> {
+  const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new UsageError(file, `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   }
   return r.data;
+}
+
+/** Check a record and write it atomically. */
+export function writeDeletionRecord(file: string, record: DeletionRecord): void {
+  writeRecord(file, DeletionRecord, record);
+}
+
+/** Read and check a deletion record; a malformed one is a one-line UsageError naming the file. */
+export function readDeletionRecord(file: string): DeletionRecord {
+  const { raw, format } = readRecordFile(file);
+  // A user model's record (own-record.ts) is not from another version: say what it is.
+  if (format?.startsWith('uib-deletion-record/own-'))
+    throw new UsageError(
+      file,
+      `is the record of a model of your own (${format}); read it with readOwnDeletionRecord`,
+    );
+  if (format?.startsWith('uib-deletion-record/') && format !== RECORD_FORMAT)
+    throw new UsageError(
+      file,
+      `format ${format} was written by another uib version; this one reads ${RECORD_FORMAT} (unlearn again to get a record it can verify)`,
+    );
+  return checkRecord(file, DeletionRecord, raw);
 }

@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { computeEnvironment } from '../../src/backend/environment.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { UsageError } from '../../src/core/errors.ts';
+import { claimEnvironment } from '../../src/experiments/runner/write.ts';
 import { parseExperiment } from '../../src/experiments/schema.ts';
 import { getMethod, parseParams } from '../../src/unlearn/registry.ts';
 import { tempDir } from '../data/helpers.ts';
@@ -90,6 +93,24 @@ test('a seed above 2^32 − 1 (or 2^53) is refused up front, in flags and in exp
     () => parseExperiment({ ...TINY_EXPERIMENT, seeds: [2 ** 53 + 2] }, 'exp.json'),
     /exp\.json: seeds\[0\]/,
   );
+});
+
+test("a run resumed on the native route with the other BLAS is refused; a block without one is OpenBLAS's", async (t) => {
+  await initBackend('wasm');
+  const now = computeEnvironment();
+  if (now.route !== 'native') return t.skip('no native addon on this machine');
+  const out = tempDir('resume-blas');
+  const write = (env: object) =>
+    fs.writeFileSync(path.join(out, 'environment.json'), JSON.stringify(env));
+  write({ ...now, blas: now.blas === 'openblas' ? 'builtin' : 'openblas' });
+  assert.throws(
+    () => claimEnvironment(out),
+    (e: unknown) => e instanceof UsageError && /UIB_BLAS/.test(e.message),
+  );
+  const { blas: _, ...legacy } = now;
+  write(legacy);
+  if (now.blas === 'openblas') assert.equal(claimEnvironment(out).blas, 'openblas');
+  else assert.throws(() => claimEnvironment(out), UsageError);
 });
 
 test('a run resumed on another backend (or route) is refused, not mixed', async () => {

@@ -47,10 +47,16 @@ export function claimEnvironment(outDir: string): ComputeEnvironment {
     } catch {
       // unreadable: the cells are checked by their keys; start the file anew
     }
-    if (was && (was.backend !== now.backend || was.route !== now.route)) {
+    // A block from before there were two BLAS routes on the native one was OpenBLAS's.
+    const blasOf = (e: Partial<ComputeEnvironment>) =>
+      e.route === 'native' ? (e.blas ?? 'openblas') : null;
+    if (
+      was &&
+      (was.backend !== now.backend || was.route !== now.route || blasOf(was) !== blasOf(now))
+    ) {
       throw new UsageError(
         outDir,
-        `was run on ${describeRoute(was as ComputeEnvironment)}; this run is on ${describeRoute(now)}. Their results differ in the last bits: resume with the same backend and route (--backend, UIB_NATIVE) or give another --out`,
+        `was run on ${describeRoute({ ...was, blas: blasOf(was) } as ComputeEnvironment)}; this run is on ${describeRoute(now)}. Their results differ in the last bits: resume with the same backend and route (--backend, UIB_NATIVE, UIB_BLAS) or give another --out`,
       );
     }
     if (was) return now;
@@ -131,6 +137,7 @@ export function assemble(
       route: env.environment.route,
       threads: env.environment.threads,
       addon: env.environment.addon,
+      blas: env.environment.blas,
       tfjs: env.environment.tfjs,
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
