@@ -2,6 +2,8 @@
  * Parsers for CLI option values: each names its flag in the error (`--epochs: must be a positive
  * integer; got "x"`), so commands never validate numbers by hand.
  */
+import { Option } from 'commander';
+import { parseBackendName } from '../backend/index.ts';
 import { UsageError } from '../core/errors.ts';
 
 export function intOption(flag: string, opts: { min?: number; max?: number } = {}) {
@@ -40,6 +42,21 @@ export function choiceOption<T extends string>(flag: string, choices: readonly T
     if ((choices as readonly string[]).includes(value)) return value as T;
     throw new UsageError(flag, `must be one of ${choices.join(', ')}; got "${value}"`);
   };
+}
+
+/** `--backend <name>`, as every command that computes takes it. */
+export function backendOption(): Option {
+  return new Option(
+    '--backend <name>',
+    'compute backend: wasm, cpu, webgpu, tensorflow (default: $UIB_BACKEND, else wasm)',
+  ).argParser((v) => parseBackendName(v));
+}
+
+/** `--seed <n>`, an integer 0 … 2^32−1; `help` says what it seeds. */
+export function seedOption(help: string, fallback?: number): Option {
+  return new Option('--seed <n>', help)
+    .default(fallback)
+    .argParser(intOption('--seed', { min: 0, max: 0xffffffff }));
 }
 
 function rangeText(min: number, max: number): string {

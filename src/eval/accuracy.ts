@@ -76,14 +76,9 @@ export function perClassAccuracy(
   labels: ArrayLike<number>,
   k: number,
 ): (number | null)[] {
-  const m = confusionMatrix(predicted, labels, k);
-  const out: (number | null)[] = [];
-  for (let c = 0; c < k; c++) {
-    let row = 0;
-    for (let p = 0; p < k; p++) row += m[c * k + p];
-    out.push(row === 0 ? null : m[c * k + c] / row);
-  }
-  return out;
+  return perClassOf(confusionMatrix(predicted, labels, k), k, (tp, rowSum) =>
+    rowSum === 0 ? null : tp / rowSum,
+  );
 }
 
 /**
@@ -95,18 +90,30 @@ export function perClassF1(
   labels: ArrayLike<number>,
   k: number,
 ): (number | null)[] {
-  const m = confusionMatrix(predicted, labels, k);
+  return perClassOf(confusionMatrix(predicted, labels, k), k, (tp, rowSum, colSum) => {
+    const denom = rowSum + colSum; // = 2·tp + fp + fn
+    return denom === 0 ? null : (2 * tp) / denom;
+  });
+}
+
+/**
+ * `score` of each class c from the `[k × k]` confusion matrix `m`: its true positives m[c, c],
+ * its row sum (tp + fn: the samples of class c) and its column sum (tp + fp: those predicted c).
+ */
+function perClassOf(
+  m: Int32Array,
+  k: number,
+  score: (tp: number, rowSum: number, colSum: number) => number | null,
+): (number | null)[] {
   const out: (number | null)[] = [];
   for (let c = 0; c < k; c++) {
-    let rowSum = 0; // tp + fn
-    let colSum = 0; // tp + fp
+    let rowSum = 0;
+    let colSum = 0;
     for (let j = 0; j < k; j++) {
       rowSum += m[c * k + j];
       colSum += m[j * k + c];
     }
-    const tp = m[c * k + c];
-    const denom = rowSum + colSum; // = 2·tp + fp + fn
-    out.push(denom === 0 ? null : (2 * tp) / denom);
+    out.push(score(m[c * k + c], rowSum, colSum));
   }
   return out;
 }

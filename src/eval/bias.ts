@@ -67,22 +67,38 @@ export function recallOf(
   k: number,
 ): MetricValue {
   checkPairs('recall', predicted, labels);
-  let pos = 0;
-  let hit = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] !== k) continue;
-    pos++;
-    if (predicted[i] === k) hit++;
+  const r = shareAmong(
+    labels.length,
+    (i) => labels[i] === k,
+    (i) => predicted[i] === k,
+  );
+  return r === null ? undefinedBecause(`no sample has label ${k}`) : defined(r);
+}
+
+/** The share of `hit(i)` among the samples i < n that are `inScope(i)`; `null` when none is. */
+function shareAmong(
+  n: number,
+  inScope: (i: number) => boolean,
+  hit: (i: number) => boolean,
+): number | null {
+  let count = 0;
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    if (!inScope(i)) continue;
+    count++;
+    if (hit(i)) hits++;
   }
-  return pos === 0 ? undefinedBecause(`no sample has label ${k}`) : defined(hit / pos);
+  return count === 0 ? null : hits / count;
 }
 
 /** P(ŷ = k): the share of samples predicted k. */
 export function predictedShare(predicted: ArrayLike<number>, k: number): MetricValue {
-  if (predicted.length === 0) return undefinedBecause('empty set');
-  let c = 0;
-  for (let i = 0; i < predicted.length; i++) if (predicted[i] === k) c++;
-  return defined(c / predicted.length);
+  const r = shareAmong(
+    predicted.length,
+    () => true,
+    (i) => predicted[i] === k,
+  );
+  return r === null ? undefinedBecause('empty set') : defined(r);
 }
 
 /**
@@ -95,16 +111,14 @@ export function attackSuccessRate(
   target: number,
 ): MetricValue {
   checkPairs('attackSuccessRate', predicted, labels);
-  let n = 0;
-  let hit = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] === target) continue;
-    n++;
-    if (predicted[i] === target) hit++;
-  }
-  return n === 0
+  const r = shareAmong(
+    labels.length,
+    (i) => labels[i] !== target,
+    (i) => predicted[i] === target,
+  );
+  return r === null
     ? undefinedBecause(`no stamped sample outside target class ${target}`)
-    : defined(hit / n);
+    : defined(r);
 }
 
 // ---- tabular subgroups ----
@@ -127,16 +141,9 @@ function perGroup(
   inScope: (i: number) => boolean,
   hit: (i: number) => boolean,
 ): (number | null)[] {
-  return groupIds(group).map((g) => {
-    let n = 0;
-    let h = 0;
-    for (let i = 0; i < group.length; i++) {
-      if (group[i] !== g || !inScope(i)) continue;
-      n++;
-      if (hit(i)) h++;
-    }
-    return n === 0 ? null : h / n;
-  });
+  return groupIds(group).map((g) =>
+    shareAmong(group.length, (i) => group[i] === g && inScope(i), hit),
+  );
 }
 
 /** Group accuracy gap: max_g acc_g − min_g acc_g. */

@@ -7,14 +7,10 @@
  * SHA-256), and it points at the evidence written beside it. `uib verify` recomputes the hashes.
  */
 import { z } from 'zod';
-import { writeJsonAtomic } from '../core/atomic.ts';
 import { UsageError } from '../core/errors.ts';
-import { MiB, readJsonChecked } from '../core/read.ts';
-import { RUN_FACTS } from './record.ts';
+import { checkRecord, RUN_FACTS, readRecordFile, writeRecord } from './record.ts';
 
 export const OWN_RECORD_FORMAT = 'uib-deletion-record/own-1';
-/** Per-layer details of a large model stay far below this. */
-const RECORD_MAX_BYTES = 16 * MiB;
 
 const sha = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256');
 const FileHash = z.object({ name: z.string(), bytes: z.number().int().min(0), sha256: sha });
@@ -97,37 +93,24 @@ export type OwnDeletionRecord = z.infer<typeof OwnDeletionRecord>;
 
 /** Check a record and write it atomically. */
 export function writeOwnDeletionRecord(file: string, record: OwnDeletionRecord): void {
-  const r = OwnDeletionRecord.safeParse(record);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new Error(`deletion record: ${issue.path.join('.')}: ${issue.message}`);
-  }
-  writeJsonAtomic(file, r.data);
+  writeRecord(file, OwnDeletionRecord, record);
 }
 
 /** Read and check a record; a malformed one is a one-line UsageError naming the file. */
 export function readOwnDeletionRecord(file: string): OwnDeletionRecord {
-  const raw = readJsonChecked(file, { maxBytes: RECORD_MAX_BYTES });
-  const format = (raw as { format?: unknown } | null)?.format;
-  if (typeof format === 'string' && format !== OWN_RECORD_FORMAT)
+  const { raw, format } = readRecordFile(file);
+  if (format !== null && format !== OWN_RECORD_FORMAT)
     throw new UsageError(
       file,
       `format ${format} is not a record of a model of your own; this reads ${OWN_RECORD_FORMAT}`,
     );
-  const r = OwnDeletionRecord.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new UsageError(file, `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
-  }
-  return r.data;
+  return checkRecord(file, OwnDeletionRecord, raw);
 }
 
 /** The `format` a record file declares, or null (not JSON, no format): what verify branches on. */
 export function recordFormatOf(file: string): string | null {
   try {
-    const raw = readJsonChecked(file, { maxBytes: RECORD_MAX_BYTES });
-    const format = (raw as { format?: unknown } | null)?.format;
-    return typeof format === 'string' ? format : null;
+    return readRecordFile(file).format;
   } catch {
     return null;
   }

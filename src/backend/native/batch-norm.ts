@@ -16,11 +16,9 @@
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import { heap, heapIndex, type KernelArgs } from '../wasm/base.ts';
 import { nativeKernelsActive } from '../wasm/kernels.ts';
 import type { NativeAddon } from './addon.ts';
-
-type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
 
 export const MOMENTS = 'UibMoments';
 export const MOMENTS_GRAD = 'UibMomentsGrad';
@@ -33,7 +31,7 @@ const perChannel = (x: tf.TensorInfo, v: tf.TensorInfo | undefined | null) =>
   v == null || (v.dtype === 'float32' && size(v) === channels(x) && v.shape.at(-1) === channels(x));
 const fits = (x: tf.TensorInfo) => x.dtype === 'float32' && x.shape.length >= 1 && size(x) > 0;
 
-export function fusedBatchNorm(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function fusedBatchNorm(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend } = args;
   const { x, mean, variance, offset, scale } = args.inputs as Record<string, tf.TensorInfo>;
   if (!fits(x) || ![mean, variance].every((v) => v != null && perChannel(x, v))) return undefined;
@@ -59,7 +57,7 @@ export function fusedBatchNorm(addon: NativeAddon, args: Args): tf.TensorInfo | 
   return y;
 }
 
-export function moments(addon: NativeAddon, args: Args): tf.TensorInfo[] | undefined {
+export function moments(addon: NativeAddon, args: KernelArgs): tf.TensorInfo[] | undefined {
   const { backend } = args;
   const x = args.inputs.x as tf.TensorInfo;
   if (!fits(x) || x.shape.length < 2) return undefined;
@@ -71,7 +69,7 @@ export function moments(addon: NativeAddon, args: Args): tf.TensorInfo[] | undef
   return [mean, variance];
 }
 
-export function momentsGrad(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function momentsGrad(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend } = args;
   const { dmean, dvariance, x, mean } = args.inputs as Record<string, tf.TensorInfo>;
   const dx = backend.makeOutput(x.shape, 'float32');
@@ -81,7 +79,7 @@ export function momentsGrad(addon: NativeAddon, args: Args): tf.TensorInfo | und
   return dx;
 }
 
-export function batchNormGrad(addon: NativeAddon, args: Args): tf.TensorInfo[] | undefined {
+export function batchNormGrad(addon: NativeAddon, args: KernelArgs): tf.TensorInfo[] | undefined {
   const { backend } = args;
   const { dy, x, mean, variance, scale } = args.inputs as Record<string, tf.TensorInfo>;
   const cols = channels(x);

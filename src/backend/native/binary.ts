@@ -5,10 +5,8 @@
  * other broadcasts return undefined (the stock kernels, which do those well or rarely).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import { heap, heapIndex, type KernelArgs } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
-
-type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
 
 const OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
 
@@ -24,7 +22,7 @@ function rowWidth(full: number[], vec: number[]): number {
 
 export function binary(kernelName: string) {
   const op = OPS[kernelName];
-  return (addon: NativeAddon, args: Args): tf.TensorInfo | undefined => {
+  return (addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined => {
     const { backend } = args;
     const a = args.inputs.a as tf.TensorInfo;
     const b = args.inputs.b as tf.TensorInfo;

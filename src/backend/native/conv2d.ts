@@ -5,10 +5,9 @@
  * non-float32) returns undefined and the caller runs the wasm kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import { type BackendWasm, heap, heapIndex, type KernelArgs } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
-
-type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
+import { allFloat, fusedRelu } from './fused-activation.ts';
 
 /** The geometry as native/uib_native.cc's readConv takes it. */
 function geometry(info: tf.backend_util.Conv2DInfo): number[] {
@@ -53,18 +52,31 @@ function convInfo(
   return empty.every((d) => d > 0) ? info : undefined;
 }
 
-const allFloat = (...ts: (tf.TensorInfo | undefined)[]) =>
-  ts.every((t) => t === undefined || t.dtype === 'float32');
+/**
+ * One of the kernels without bias (the gradients): `a`, `b` and a new float32 output of
+ * `outShape` as heap indices, then the geometry.
+ */
+function runUnbiased(
+  addon: NativeAddon,
+  kernel: 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'convSquaredGrad',
+  backend: BackendWasm,
+  [a, b]: [tf.TensorInfo, tf.TensorInfo],
+  outShape: number[],
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  const at = [a, b, out].map((t) => heapIndex(backend, t)); // before the heap view (conv2d)
+  addon[kernel](heap(backend), ...(at as [number, number, number]), ...geometry(info));
+  return out;
+}
 
-export function conv2d(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function conv2d(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend, attrs } = args;
   const x = args.inputs.x as tf.TensorInfo;
   const filter = args.inputs.filter as tf.TensorInfo;
   const bias = args.inputs.bias as tf.TensorInfo | undefined;
-  const activation = (attrs.activation as string | undefined) ?? 'linear';
-  if (activation !== 'linear' && activation !== 'relu') return undefined;
-  if (args.inputs.preluActivationWeights !== undefined || !allFloat(x, filter, bias))
-    return undefined;
+  const relu = fusedRelu(args, x, filter, bias);
+  if (relu === undefined) return undefined;
   const info = convInfo(x.shape, filter.shape, attrs);
   if (info === undefined) return undefined;
   if (bias !== undefined && tf.util.sizeFromShape(bias.shape) !== info.outChannels)
@@ -74,17 +86,14 @@ export function conv2d(addon: NativeAddon, args: Args): tf.TensorInfo | undefine
   // heap when first indexed, which can grow the heap and detach a view taken earlier.
   const at = [x, filter, y].map((t) => heapIndex(backend, t));
   const biasAt = bias === undefined ? -1 : heapIndex(backend, bias);
-  addon.conv2d(
-    heap(backend),
-    ...(at as [number, number, number]),
-    biasAt,
-    activation === 'relu' ? 1 : 0,
-    ...geometry(info),
-  );
+  addon.conv2d(heap(backend), ...(at as [number, number, number]), biasAt, relu, ...geometry(info));
   return y;
 }
 
-export function conv2dBackpropInput(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function conv2dBackpropInput(
+  addon: NativeAddon,
+  args: KernelArgs,
+): tf.TensorInfo | undefined {
   const { backend, attrs } = args;
   const dy = args.inputs.dy as tf.TensorInfo;
   const filter = args.inputs.filter as tf.TensorInfo;
@@ -92,13 +101,13 @@ export function conv2dBackpropInput(addon: NativeAddon, args: Args): tf.TensorIn
   const { inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const info = convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 });
   if (info === undefined) return undefined;
-  const dx = backend.makeOutput(info.inShape, 'float32');
-  const at = [dy, filter, dx].map((t) => heapIndex(backend, t)); // before the heap view (conv2d)
-  addon.conv2dBackpropInput(heap(backend), ...(at as [number, number, number]), ...geometry(info));
-  return dx;
+  return runUnbiased(addon, 'conv2dBackpropInput', backend, [dy, filter], info.inShape, info);
 }
 
-export function conv2dBackpropFilter(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function conv2dBackpropFilter(
+  addon: NativeAddon,
+  args: KernelArgs,
+): tf.TensorInfo | undefined {
   const { backend, attrs } = args;
   const x = args.inputs.x as tf.TensorInfo;
   const dy = args.inputs.dy as tf.TensorInfo;
@@ -106,16 +115,13 @@ export function conv2dBackpropFilter(addon: NativeAddon, args: Args): tf.TensorI
   const { filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
   if (info === undefined) return undefined;
-  const dw = backend.makeOutput(filterShape, 'float32');
-  const at = [x, dy, dw].map((t) => heapIndex(backend, t)); // before the heap view (conv2d)
-  addon.conv2dBackpropFilter(heap(backend), ...(at as [number, number, number]), ...geometry(info));
-  return dw;
+  return runUnbiased(addon, 'conv2dBackpropFilter', backend, [x, dy], filterShape, info);
 }
 
 /** Kernel name of the per-example squared filter gradient, summed (native route only). */
 export const CONV_SQUARED_GRAD = 'UibConvSquaredGrad';
 
-export function convSquaredGrad(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function convSquaredGrad(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend, attrs } = args;
   const x = args.inputs.x as tf.TensorInfo;
   const dy = args.inputs.dy as tf.TensorInfo;
@@ -123,8 +129,5 @@ export function convSquaredGrad(addon: NativeAddon, args: Args): tf.TensorInfo |
   const { filterShape } = attrs as unknown as { filterShape: number[] };
   const info = convInfo(x.shape, filterShape, attrs);
   if (info === undefined) return undefined;
-  const out = backend.makeOutput(filterShape, 'float32');
-  const at = [x, dy, out].map((t) => heapIndex(backend, t)); // before the heap view (conv2d)
-  addon.convSquaredGrad(heap(backend), ...(at as [number, number, number]), ...geometry(info));
-  return out;
+  return runUnbiased(addon, 'convSquaredGrad', backend, [x, dy], filterShape, info);
 }

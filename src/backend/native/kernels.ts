@@ -6,7 +6,7 @@
  * under them: only the native route calls them (./batch-norm.ts).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '../wasm/base.ts';
+import type { KernelArgs } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
 import {
   BATCH_NORM_GRAD,
@@ -32,7 +32,7 @@ import { mean, sum } from './sum.ts';
 
 export type NativeKernel = (
   addon: NativeAddon,
-  args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap },
+  args: KernelArgs,
 ) => tf.TensorInfo | tf.TensorInfo[] | undefined;
 
 /** `nativeOnly`: no wasm kernel of that name exists; only the native route calls it. */

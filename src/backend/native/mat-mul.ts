@@ -4,20 +4,17 @@
  * Batch dimensions must match or be 1 (broadcast); other cases return undefined (wasm kernel).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import { heap, heapIndex, type KernelArgs } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
+import { fusedRelu } from './fused-activation.ts';
 
-type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
-
-export function matMul(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function matMul(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend, attrs } = args;
   const a = args.inputs.a as tf.TensorInfo;
   const b = args.inputs.b as tf.TensorInfo;
   const bias = args.inputs.bias as tf.TensorInfo | undefined;
-  const activation = (attrs.activation as string | undefined) ?? 'linear';
-  if (activation !== 'linear' && activation !== 'relu') return undefined;
-  if (args.inputs.preluActivationWeights !== undefined) return undefined;
-  if ([a, b, bias].some((t) => t !== undefined && t.dtype !== 'float32')) return undefined;
+  const relu = fusedRelu(args, a, b, bias);
+  if (relu === undefined) return undefined;
   const ta = attrs.transposeA === true;
   const tb = attrs.transposeB === true;
   const ra = a.shape.length;
@@ -60,7 +57,7 @@ export function matMul(addon: NativeAddon, args: Args): tf.TensorInfo | undefine
     batchA === 1 ? 0 : m * k,
     batchB === 1 ? 0 : k * n,
     biasAt,
-    activation === 'relu' ? 1 : 0,
+    relu,
   );
   return c;
 }

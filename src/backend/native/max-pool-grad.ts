@@ -3,12 +3,10 @@
  * of each window, row-major, like the cpu backend), split over the batch.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex, maxPoolGradInfo } from '../wasm/base.ts';
+import { heap, heapIndex, type KernelArgs, maxPoolGradInfo } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
 
-type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
-
-export function maxPoolGrad(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function maxPoolGrad(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend } = args;
   const dy = args.inputs.dy as tf.TensorInfo;
   const input = args.inputs.input as tf.TensorInfo;

@@ -1,11 +1,9 @@
 /** UibReluGrad (../wasm/relu-grad.ts) in one native pass; float32 of equal shapes only. */
 import type * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import { heap, heapIndex, type KernelArgs } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
 
-type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
-
-export function reluGrad(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function reluGrad(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend } = args;
   const dy = args.inputs.dy as tf.TensorInfo;
   const x = args.inputs.x as tf.TensorInfo;

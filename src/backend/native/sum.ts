@@ -5,20 +5,22 @@
  * which the stock kernel does without a transpose; ints) return undefined and the wasm kernel runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
+import { heap, heapIndex, type KernelArgs } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
 
-type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
-
-export function sum(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function sum(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   return reduceLeading(addon, args, false);
 }
 
-export function mean(addon: NativeAddon, args: Args): tf.TensorInfo | undefined {
+export function mean(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   return reduceLeading(addon, args, true);
 }
 
-function reduceLeading(addon: NativeAddon, args: Args, isMean: boolean): tf.TensorInfo | undefined {
+function reduceLeading(
+  addon: NativeAddon,
+  args: KernelArgs,
+  isMean: boolean,
+): tf.TensorInfo | undefined {
   const { backend } = args;
   const x = args.inputs.x as tf.TensorInfo;
   if (x.dtype !== 'float32') return undefined;

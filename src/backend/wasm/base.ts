@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 export type { BackendWasm };
 export type Attrs = tf.NamedAttrMap;
+/** What tfjs hands a wasm kernel (and a native kernel over it, ../native/kernels.ts). */
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: Attrs };
 
 /** The stock kernels that uib replaces, captured before they are replaced (see kernels.ts). */
 const stock = new Map<string, tf.KernelConfig>();
@@ -39,6 +41,15 @@ export function runStock(
   const config = stock.get(name) ?? tf.getKernel(name, 'wasm');
   if (config === undefined) throw new Error(`wasm kernel ${name} is not registered`);
   return config.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
+/**
+ * An output that shares `x`'s data under a reference count, without a copy (Identity, and Cast to
+ * the dtype it has): no wasm kernel writes into its inputs.
+ */
+export function shareData(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 export function free(backend: BackendWasm, ...infos: tf.TensorInfo[]): void {

@@ -6,13 +6,9 @@
  * (−2 → 254, 0.1 → 0), where tfjs means x ≠ 0.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, free, runStock } from './base.ts';
+import { free, type KernelArgs, runStock, shareData } from './base.ts';
 
-function cast(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: BackendWasm;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function cast(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   const { dtype } = args.attrs as unknown as tf.CastAttrs;
   if (dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
@@ -23,8 +19,7 @@ function cast(args: {
   }
   if (dtype !== x.dtype || x.dtype === 'string' || x.dtype === 'complex64')
     return runStock(tf.Cast, args.backend, args.inputs, args.attrs);
-  args.backend.incRef(x.dataId);
-  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  return shareData(args.backend, x);
 }
 
 export const castConfig: tf.KernelConfig = {

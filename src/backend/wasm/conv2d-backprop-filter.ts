@@ -18,6 +18,7 @@ import {
   free,
   heap,
   heapIndex,
+  type KernelArgs,
   matMul2d,
   reshapeInfo,
   runStock,
@@ -103,11 +104,7 @@ export function im2colT(
   }
 }
 
-function conv2DBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: BackendWasm;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { backend } = args;
   const x = args.inputs.x as tf.TensorInfo;
   const dy = args.inputs.dy as tf.TensorInfo;

@@ -16,6 +16,7 @@ import {
   batchChunk,
   free,
   heapF32,
+  type KernelArgs,
   matMul2d,
   reshapeInfo,
   runStock,
@@ -56,11 +57,7 @@ export function col2imAdd(
   }
 }
 
-function conv2DBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: BackendWasm;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { backend } = args;
   const dy = args.inputs.dy as tf.TensorInfo;
   const filter = args.inputs.filter as tf.TensorInfo;

@@ -4,13 +4,12 @@
  * input's data under a reference count; no wasm kernel writes into its inputs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, runStock } from './base.ts';
+import { type BackendWasm, runStock, shareData } from './base.ts';
 
 function identity(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   if (x.dtype === 'string') return runStock(tf.Identity, args.backend, args.inputs);
-  args.backend.incRef(x.dataId);
-  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  return shareData(args.backend, x);
 }
 
 export const identityConfig: tf.KernelConfig = {

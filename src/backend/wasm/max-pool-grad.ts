@@ -5,13 +5,9 @@
  * window order, as on the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, heap, heapIndex, maxPoolGradInfo } from './base.ts';
+import { heap, heapIndex, type KernelArgs, maxPoolGradInfo } from './base.ts';
 
-function maxPoolGrad(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: BackendWasm;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const { backend } = args;
   const dy = args.inputs.dy as tf.TensorInfo;
   const input = args.inputs.input as tf.TensorInfo;

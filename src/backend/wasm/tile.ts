@@ -5,7 +5,7 @@
  * (memmove), recursing over the axes from the outermost.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendWasm, runStock } from './base.ts';
+import { type BackendWasm, type KernelArgs, runStock } from './base.ts';
 
 /** Typed view of a tensor's bytes on the heap, for any dtype of 4-byte elements. */
 function heapView(backend: BackendWasm, t: tf.TensorInfo): Int32Array {
@@ -14,11 +14,7 @@ function heapView(backend: BackendWasm, t: tf.TensorInfo): Int32Array {
   return wasm.HEAP32.subarray(at, at + tf.util.sizeFromShape(t.shape));
 }
 
-function tile(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: BackendWasm;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function tile(args: KernelArgs): tf.TensorInfo {
   const { backend } = args;
   const x = args.inputs.x as tf.TensorInfo;
   const { reps } = args.attrs as unknown as tf.TileAttrs;

@@ -7,13 +7,9 @@
  * segmentIds may have any shape that prefixes x's shape; one pass over x on the wasm heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from './base.ts';
+import type { KernelArgs } from './base.ts';
 
-function unsortedSegmentSum(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: BackendWasm;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const { backend } = args;
   const x = args.inputs.x as tf.TensorInfo;
   const ids = args.inputs.segmentIds as tf.TensorInfo;

@@ -8,10 +8,9 @@
  *   uib demo --out runs/demo --seed 2 --backend cpu --quiet
  */
 import type { Command } from 'commander';
-import { parseBackendName } from '../../backend/index.ts';
 import { DEMO_EXPERIMENT } from '../../experiments/demo.ts';
 import { parseExperiment } from '../../experiments/schema.ts';
-import { intOption } from '../options.ts';
+import { backendOption, seedOption } from '../options.ts';
 import { type RunFlags, runAndReport } from './run.ts';
 
 export function register(program: Command): void {
@@ -21,16 +20,8 @@ export function register(program: Command): void {
       'the main job: unlearn an MNIST-C bias tied to one class with 9 methods vs Retrain; prints the table, writes the report',
     )
     .option('--out <dir>', 'output directory', 'uib-out/demo')
-    .option(
-      '--seed <n>',
-      'seed of the data subset, scenario, training and methods',
-      intOption('--seed', { min: 0, max: 0xffffffff }),
-    )
-    .option(
-      '--backend <name>',
-      'compute backend: wasm, cpu, webgpu, tensorflow (default: $UIB_BACKEND, else wasm)',
-      (v) => parseBackendName(v),
-    )
+    .addOption(seedOption('seed of the data subset, scenario, training and methods'))
+    .addOption(backendOption())
     .option('--quiet', 'no progress display')
     .action(async (flags: RunFlags & { out: string; seed?: number }) => {
       const input =

@@ -12,12 +12,12 @@
 import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Command } from 'commander';
-import { initBackend, parseBackendName } from '../../backend/index.ts';
+import { initBackend } from '../../backend/index.ts';
 import { writeDirAtomic, writeFileAtomic } from '../../core/atomic.ts';
 import { checkOutput, claimOutput, type OutputOptions } from '../../core/out-dir.ts';
 import { buildEvidence, type Evidence, renderEvidenceHtml } from '../../experiments/evidence.ts';
 import { loadLayersModelFile } from '../../models/user-model.ts';
-import { intOption } from '../options.ts';
+import { backendOption, seedOption } from '../options.ts';
 import {
   checkModelFits,
   classOnly,
@@ -130,17 +130,8 @@ export function register(program: Command): void {
       'a model retrained without ΔD (or another you trust): the match-Retrain metrics (Avg. Gap, JS divergence, tug of war) are read against it',
     );
   dataOptions(cmd)
-    .option(
-      '--seed <n>',
-      'seed of the MIA’s subsample and folds (0 … 2^32−1)',
-      intOption('--seed', { min: 0, max: 0xffffffff }),
-      0,
-    )
-    .option(
-      '--backend <name>',
-      'compute backend: wasm, cpu, webgpu, tensorflow (default: $UIB_BACKEND, else wasm)',
-      (v) => parseBackendName(v),
-    )
+    .addOption(seedOption('seed of the MIA’s subsample and folds (0 … 2^32−1)', 0))
+    .addOption(backendOption())
     .option('--quiet', 'print nothing')
     .option('--out <dir>', 'directory to write evidence.json and report.html to (new or empty)')
     .option('--force', 'replace an evidence directory already at --out (nothing else)')

@@ -7,9 +7,9 @@
  */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { parseBackendName } from '../../backend/index.ts';
 import { type RunOutcome, runExperiment } from '../../experiments/runner.ts';
 import { type Experiment, loadExperiment } from '../../experiments/schema.ts';
+import { backendOption } from '../options.ts';
 
 export interface RunFlags {
   out?: string;
@@ -62,11 +62,7 @@ export function register(program: Command): void {
     )
     .argument('<experiment>', 'experiment file (.json, .yaml or .yml); see experiments/')
     .option('--out <dir>', 'output directory (default: runs/<experiment name>)')
-    .option(
-      '--backend <name>',
-      'compute backend: wasm, cpu, webgpu, tensorflow (default: $UIB_BACKEND, else wasm)',
-      (v) => parseBackendName(v),
-    )
+    .addOption(backendOption())
     .option('--quiet', 'no progress display')
     .action(async (file: string, flags: RunFlags) => {
       const exp = loadExperiment(file);

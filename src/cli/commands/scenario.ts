@@ -23,7 +23,7 @@ import {
   type ScenarioParams,
 } from '../../data/scenarios/manifest.ts';
 import { describeScenario, writeScenarioGrid } from '../../data/scenarios/show.ts';
-import { choiceOption, floatOption, intOption } from '../options.ts';
+import { choiceOption, floatOption, intOption, seedOption } from '../options.ts';
 
 interface Flags {
   dataset: string;
@@ -157,12 +157,7 @@ export function register(program: Command): void {
       `scenario kind: ${SCENARIO_KINDS.join(', ')}`,
       choiceOption('--kind', SCENARIO_KINDS),
     )
-    .option(
-      '--seed <n>',
-      'seed of every random choice',
-      intOption('--seed', { min: 0, max: 2 ** 32 - 1 }),
-      0,
-    )
+    .addOption(seedOption('seed of every random choice', 0))
     .option('--out <file>', 'manifest to write (atomically; a new path)')
     .option('--force', 'replace a scenario manifest already at --out (nothing else)')
     .option(

@@ -11,7 +11,7 @@
  * weights, written into the same atomic checkpoint directory (a kill leaves no cache or a valid one).
  */
 import type { Command } from 'commander';
-import { initBackend, parseBackendName } from '../../backend/index.ts';
+import { initBackend } from '../../backend/index.ts';
 import { writeDirAtomic } from '../../core/atomic.ts';
 import { UsageError } from '../../core/errors.ts';
 import { sha256Json } from '../../core/hash.ts';
@@ -36,7 +36,7 @@ import {
   type TrainRecipe,
 } from '../../train/types.ts';
 import { writeTrainingFisherCache } from '../../unlearn/uib/fisher-cache.ts';
-import { choiceOption, floatOption, intOption } from '../options.ts';
+import { backendOption, choiceOption, floatOption, intOption, seedOption } from '../options.ts';
 
 export interface TrainFlags {
   /** Default mnist; not with `scenario`, which names its own data. */
@@ -319,17 +319,8 @@ export function register(program: Command): void {
       'ResNet-18 base width (default 8; 64 in the original)',
       intOption('--width', { min: 1, max: 512 }),
     )
-    .option(
-      '--seed <n>',
-      'seed of the subset, the weights and the shuffling',
-      intOption('--seed', { min: 0, max: 0xffffffff }),
-      0,
-    )
-    .option(
-      '--backend <name>',
-      'compute backend: wasm, cpu, webgpu, tensorflow (default: $UIB_BACKEND, else wasm)',
-      (v) => parseBackendName(v),
-    )
+    .addOption(seedOption('seed of the subset, the weights and the shuffling', 0))
+    .addOption(backendOption())
     .option('--quiet', 'no progress bar')
     .action(async (flags: TrainFlags) => runTrain(flags));
 }

@@ -53,19 +53,11 @@ import {
   requestParts,
   uibVersion,
 } from '../own.ts';
-import { methodParams, required } from './unlearn.ts';
+import { methodParams, required, type UnlearnRunFlags } from './unlearn.ts';
 
-export interface UnlearnOwnFlags extends OwnDataFlags {
+export interface UnlearnOwnFlags extends OwnDataFlags, UnlearnRunFlags {
   model?: string;
   recipe?: string;
-  method?: string;
-  param: string[];
-  beta?: number;
-  seed: number;
-  backend?: string;
-  quiet?: boolean;
-  out?: string;
-  force?: boolean;
 }
 
 export const EVIDENCE_FILE = 'evidence.json';

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { computeEnvironment } from '../../backend/environment.ts';
-import { initBackend, parseBackendName } from '../../backend/index.ts';
+import { initBackend } from '../../backend/index.ts';
 import { writeDirAtomic } from '../../core/atomic.ts';
 import { UsageError } from '../../core/errors.ts';
 import { sha256, sha256Json } from '../../core/hash.ts';
@@ -44,13 +44,12 @@ import {
 } from '../../unlearn/record.ts';
 import { getMethod, paramFields, parseParams, unlearn } from '../../unlearn/registry.ts';
 import type { UnlearnMethod } from '../../unlearn/types.ts';
-import { floatOption, intOption } from '../options.ts';
+import { backendOption, floatOption, seedOption } from '../options.ts';
 import { dataOptions } from '../own.ts';
 import { runUnlearnOwn, type UnlearnOwnFlags } from './unlearn-own.ts';
 
-export interface UnlearnFlags {
-  checkpoint?: string;
-  scenario?: string;
+/** The flags of `uib unlearn` that both of its modes read (a checkpoint, a model of your own). */
+export interface UnlearnRunFlags {
   method?: string;
   param: string[];
   beta?: number;
@@ -59,6 +58,11 @@ export interface UnlearnFlags {
   quiet?: boolean;
   out?: string;
   force?: boolean;
+}
+
+export interface UnlearnFlags extends UnlearnRunFlags {
+  checkpoint?: string;
+  scenario?: string;
   otherTrainingSet?: boolean;
 }
 
@@ -347,17 +351,8 @@ export function register(program: Command): void {
       'β, the weight of the UIB bound (uib-if and <method>+uib)',
       floatOption('--beta', { min: 0, max: 1e9 }),
     )
-    .option(
-      '--seed <n>',
-      'seed of every random choice of the run (0 … 2^32−1)',
-      intOption('--seed', { min: 0, max: 0xffffffff }),
-      0,
-    )
-    .option(
-      '--backend <name>',
-      'compute backend: wasm, cpu, webgpu, tensorflow (default: $UIB_BACKEND, else wasm)',
-      (v) => parseBackendName(v),
-    )
+    .addOption(seedOption('seed of every random choice of the run (0 … 2^32−1)', 0))
+    .addOption(backendOption())
     .option('--quiet', 'no progress bar or summary')
     .option(
       '--out <dir>',

@@ -4,7 +4,7 @@
  * patterned class-k samples. The biased test set carries the pattern on half of all test samples
  * regardless of label, so corr(1[ŷ = k], b(x)) there measures the learned bias.
  */
-import { checkClass, requirePatternFits, type ScenarioKind } from './common.ts';
+import type { ScenarioKind } from './common.ts';
 import type { ScenarioParams } from './manifest.ts';
 import { materialisePatterned, planPatterned } from './patterned.ts';
 
@@ -13,10 +13,6 @@ type P = Extract<ScenarioParams, { kind: 'bias' }>;
 export const bias: ScenarioKind<P> = {
   id: 'bias',
   summary: 'pattern c on rho of class k and q of the rest; ΔD = patterned class-k samples',
-  plan(ctx, p) {
-    checkClass(ctx, p.biasClass, '--class');
-    requirePatternFits(ctx, p.corruption);
-    return planPatterned(ctx, p.biasClass, p.rho, p.q, p.testFraction);
-  },
+  plan: (ctx, p) => planPatterned(ctx, p.corruption, p.biasClass, p.rho, p.q, p.testFraction),
   materialise: (ctx, p, m) => materialisePatterned(ctx, p.corruption, m),
 };

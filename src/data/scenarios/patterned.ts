@@ -7,11 +7,13 @@ import { rngFor } from '../../core/rng.ts';
 import { Dataset } from '../dataset.ts';
 import {
   type BuildContext,
+  checkClass,
   type Parts,
   type Plan,
   patternedCopy,
   positionsByClass,
   requireNonEmptyForget,
+  requirePatternFits,
   toSource,
 } from './common.ts';
 import type { Manifest } from './manifest.ts';
@@ -27,13 +29,17 @@ function pick(
   return Array.from(perm.subarray(0, k), (j) => positions[j]);
 }
 
+/** The plan of a patterned scenario, after checking that class k exists and `corruption` fits. */
 export function planPatterned(
   ctx: BuildContext,
+  corruption: string,
   k: number,
   rho: number,
   q: number,
   testFraction: number,
 ): Plan {
+  checkClass(ctx, k, '--class');
+  requirePatternFits(ctx, corruption);
   const { inK, notK } = positionsByClass(ctx.train, k);
   const forget = toSource(ctx.train, pick(inK, rho, ctx.seed, 'pattern', 'class-k'));
   requireNonEmptyForget(

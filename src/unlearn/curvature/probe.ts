@@ -68,28 +68,12 @@ function probedForward(
       return { z: tf.add(withBias(z), probe), kept: [x4] };
     }
     case 'depthwise': {
-      const g = convGeometry(tap.layer, tap.kind);
-      const z = tf.depthwiseConv2d(
-        x as tf.Tensor4D,
-        l.depthwiseKernel.read(),
-        g.strides,
-        g.padding,
-        'NHWC',
-        g.dilations,
-      );
+      const z = depthwiseStep(tap, x);
       return { z: tf.add(withBias(z), probe), kept: [x] };
     }
     case 'separable': {
       // tf.separableConv2d is this depthwise step, then a 1×1 convolution.
-      const g = convGeometry(tap.layer, tap.kind);
-      const h = tf.depthwiseConv2d(
-        x as tf.Tensor4D,
-        l.depthwiseKernel.read(),
-        g.strides,
-        g.padding,
-        'NHWC',
-        g.dilations,
-      );
+      const h = depthwiseStep(tap, x);
       const z = tf.conv2d(h, l.pointwiseKernel.read(), 1, 'valid');
       return { z: tf.add(withBias(z), probe), kept: [x, h] };
     }
@@ -128,6 +112,13 @@ function probedForward(
       return { z: tf.add(z, probe), kept: [ids] };
     }
   }
+}
+
+/** The depthwise convolution of a DepthwiseConv2D or SeparableConv2D tap, without bias. */
+function depthwiseStep(tap: Tap, x: tf.Tensor): tf.Tensor4D {
+  const g = convGeometry(tap.layer, tap.kind);
+  const k = (tap.layer as Internals).depthwiseKernel.read();
+  return tf.depthwiseConv2d(x as tf.Tensor4D, k, g.strides, g.padding, 'NHWC', g.dilations);
 }
 
 /** A LayerNormalization's axes, non-negative, in the order of its γ's axes. */

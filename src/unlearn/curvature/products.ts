@@ -31,13 +31,18 @@ export function meanLossGradient(
         );
       })(vars);
     });
-    gs.forEach((g, i) => {
-      const v = g.dataSync();
-      for (let j = 0; j < v.length; j++) sums[i][j] += v[j];
-    });
-    tf.dispose(gs);
+    addInto(sums, gs);
   }
   return sums.map((s) => Float32Array.from(s, (x) => x / data.length));
+}
+
+/** Adds each of `gs` (one per variable) into its float64 sum, then frees `gs`. */
+function addInto(sums: Float64Array[], gs: tf.Tensor[]): void {
+  gs.forEach((g, i) => {
+    const a = g.dataSync();
+    for (let j = 0; j < a.length; j++) sums[i][j] += a[j];
+  });
+  tf.dispose(gs);
 }
 
 /** Run `fn` with every variable set to θ + h·v, then restore θ bit for bit. */
@@ -119,11 +124,7 @@ export function gaussNewtonVectorProduct(
       })(vars),
     );
     tf.dispose([xs, up, down, u]);
-    gs.forEach((g, i) => {
-      const a = g.dataSync();
-      for (let j = 0; j < a.length; j++) sums[i][j] += a[j];
-    });
-    tf.dispose(gs);
+    addInto(sums, gs);
   }
   return sums.map((s) => Float32Array.from(s, (x) => x / data.length));
 }

@@ -1,7 +1,8 @@
 /**
  * What the method files share: the training hyper-parameters every loop-based method takes (each
- * method states its own defaults), the forward pass, per-sample label tables, and the penalties a
- * `<id>+uib` variant adds. Nothing here trains: training is `train/loop.ts`.
+ * method states its own defaults), the forward pass, per-sample label tables, the penalties a
+ * `<id>+uib` variant adds, and the fine-tuning call on D_r. Nothing here trains: training is
+ * `train/loop.ts`, reached through `ctx.train`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -10,6 +11,8 @@ import type { Dataset } from '../../data/dataset.ts';
 import { softmaxCrossEntropy } from '../../train/evaluate.ts';
 import {
   type Batch,
+  type LoopOptions,
+  type LoopResult,
   OPTIMIZER_NAMES,
   type OptimizerName,
   type OptimizerSpec,
@@ -17,6 +20,7 @@ import {
   SCHEDULE_NAMES,
   type ScheduleName,
 } from '../../train/types.ts';
+import type { UnlearnContext } from '../types.ts';
 
 export interface TrainingDefaults {
   epochs: number;
@@ -151,6 +155,34 @@ export function frozenLogits(model: LayersModel, x: tf.Tensor): tf.Tensor {
 /** Mean cross-entropy of `model` on a batch, against `labels` (default: the batch's own). */
 export function batchCE(model: LayersModel, batch: Batch, labels?: tf.Tensor1D): tf.Scalar {
   return softmaxCrossEntropy(trainLogits(model, batch.x), labels ?? batch.y);
+}
+
+/**
+ * Fine-tuning on D_r through `ctx.train`: the cross-entropy of retain batches plus `penalties`, an
+ * epoch one pass over D_r, run for `budget` (epochs or steps); `label` names the run and forks its
+ * random stream. FT is this alone; ℓ1-sparse and UIB-IF add their penalties.
+ */
+export function fineTuneOnRetain(
+  ctx: UnlearnContext,
+  model: LayersModel,
+  p: Omit<TrainingParams, 'epochs'>,
+  budget: Pick<LoopOptions, 'epochs' | 'steps'>,
+  label: string,
+  penalties?: Penalty[],
+): Promise<LoopResult> {
+  return ctx.train({
+    model,
+    streams: { retain: { data: ctx.data.retain, batchSize: p.batchSize } },
+    epochOver: 'retain',
+    ...budget,
+    loss: (b) => batchCE(model, b.retain),
+    penalties,
+    optimizer: optimizerOf(p),
+    rng: ctx.rng.fork(label),
+    cost: ctx.cost,
+    quiet: ctx.quiet,
+    label,
+  });
 }
 
 /** The labels of a table (indexed by stream position) for a batch's positions. */

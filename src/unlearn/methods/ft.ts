@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { cloneModel } from '../../models/index.ts';
 import type { UnlearnMethod } from '../types.ts';
-import { batchCE, optimizerOf, timed, trainingParams } from './common.ts';
+import { fineTuneOnRetain, timed, trainingParams } from './common.ts';
 
 const params = z.strictObject({ ...trainingParams({ epochs: 2, lr: 0.01 }) });
 
@@ -19,18 +19,7 @@ export const ft: UnlearnMethod<typeof params> = {
     const phases: Record<string, number> = {};
     const model = cloneModel(ctx.original);
     const run = await timed(phases, 'finetune', () =>
-      ctx.train({
-        model,
-        streams: { retain: { data: ctx.data.retain, batchSize: p.batchSize } },
-        epochOver: 'retain',
-        epochs: p.epochs,
-        loss: (b) => batchCE(model, b.retain),
-        optimizer: optimizerOf(p),
-        rng: ctx.rng.fork('ft'),
-        cost: ctx.cost,
-        quiet: ctx.quiet,
-        label: 'ft',
-      }),
+      fineTuneOnRetain(ctx, model, p, { epochs: p.epochs }, 'ft'),
     );
     return { model, phases, details: { steps: run.steps } };
   },

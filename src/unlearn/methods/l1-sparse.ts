@@ -13,7 +13,7 @@ import { cloneModel } from '../../models/index.ts';
 import { trainableVariables } from '../../train/loop.ts';
 import type { Penalty } from '../../train/types.ts';
 import type { UnlearnMethod } from '../types.ts';
-import { batchCE, optimizerOf, timed, trainingParams } from './common.ts';
+import { fineTuneOnRetain, timed, trainingParams } from './common.ts';
 
 const params = z.strictObject({
   ...trainingParams({ epochs: 3, lr: 0.01 }),
@@ -51,19 +51,7 @@ export const l1Sparse: UnlearnMethod<typeof params> = {
       },
     };
     const run = await timed(phases, 'finetune', () =>
-      ctx.train({
-        model,
-        streams: { retain: { data: ctx.data.retain, batchSize: p.batchSize } },
-        epochOver: 'retain',
-        epochs: p.epochs,
-        loss: (b) => batchCE(model, b.retain),
-        penalties: [l1],
-        optimizer: optimizerOf(p),
-        rng: ctx.rng.fork('l1-sparse'),
-        cost: ctx.cost,
-        quiet: ctx.quiet,
-        label: 'l1-sparse',
-      }),
+      fineTuneOnRetain(ctx, model, p, { epochs: p.epochs }, 'l1-sparse', [l1]),
     );
     return { model, phases, details: { steps: run.steps } };
   },

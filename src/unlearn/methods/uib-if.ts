@@ -13,7 +13,7 @@ import type { UnlearnMethod } from '../types.ts';
 import { assignPriorMean, buildPrior } from '../uib/prior.ts';
 import { type PriorParams, priorOptionsFrom, priorParamsShape } from '../uib/prior-params.ts';
 import { boundValue, type DisposablePenalty, uibRegularizer } from '../uib/regularizer.ts';
-import { batchCE, optimizerOf, trainingParams } from './common.ts';
+import { fineTuneOnRetain, trainingParams } from './common.ts';
 
 const params = z.strictObject({
   ...priorParamsShape,
@@ -99,19 +99,7 @@ export const uibIf: UnlearnMethod<typeof params> = {
           ),
         );
       try {
-        const run = await ctx.train({
-          model,
-          streams: { retain: { data: ctx.data.retain, batchSize: p.batchSize } },
-          epochOver: 'retain',
-          ...budget,
-          loss: (b) => batchCE(model, b.retain),
-          penalties,
-          optimizer: optimizerOf(p),
-          rng: ctx.rng.fork('uib-if'),
-          cost: ctx.cost,
-          quiet: ctx.quiet,
-          label: 'uib-if',
-        });
+        const run = await fineTuneOnRetain(ctx, model, p, budget, 'uib-if', penalties);
         phases.finetune = run.timeMs;
         details.steps = run.steps;
         details.history = run.history;
