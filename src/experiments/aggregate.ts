@@ -10,6 +10,7 @@
 import { compareToEnsemble } from '../eval/ensemble.ts';
 import { METRICS } from '../eval/registry.ts';
 import { type Summary, summarize } from '../eval/stats.ts';
+import { RETRAIN_ID } from '../unlearn/registry.ts';
 import type {
   Cell,
   MetricInfo,
@@ -130,7 +131,7 @@ function aggregateScenario(results: Results, scenario: ScenarioInfo): ScenarioTa
   rows.push(rowOf('retrain', 'retrain', refRecords('retrain'), []));
   rows.push(rowOf('original', 'original', refRecords('original'), []));
   for (const label of results.methods) {
-    if (label === 'retrain') continue; // the oracle row above
+    if (label === RETRAIN_ID) continue; // the oracle row above
     const mine = cells.filter((c) => c.method === label);
     if (mine.length === 0) continue;
     const ok = mine.filter((c) => c.status === 'ok' && c.metrics);

@@ -9,6 +9,7 @@ import { UsageError } from '../core/errors.ts';
 import { MiB, parseJsonChecked, parseYamlChecked, readTextChecked } from '../core/read.ts';
 import { ScenarioParams } from '../data/scenarios/manifest.ts';
 import { OPTIMIZER_NAMES, SCHEDULE_NAMES } from '../train/types.ts';
+import { RETRAIN_ID } from '../unlearn/registry.ts';
 import { describeIssue, parseWith } from './schema-issues.ts';
 
 /** Registry-style ids: lowercase words joined by dashes (`l1-sparse`, `uib-if`), `+uib` allowed. */
@@ -188,8 +189,8 @@ function checkTuning(e: ExperimentShape, ctx: z.RefinementCtx): void {
     if (!m.search) return;
     if (!e.tuning)
       issue(['methods', i, 'search'], 'needs a `tuning` block (rule, budget, seeds, scenarios)');
-    if (m.id === 'retrain')
-      issue(['methods', i, 'search'], 'retrain is the reference; it is not tuned');
+    if (m.id === RETRAIN_ID)
+      issue(['methods', i, 'search'], `${RETRAIN_ID} is the reference; it is not tuned`);
     for (const k of Object.keys(m.search)) {
       if (k in m.params)
         issue(['methods', i, 'search', k], `is also fixed in params.${k}; give it in one place`);

@@ -40,6 +40,10 @@ import {
   priorParams,
 } from './uib/regularizer.ts';
 
+/** The id of the reference method: what runners and reports compare every other method with. */
+export const RETRAIN_ID = 'retrain' as const;
+if (retrain.id !== RETRAIN_ID) throw new Error(`registry: Retrain's id is ${retrain.id}`);
+
 // ---------------------------------------------------------------------------------------------
 // `<id>+uib`: the base method's loss plus (β / n_r)·Σ_l R^(l)(θ^(l)) around the dynamic prior.
 

@@ -34,7 +34,7 @@ import {
   writeOwnDeletionRecord,
 } from '../../unlearn/own-record.ts';
 import { curvatureOf, jsonSafe, RECORD_FILE } from '../../unlearn/record.ts';
-import { type UnlearnInputs, unlearn } from '../../unlearn/registry.ts';
+import { RETRAIN_ID, type UnlearnInputs, unlearn } from '../../unlearn/registry.ts';
 import {
   checkModelFits,
   classOnly,
@@ -119,9 +119,9 @@ export async function runUnlearnOwn(f: UnlearnOwnFlags): Promise<OwnDeletionReco
     // The reference: Retrain on D_r with the user's recipe (what the model would be without ΔD).
     let reference: Awaited<ReturnType<typeof unlearn>> | null = null;
     if (given) {
-      if (method.id === 'retrain') reference = result;
+      if (method.id === RETRAIN_ID) reference = result;
       else {
-        reference = await unlearn('retrain', inputs);
+        reference = await unlearn(RETRAIN_ID, inputs);
         made.push(reference.model);
       }
     }
@@ -186,7 +186,7 @@ export async function runUnlearnOwn(f: UnlearnOwnFlags): Promise<OwnDeletionReco
             sha256: given?.sha256 ?? null,
             value: recipe as unknown as OwnDeletionRecord['recipe']['value'],
           },
-          reference: reference ? { method: 'retrain', stats: jsonSafe(reference.stats) } : null,
+          reference: reference ? { method: RETRAIN_ID, stats: jsonSafe(reference.stats) } : null,
           evidence: { file: EVIDENCE_FILE, sha256: sha256(evidenceText) },
           curvature: curvatureOf(details),
           stats: result.stats,
@@ -202,7 +202,7 @@ export async function runUnlearnOwn(f: UnlearnOwnFlags): Promise<OwnDeletionReco
     if (!f.quiet) {
       const r = record!;
       process.stdout.write(
-        `uib unlearn: ${methodId} on ${path.basename(modelJson)} (ΔD ${data.forget.length}, D_r ${data.retain.length}${data.test ? `, test ${data.test.length}` : ''}) in ${(r.stats.timeMs / 1000).toFixed(1)} s, ${r.stats.gradEvals} gradient evaluations\n${evidenceTable(evidence, { before: 'original', after: methodId })}${data.test ? '' : `${NO_TEST}\n`}${given ? '' : method.id === 'retrain' ? `retrained with the default recipe (${JSON.stringify(DEFAULT_OWN_RECIPE)}); give --recipe for your model's own\n` : 'no retrained reference (give --recipe to compare with Retrain)\n'}saved ${outDir} (model.json, weights.bin, ${RECORD_FILE}, ${EVIDENCE_FILE}, ${REPORT_FILE})\n`,
+        `uib unlearn: ${methodId} on ${path.basename(modelJson)} (ΔD ${data.forget.length}, D_r ${data.retain.length}${data.test ? `, test ${data.test.length}` : ''}) in ${(r.stats.timeMs / 1000).toFixed(1)} s, ${r.stats.gradEvals} gradient evaluations\n${evidenceTable(evidence, { before: 'original', after: methodId })}${data.test ? '' : `${NO_TEST}\n`}${given ? '' : method.id === RETRAIN_ID ? `retrained with the default recipe (${JSON.stringify(DEFAULT_OWN_RECIPE)}); give --recipe for your model's own\n` : 'no retrained reference (give --recipe to compare with Retrain)\n'}saved ${outDir} (model.json, weights.bin, ${RECORD_FILE}, ${EVIDENCE_FILE}, ${REPORT_FILE})\n`,
       );
     }
     return record!;

@@ -11,7 +11,7 @@ import { DEFAULT_METRIC_IDS, getMetric, METRICS } from '../../eval/registry.ts';
 import type { ScenarioFacts } from '../../eval/types.ts';
 import type { ModelSpec } from '../../models/types.ts';
 import type { TrainRecipe } from '../../train/types.ts';
-import { getMethod, parseParams } from '../../unlearn/registry.ts';
+import { getMethod, parseParams, RETRAIN_ID } from '../../unlearn/registry.ts';
 import type { Progress } from '../progress.ts';
 import { type Experiment, methodLabel, type ScenarioConfig } from '../schema.ts';
 import type { RunStore } from '../store.ts';
@@ -33,7 +33,7 @@ export function checkMethods(exp: Experiment, where: string): MethodPlan[] {
     const at = `methods[${i}]`;
     try {
       const method = getMethod(m.id, 'id');
-      if (method.id === 'retrain') {
+      if (method.id === RETRAIN_ID) {
         if (Object.keys(m.params).length > 0) {
           throw new UsageError(
             'params',

@@ -9,7 +9,7 @@ import type { EvalInput, EvalSets, MetricValue } from '../../eval/types.ts';
 import { buildModel, specOf } from '../../models/index.ts';
 import { CostCounter } from '../../train/cost.ts';
 import { trainModel } from '../../train/train.ts';
-import { unlearn } from '../../unlearn/registry.ts';
+import { RETRAIN_ID, unlearn } from '../../unlearn/registry.ts';
 import { loadCachedModel, saveCachedModel } from '../cache.ts';
 import type { Cost, Reference, StoredEvalRecord } from '../results-schema.ts';
 import { retrainRunSeed, type ScenarioRun } from './plan.ts';
@@ -42,7 +42,7 @@ export async function runRetrainEnsemble(run: ScenarioRun): Promise<Ensemble> {
     const trained = await referenceModel(run, key, label, async () => {
       const original = buildModel(spec); // Retrain reads only its architecture
       try {
-        const r = await unlearn('retrain', {
+        const r = await unlearn(RETRAIN_ID, {
           original,
           spec,
           recipe,
