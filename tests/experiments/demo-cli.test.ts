@@ -26,7 +26,7 @@ test('uib --help lists demo and run; demo --help shows its defaults', () => {
   assert.match(help.stdout, /^\s+demo\b/m);
   assert.match(help.stdout, /^\s+run\b/m);
   const demo = uib('demo', '--help');
-  assert.match(demo.stdout, /--out <dir>.*\(default: "uib-out\/demo"\)/);
-  for (const flag of ['--seed', '--backend', '--quiet'])
+  assert.match(demo.stdout, /--out <dir>[\s\S]*uib-out\/demo, or\s+uib-out\/demo-full with --full/);
+  for (const flag of ['--full', '--seed', '--backend', '--quiet'])
     assert.ok(demo.stdout.includes(flag), flag);
 });

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
-import { DEMO_EXPERIMENT } from '../../src/experiments/demo.ts';
+import { DEMO_EXPERIMENT, DEMO_FULL_EXPERIMENT } from '../../src/experiments/demo.ts';
 import { parseResults } from '../../src/experiments/results-schema.ts';
 import {
   type ExperimentInput,
@@ -25,6 +25,7 @@ test('every experiment file in experiments/ validates, methods and hyper-paramet
   const files = fs.readdirSync(DIR).filter((f) => /\.(json|ya?ml)$/.test(f));
   for (const must of [
     'demo.json',
+    'demo-full.json',
     'mnist-bias.json',
     'mnist-c.json',
     'fashion-mnist-class.json',
@@ -48,17 +49,32 @@ test('every experiment file in experiments/ validates, methods and hyper-paramet
   assert.ok(corruptions.size >= 4, 'MNIST-C covers several corruptions');
 });
 
-test('experiments/demo.json is the built-in experiment of `uib demo`', () => {
-  const file = JSON.parse(fs.readFileSync(path.join(DIR, 'demo.json'), 'utf8'));
-  assert.deepEqual(file, JSON.parse(JSON.stringify(DEMO_EXPERIMENT)));
-  const exp = parseExperiment(DEMO_EXPERIMENT, 'demo');
+test('experiments/demo.json and demo-full.json are the built-in experiments of `uib demo` [--full]', () => {
+  for (const [name, builtIn] of [
+    ['demo.json', DEMO_EXPERIMENT],
+    ['demo-full.json', DEMO_FULL_EXPERIMENT],
+  ] as const) {
+    const file = JSON.parse(fs.readFileSync(path.join(DIR, name), 'utf8'));
+    assert.deepEqual(file, JSON.parse(JSON.stringify(builtIn)), name);
+  }
+  const short = parseExperiment(DEMO_EXPERIMENT, 'demo');
+  const full = parseExperiment(DEMO_FULL_EXPERIMENT, 'demo-full');
   assert.deepEqual(
-    exp.methods.map((m) => m.id),
+    short.methods.map((m) => m.id),
+    ['retrain', 'ft', 'ga', 'salun', 'scrub', 'uib-if'],
+  );
+  assert.deepEqual(
+    full.methods.map((m) => m.id),
     ['retrain', 'ft', 'ga', 'l1-sparse', 'salun', 'scrub', 'iu', 'uib-if', 'ft+uib'],
   );
-  assert.equal(exp.dataset.name, 'mnist');
-  assert.equal(exp.model.arch, 'cnn');
-  assert.equal(exp.scenarios[0].params.kind, 'bias');
+  for (const exp of [short, full]) {
+    // The whole training set: Retrain costs what it costs in practice.
+    assert.equal(exp.dataset.name, 'mnist');
+    assert.equal(exp.dataset.trainSubset, undefined);
+    assert.equal(exp.model.arch, 'cnn');
+    assert.equal(exp.scenarios[0].params.kind, 'bias');
+  }
+  assert.deepEqual([short.options.retrainSeeds, full.options.retrainSeeds], [1, 3]);
 });
 
 const BASE: ExperimentInput = {
