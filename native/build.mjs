@@ -16,7 +16,8 @@
 //        # native/build-builtin/build/Release/uib_native.node, leaving native/build/ alone (load
 //        # it with UIB_NATIVE_ADDON=native/build-builtin/build/Release/uib_native.node)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,8 +103,42 @@ if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include/node/nod
   baseArgs.push(`--nodedir=${prefix}`);
 }
 
+// A build is kept when its stamp says it was made from the same sources, for the same Node ABI and
+// compiler, on the route this machine takes now: npm runs this script again whenever it installs
+// the project as a package (`npx uib` in a clone does: npm exec links the project into its cache
+// and runs its install scripts), and a rebuild costs seconds to minutes. UIB_NATIVE_REBUILD=1
+// rebuilds anyway.
+const stampFile = join(outDir, 'build', 'uib-stamp.json');
+function stampOf(blas) {
+  const h = createHash('sha256');
+  for (const f of ['binding.gyp', 'uib_native.cc', 'sgemm.cc', 'sgemm.h']) {
+    h.update(f);
+    h.update(readFileSync(join(here, f)));
+  }
+  return {
+    blas,
+    sources: h.digest('hex'),
+    abi: process.versions.modules,
+    cxx: process.env.CXX ?? '',
+  };
+}
+function upToDate(blas) {
+  if (process.env.UIB_NATIVE_REBUILD === '1' || !existsSync(built)) return false;
+  try {
+    return (
+      JSON.stringify(JSON.parse(readFileSync(stampFile, 'utf8'))) === JSON.stringify(stampOf(blas))
+    );
+  } catch {
+    return false;
+  }
+}
+
 let log = '';
 function build(blas) {
+  if (upToDate(blas)) {
+    say(`up to date (${blas === 'openblas' ? 'OpenBLAS' : "uib's own GEMM"}): ${near(built)}`);
+    process.exit(0);
+  }
   const r = spawnSync(command, [...baseArgs, '--', `-Duib_blas=${blas}`], {
     cwd: outDir,
     encoding: 'utf8',
@@ -111,6 +146,7 @@ function build(blas) {
   });
   log += `--- node-gyp rebuild, uib_blas=${blas}\n${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}\n`;
   const ok = r.status === 0 && existsSync(built);
+  if (ok) writeFileSync(stampFile, `${JSON.stringify(stampOf(blas))}\n`);
   const why = ok
     ? ''
     : (log.match(/fatal error: [^\n]*/)?.[0] ??
