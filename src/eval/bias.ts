@@ -66,13 +66,28 @@ export function recallOf(
   labels: ArrayLike<number>,
   k: number,
 ): MetricValue {
-  checkPairs('recall', predicted, labels);
+  return predictedAs('recall', predicted, labels, k, (y) => y === k, `no sample has label ${k}`);
+}
+
+/**
+ * The share predicted as `k` among the samples whose label passes `inScope`, checked as `what`;
+ * undefined, because `none`, when no sample does.
+ */
+function predictedAs(
+  what: string,
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  k: number,
+  inScope: (label: number) => boolean,
+  none: string,
+): MetricValue {
+  checkPairs(what, predicted, labels);
   const r = shareAmong(
     labels.length,
-    (i) => labels[i] === k,
+    (i) => inScope(labels[i]),
     (i) => predicted[i] === k,
   );
-  return r === null ? undefinedBecause(`no sample has label ${k}`) : defined(r);
+  return r === null ? undefinedBecause(none) : defined(r);
 }
 
 /** The share of `hit(i)` among the samples i < n that are `inScope(i)`; `null` when none is. */
@@ -110,15 +125,8 @@ export function attackSuccessRate(
   labels: ArrayLike<number>,
   target: number,
 ): MetricValue {
-  checkPairs('attackSuccessRate', predicted, labels);
-  const r = shareAmong(
-    labels.length,
-    (i) => labels[i] !== target,
-    (i) => predicted[i] === target,
-  );
-  return r === null
-    ? undefinedBecause(`no stamped sample outside target class ${target}`)
-    : defined(r);
+  const none = `no stamped sample outside target class ${target}`;
+  return predictedAs('attackSuccessRate', predicted, labels, target, (y) => y !== target, none);
 }
 
 // ---- tabular subgroups ----
@@ -146,14 +154,24 @@ function perGroup(
   );
 }
 
+/** Predictions, labels and a group (or attribute) per sample must be parallel arrays. */
+function checkTriples(
+  what: string,
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  group: ArrayLike<number>,
+): void {
+  checkPairs(what, predicted, labels);
+  checkPairs(what, predicted, group);
+}
+
 /** Group accuracy gap: max_g acc_g − min_g acc_g. */
 export function groupAccuracyGap(
   predicted: ArrayLike<number>,
   labels: ArrayLike<number>,
   group: ArrayLike<number>,
 ): MetricValue {
-  checkPairs('groupAccuracyGap', predicted, labels);
-  checkPairs('groupAccuracyGap', predicted, group);
+  checkTriples('groupAccuracyGap', predicted, labels, group);
   const acc = perGroup(
     group,
     () => true,
@@ -188,8 +206,7 @@ export function equalisedOddsGap(
   group: ArrayLike<number>,
   positive: number,
 ): MetricValue {
-  checkPairs('equalisedOddsGap', predicted, labels);
-  checkPairs('equalisedOddsGap', predicted, group);
+  checkTriples('equalisedOddsGap', predicted, labels, group);
   const isPos = (i: number) => predicted[i] === positive;
   const tpr = spread(
     perGroup(group, (i) => labels[i] === positive, isPos),
@@ -215,8 +232,7 @@ export function worstGroupAccuracy(
   labels: ArrayLike<number>,
   attribute: ArrayLike<number>,
 ): MetricValue {
-  checkPairs('worstGroupAccuracy', predicted, labels);
-  checkPairs('worstGroupAccuracy', predicted, attribute);
+  checkTriples('worstGroupAccuracy', predicted, labels, attribute);
   const hits = new Map<string, [number, number]>();
   for (let i = 0; i < labels.length; i++) {
     const key = `${labels[i]}/${attribute[i]}`;

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendWasm, heap, heapIndex, type KernelArgs } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
-import { allFloat, fusedRelu } from './fused-activation.ts';
+import { allFloat, fusedOperands } from './fused-activation.ts';
 
 /** The geometry as native/uib_native.cc's readConv takes it. */
 function geometry(info: tf.backend_util.Conv2DInfo): number[] {
@@ -72,11 +72,9 @@ function runUnbiased(
 
 export function conv2d(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend, attrs } = args;
-  const x = args.inputs.x as tf.TensorInfo;
-  const filter = args.inputs.filter as tf.TensorInfo;
-  const bias = args.inputs.bias as tf.TensorInfo | undefined;
-  const relu = fusedRelu(args, x, filter, bias);
-  if (relu === undefined) return undefined;
+  const operands = fusedOperands(args, 'x', 'filter');
+  if (operands === undefined) return undefined;
+  const { a: x, b: filter, bias, relu } = operands;
   const info = convInfo(x.shape, filter.shape, attrs);
   if (info === undefined) return undefined;
   if (bias !== undefined && tf.util.sizeFromShape(bias.shape) !== info.outChannels)
@@ -90,33 +88,39 @@ export function conv2d(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | un
   return y;
 }
 
-export function conv2dBackpropInput(
+/**
+ * A convolution gradient: the two inputs it reads and the attribute that gives the shape of its
+ * output (Conv2DBackpropInput: dy and the filter, the input's shape; Conv2DBackpropFilter: x and
+ * dy, the filter's shape).
+ */
+const BACKPROP = {
+  conv2dBackpropInput: { inputs: ['dy', 'filter'], shape: 'inputShape' },
+  conv2dBackpropFilter: { inputs: ['x', 'dy'], shape: 'filterShape' },
+} as const;
+
+function convBackprop(
   addon: NativeAddon,
   args: KernelArgs,
+  kernel: keyof typeof BACKPROP,
 ): tf.TensorInfo | undefined {
   const { backend, attrs } = args;
-  const dy = args.inputs.dy as tf.TensorInfo;
-  const filter = args.inputs.filter as tf.TensorInfo;
-  if (!allFloat(dy, filter)) return undefined;
-  const { inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
-  const info = convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 });
+  const { inputs, shape } = BACKPROP[kernel];
+  const [a, b] = inputs.map((n) => args.inputs[n] as tf.TensorInfo);
+  if (!allFloat(a, b)) return undefined;
+  const outShape = attrs[shape] as unknown as number[];
+  const [xShape, filterShape] =
+    kernel === 'conv2dBackpropInput' ? [outShape, b.shape] : [a.shape, outShape];
+  const info = convInfo(xShape, filterShape, { ...attrs, dilations: 1 });
   if (info === undefined) return undefined;
-  return runUnbiased(addon, 'conv2dBackpropInput', backend, [dy, filter], info.inShape, info);
+  const out = kernel === 'conv2dBackpropInput' ? info.inShape : outShape;
+  return runUnbiased(addon, kernel, backend, [a, b], out, info);
 }
 
-export function conv2dBackpropFilter(
-  addon: NativeAddon,
-  args: KernelArgs,
-): tf.TensorInfo | undefined {
-  const { backend, attrs } = args;
-  const x = args.inputs.x as tf.TensorInfo;
-  const dy = args.inputs.dy as tf.TensorInfo;
-  if (!allFloat(x, dy)) return undefined;
-  const { filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  const info = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
-  if (info === undefined) return undefined;
-  return runUnbiased(addon, 'conv2dBackpropFilter', backend, [x, dy], filterShape, info);
-}
+export const conv2dBackpropInput = (addon: NativeAddon, args: KernelArgs) =>
+  convBackprop(addon, args, 'conv2dBackpropInput');
+
+export const conv2dBackpropFilter = (addon: NativeAddon, args: KernelArgs) =>
+  convBackprop(addon, args, 'conv2dBackpropFilter');
 
 /** Kernel name of the per-example squared filter gradient, summed (native route only). */
 export const CONV_SQUARED_GRAD = 'UibConvSquaredGrad';

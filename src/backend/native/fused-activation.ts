@@ -22,3 +22,19 @@ export function fusedRelu(
   if (args.inputs.preluActivationWeights !== undefined || !allFloat(...ts)) return undefined;
   return activation === 'relu' ? 1 : 0;
 }
+
+/**
+ * The two operands and the optional bias of a fused kernel (Conv2D: x and filter; MatMul: a and
+ * b) with its relu flag, or undefined where the native kernel does not run (`fusedRelu`).
+ */
+export function fusedOperands(
+  args: KernelArgs,
+  first: string,
+  second: string,
+): { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; relu: 0 | 1 } | undefined {
+  const a = args.inputs[first] as tf.TensorInfo;
+  const b = args.inputs[second] as tf.TensorInfo;
+  const bias = args.inputs.bias as tf.TensorInfo | undefined;
+  const relu = fusedRelu(args, a, b, bias);
+  return relu === undefined ? undefined : { a, b, bias, relu };
+}

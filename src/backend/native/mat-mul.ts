@@ -6,15 +6,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { heap, heapIndex, type KernelArgs } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
-import { fusedRelu } from './fused-activation.ts';
+import { fusedOperands } from './fused-activation.ts';
 
 export function matMul(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend, attrs } = args;
-  const a = args.inputs.a as tf.TensorInfo;
-  const b = args.inputs.b as tf.TensorInfo;
-  const bias = args.inputs.bias as tf.TensorInfo | undefined;
-  const relu = fusedRelu(args, a, b, bias);
-  if (relu === undefined) return undefined;
+  const operands = fusedOperands(args, 'a', 'b');
+  if (operands === undefined) return undefined;
+  const { a, b, bias, relu } = operands;
   const ta = attrs.transposeA === true;
   const tb = attrs.transposeB === true;
   const ra = a.shape.length;

@@ -68,25 +68,31 @@ function norm(v: Float32Array[]): number {
 }
 
 /**
+ * A product of a curvature matrix of the mean CE over `data` (w.r.t. `vars`) with v, given in the
+ * layout of `vars`; `eps` is the finite-difference step, `batchSize` the pass's batch.
+ */
+export type CurvatureProduct = (
+  model: LayersModel,
+  vars: tf.Variable[],
+  data: Dataset,
+  v: Float32Array[],
+  opts?: { eps?: number; batchSize?: number },
+) => Float32Array[];
+
+/**
  * H v of the mean CE over `data` (w.r.t. `vars`, with v in the same layout) by central differences
  * of gradients: (∇L(θ + h v) − ∇L(θ − h v)) / 2h with h = eps/‖v‖. Error O(h²) plus float32
  * rounding of the gradients / h; exact in the limit for smooth losses, and for ReLU nets away from
  * kinks.
  */
-export function hessianVectorProduct(
-  model: LayersModel,
-  vars: tf.Variable[],
-  data: Dataset,
-  v: Float32Array[],
-  opts: { eps?: number; batchSize?: number } = {},
-): Float32Array[] {
+export const hessianVectorProduct: CurvatureProduct = (model, vars, data, v, opts = {}) => {
   const nv = norm(v);
   if (nv === 0) return v.map((a) => new Float32Array(a.length));
   const h = (opts.eps ?? 1e-2) / nv;
   const plus = withShift(vars, v, h, () => meanLossGradient(model, vars, data, opts.batchSize));
   const minus = withShift(vars, v, -h, () => meanLossGradient(model, vars, data, opts.batchSize));
   return plus.map((p, i) => p.map((x, j) => (x - minus[i][j]) / (2 * h)));
-}
+};
 
 /**
  * Generalised Gauss-Newton product Gv = (1/n) Σ_i J_iᵀ H_i J_i v, H_i = diag(p_i) − p_i p_iᵀ the
@@ -94,13 +100,7 @@ export function hessianVectorProduct(
  * difference of the logits (exact for a model linear in v along the line, e.g. the output layer),
  * Jᵀ u is one backward pass of Σ logits·u.
  */
-export function gaussNewtonVectorProduct(
-  model: LayersModel,
-  vars: tf.Variable[],
-  data: Dataset,
-  v: Float32Array[],
-  opts: { eps?: number; batchSize?: number } = {},
-): Float32Array[] {
+export const gaussNewtonVectorProduct: CurvatureProduct = (model, vars, data, v, opts = {}) => {
   const nv = norm(v);
   const sums = vars.map((x) => new Float64Array(x.size));
   if (nv === 0) return sums.map((s) => Float32Array.from(s));
@@ -127,4 +127,4 @@ export function gaussNewtonVectorProduct(
     addInto(sums, gs);
   }
   return sums.map((s) => Float32Array.from(s, (x) => x / data.length));
-}
+};
