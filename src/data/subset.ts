@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../core/errors.ts';
 import { rngFor } from '../core/rng.ts';
-import type { Dataset } from './dataset.ts';
+import { Dataset } from './dataset.ts';
 
 /**
  * n samples of `ds`, as equal per class as the class sizes allow (a class with too few samples
@@ -54,4 +54,24 @@ export function fillQuotas(available: readonly number[], n: number): number[] {
 export function randomPositions(n: number, k: number, seed: number, ...parts: string[]): number[] {
   const perm = rngFor(seed, ...parts).permutation(n);
   return Array.from(perm.subarray(0, k)).sort((a, b) => a - b);
+}
+
+/**
+ * Held-out validation data beside a test subset: `n` samples (class-balanced, seeded) of the test
+ * split's samples that `test` does not hold, so that a method can look at unseen data without
+ * touching the data its test accuracy is measured on. Refused, naming `where`, when the split
+ * has fewer than `n` such samples (e.g. the whole test split is the test set).
+ */
+export function heldOutBeside(test: Dataset, n: number, seed: number, where: string): Dataset {
+  const src = test.source;
+  const taken = new Set(test.sourceIndices());
+  const rest: number[] = [];
+  for (let i = 0; i < src.y.length; i++) if (!taken.has(i)) rest.push(i);
+  if (rest.length < n)
+    throw new UsageError(
+      where,
+      `asks for ${n} validation samples beside the test set; the test split has ${rest.length} outside it (lower testSubset or validationSubset)`,
+    );
+  const pool = new Dataset(src, Uint32Array.from(rest), `${src.name}/held-out`);
+  return balancedSubset(pool, n, seed, `${src.name}/validation[${n}]`);
 }

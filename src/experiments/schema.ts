@@ -23,6 +23,11 @@ const DatasetSchema = z.strictObject({
   trainSubset: z.int().positive().optional(),
   /** Test on a class-balanced subset of this many samples (all when omitted). */
   testSubset: z.int().positive().optional(),
+  /**
+   * Held-out validation data for the methods (UIB-IF's evidence rule): a class-balanced subset of
+   * this many test-split samples outside testSubset, drawn per seed. Omitted: none.
+   */
+  validationSubset: z.int().positive().optional(),
   /** Data directory (required for CIFAR; overrides the default for Fashion-MNIST, German credit). */
   dir: z.string().min(1).optional(),
 });

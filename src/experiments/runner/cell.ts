@@ -91,7 +91,11 @@ async function runCell(
         original: base.original,
         spec: run.spec,
         recipe: run.recipe,
-        data: { retain: run.data.retain, forget: run.data.forget },
+        data: {
+          retain: run.data.retain,
+          forget: run.data.forget,
+          ...(run.validation && { validation: run.validation }),
+        },
         seed: job.seed,
         quiet: true,
       },

@@ -6,6 +6,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { isUsageError, UsageError } from '../../core/errors.ts';
 import { sha256Json } from '../../core/hash.ts';
 import { hashSeed } from '../../core/rng.ts';
+import type { Dataset } from '../../data/dataset.ts';
 import type { Scenario } from '../../data/scenarios/index.ts';
 import { DEFAULT_METRIC_IDS, getMetric, METRICS } from '../../eval/registry.ts';
 import type { ScenarioFacts } from '../../eval/types.ts';
@@ -99,6 +100,8 @@ export interface ScenarioRun {
   /** `seed 1 · bias-stripe-3`, the head of its progress lines. */
   tag: string;
   data: Scenario;
+  /** Held-out data for the methods (`dataset.validationSubset`), never D or the test set. */
+  validation?: Dataset;
   spec: ModelSpec;
   recipe: TrainRecipe;
   manifestHash: string;

@@ -8,6 +8,7 @@ import { writeJsonAtomic } from '../../core/atomic.ts';
 import { isUsageError } from '../../core/errors.ts';
 import { sha256Json } from '../../core/hash.ts';
 import { readTextChecked } from '../../core/read.ts';
+import { hashSeed } from '../../core/rng.ts';
 import {
   createScenario,
   type Manifest,
@@ -15,6 +16,7 @@ import {
   type Scenario,
 } from '../../data/scenarios/index.ts';
 import { MANIFEST_MAX_BYTES, parseManifest } from '../../data/scenarios/manifest.ts';
+import { heldOutBeside } from '../../data/subset.ts';
 import type { ScenarioFacts } from '../../eval/types.ts';
 import type { ModelSpec } from '../../models/types.ts';
 import type { TrainRecipe } from '../../train/types.ts';
@@ -97,10 +99,20 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
     classNames,
   });
 
+  const validation =
+    exp.dataset.validationSubset === undefined
+      ? undefined
+      : heldOutBeside(
+          data.test,
+          exp.dataset.validationSubset,
+          hashSeed(seed, 'validation'),
+          `dataset.validationSubset (${where})`,
+        );
   const run: ScenarioRun = {
     job,
     tag,
     data,
+    ...(validation && { validation }),
     spec,
     recipe,
     manifestHash,

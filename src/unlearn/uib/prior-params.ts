@@ -10,7 +10,7 @@ import type { ParamGroup } from '../../models/types.ts';
 import type { CostCounter } from '../../train/cost.ts';
 import { type FisherCache, loadFisherCache } from './fisher-cache.ts';
 import { cacheKindOf, PRIOR_KIND_SPECS, PRIOR_KINDS } from './precision.ts';
-import { DEFAULT_ALPHA_GRID, type PriorOptions } from './prior.ts';
+import { ALPHA_RULES, DEFAULT_ALPHA_GRID, type PriorOptions } from './prior.ts';
 
 export const priorParamsShape = {
   fisher: z
@@ -49,6 +49,17 @@ export const priorParamsShape = {
     .min(0)
     .default(0.1)
     .describe('line search: largest α whose held-out D_r loss rises ≤ ε nats'),
+  alphaRule: z
+    .enum(ALPHA_RULES)
+    .default('damage')
+    .describe(
+      "α search: 'damage' (largest α whose held-out D_r loss rises ≤ ε) or 'evidence' (smallest α at which ΔD's loss reaches that of held-out data of its classes, within damageCap; needs validation data)",
+    ),
+  damageCap: z
+    .number()
+    .min(0)
+    .default(1)
+    .describe('evidence rule: the largest rise of the held-out D_r loss (nats) any α may cause'),
   searchSamples: z
     .number()
     .int()
@@ -102,6 +113,8 @@ export function priorOptionsFrom(
     alpha: p.alpha ?? 'search',
     alphaGrid: p.alphaGrid,
     epsilon: p.epsilon,
+    rule: p.alphaRule,
+    damageCap: p.damageCap,
     searchSamples: p.searchSamples,
     batchSize: p.curvatureBatch,
     sham: p.sham,

@@ -51,51 +51,133 @@ export function trustRegion(
     );
 }
 
+export interface AlphaTrial {
+  alpha: number;
+  /** Loss on the held-out slice of D_r. */
+  sliceLoss: number;
+  /** The evidence rule's two losses: on ΔD (its search sample) and on the held-out twin. */
+  forgetLoss?: number;
+  twinLoss?: number;
+}
+
 export interface AlphaSearch {
   alpha: number;
-  searched: { alpha: number; sliceLoss: number }[];
+  searched: AlphaTrial[];
   baseSliceLoss: number;
+  /** Evidence rule: ΔD's and the twin's losses at θ̂, and why the search stopped where it did. */
+  baseForgetLoss?: number;
+  baseTwinLoss?: number;
+  stop?: 'evidence' | 'cap' | 'none';
 }
 
 /**
- * The largest α of `grid` whose step raises the loss on `slice` by at most ε nats (0 when none
- * does). The slice loss rises with α along a fixed direction, so the grid is bisected:
- * ⌈log2(grid + 1)⌉ evaluations instead of a scan. The model's weights are restored bit for bit.
+ * The evidence rule's data (docs/method.md §3, "A step that sees what it removes"): a sample of
+ * ΔD and its held-out twin — data of ΔD's classes that the model never trained on — and the cap
+ * on the damage to D_r that no α may exceed.
+ */
+export interface EvidenceTarget {
+  forget: Dataset;
+  twin: Dataset;
+  /** Largest rise of the D_r slice loss (nats) any α may cause. */
+  cap: number;
+}
+
+/**
+ * α for the step along a fixed direction, by one of two rules (grid bisected in both: the slice
+ * loss rises with α, and ΔD's loss rises faster than its twin's, so each predicate flips once):
+ * - damage (no `evidence`): the largest α of `grid` whose step raises the loss on `slice` by at
+ *   most ε nats (0 when none does);
+ * - evidence: the smallest α at which ΔD's mean loss has reached its held-out twin's — ΔD looks
+ *   to the model like data it never saw — among the α whose slice loss rises by at most
+ *   `evidence.cap`; the largest of those when none reaches it.
+ * ⌈log2(grid + 1)⌉ evaluations per bisection. The model's weights are restored bit for bit.
  */
 export async function searchAlpha(
   model: LayersModel,
   groups: ParamGroup[],
   slice: Dataset,
   stepAt: (alpha: number) => ClippedStep[][],
-  opts: { grid: readonly number[]; epsilon: number; batchSize: number; cost?: CostCounter },
+  opts: {
+    grid: readonly number[];
+    epsilon: number;
+    batchSize: number;
+    cost?: CostCounter;
+    evidence?: EvidenceTarget;
+  },
 ): Promise<AlphaSearch> {
   const grid = [...opts.grid].sort((a, b) => b - a);
   const vars = groupVariables(groups);
   const saved = vars.map((vs) => vs.map((v) => tf.keep(v.clone())));
-  const searched: AlphaSearch['searched'] = [];
-  const sliceLoss = async () =>
-    (await evaluate(model, slice, opts.batchSize, { cost: opts.cost, set: 'retain' })).loss;
-  try {
-    const baseSliceLoss = await sliceLoss();
-    const tryAlpha = async (a: number) => {
-      const st = stepAt(a);
-      vars.forEach((vs, gi) => {
-        vs.forEach((v, ti) => {
-          tf.tidy(() => v.assign(tf.add(saved[gi][ti], tf.tensor(st[gi][ti].step, v.shape))));
-        });
+  const searched: AlphaTrial[] = [];
+  const ev = opts.evidence;
+  const lossOn = async (set: Dataset, which: 'retain' | 'forget' | 'test') =>
+    (await evaluate(model, set, opts.batchSize, { cost: opts.cost, set: which })).loss;
+  const measureHere = async (alpha: number): Promise<AlphaTrial> => {
+    const t: AlphaTrial = { alpha, sliceLoss: await lossOn(slice, 'retain') };
+    if (ev) {
+      t.forgetLoss = await lossOn(ev.forget, 'forget');
+      t.twinLoss = await lossOn(ev.twin, 'test');
+    }
+    return t;
+  };
+  const trials = new Map<number, AlphaTrial>();
+  const at = async (a: number): Promise<AlphaTrial> => {
+    const known = trials.get(a);
+    if (known) return known;
+    const st = stepAt(a);
+    vars.forEach((vs, gi) => {
+      vs.forEach((v, ti) => {
+        tf.tidy(() => v.assign(tf.add(saved[gi][ti], tf.tensor(st[gi][ti].step, v.shape))));
       });
-      const loss = await sliceLoss();
-      searched.push({ alpha: a, sliceLoss: loss });
-      return Number.isFinite(loss) && loss - baseSliceLoss <= opts.epsilon;
-    };
-    let rejected = -1; // grid[0..rejected] are too large
-    let accepted = grid.length; // grid[accepted..] are acceptable (grid.length: none known)
+    });
+    const t = await measureHere(a);
+    trials.set(a, t);
+    searched.push(t);
+    return t;
+  };
+  // Largest index range [from, to) of `grid` (descending) on which `ok` holds, given that `ok`
+  // is false above some α and true below it: returns the first index where it holds.
+  const firstTrue = async (ok: (t: AlphaTrial) => boolean, from: number, to: number) => {
+    let rejected = from - 1;
+    let accepted = to; // `to`: none known
     while (accepted - rejected > 1) {
       const mid = (rejected + accepted) >> 1;
-      if (await tryAlpha(grid[mid])) accepted = mid;
+      if (ok(await at(grid[mid]))) accepted = mid;
       else rejected = mid;
     }
-    return { alpha: accepted < grid.length ? grid[accepted] : 0, searched, baseSliceLoss };
+    return accepted;
+  };
+  try {
+    const base = await measureHere(0);
+    const damageOk = (limit: number) => (t: AlphaTrial) =>
+      Number.isFinite(t.sliceLoss) && t.sliceLoss - base.sliceLoss <= limit;
+    if (!ev) {
+      const i = await firstTrue(damageOk(opts.epsilon), 0, grid.length);
+      return { alpha: i < grid.length ? grid[i] : 0, searched, baseSliceLoss: base.sliceLoss };
+    }
+    const head = {
+      searched,
+      baseSliceLoss: base.sliceLoss,
+      baseForgetLoss: base.forgetLoss,
+      baseTwinLoss: base.twinLoss,
+    };
+    const reached = (t: AlphaTrial) =>
+      Number.isFinite(t.forgetLoss!) && t.forgetLoss! >= t.twinLoss!;
+    // ΔD already fits no better than data the model never saw: nothing to remove.
+    if (reached(base)) return { alpha: 0, ...head, stop: 'evidence' };
+    const capIdx = await firstTrue(damageOk(ev.cap), 0, grid.length);
+    if (capIdx === grid.length) return { alpha: 0, ...head, stop: 'none' };
+    // Among grid[capIdx..] (all within the cap), the smallest α where ΔD has reached its twin:
+    // "reached" holds for large α, so bisect for the last index where it holds.
+    if (!reached(await at(grid[capIdx]))) return { alpha: grid[capIdx], ...head, stop: 'cap' };
+    let lo = capIdx; // reached
+    let hi = grid.length; // grid.length: α = 0, not reached (ΔD fits better than its twin at θ̂)
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (reached(await at(grid[mid]))) lo = mid;
+      else hi = mid;
+    }
+    return { alpha: grid[lo], ...head, stop: 'evidence' };
   } finally {
     vars.forEach((vs, gi) => {
       vs.forEach((v, ti) => {

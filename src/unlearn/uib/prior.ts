@@ -28,7 +28,16 @@ import {
   precisionGroups,
   solvePrecision,
 } from './precision.ts';
-import { type ClippedStep, l2, placeMean, searchAlpha, trustRegion } from './prior-step.ts';
+import {
+  type AlphaSearch,
+  type AlphaTrial,
+  type ClippedStep,
+  type EvidenceTarget,
+  l2,
+  placeMean,
+  searchAlpha,
+  trustRegion,
+} from './prior-step.ts';
 
 export {
   cacheKindOf,
@@ -43,6 +52,10 @@ export {
 } from './precision.ts';
 
 export type PriorMean = 'forget-gradient' | 'retain-gradient';
+
+/** How the α search stops: at a D_r damage of ε, or where ΔD looks like held-out data (§3). */
+export const ALPHA_RULES = ['damage', 'evidence'] as const;
+export type AlphaRule = (typeof ALPHA_RULES)[number];
 
 /** Largest group the dense 'hessian' kind accepts (one gradient pass per coordinate). */
 const MAX_HESSIAN_DIM = 2000;
@@ -71,7 +84,11 @@ export interface PriorOptions {
   alpha?: number | 'search';
   alphaGrid?: number[];
   epsilon?: number;
-  /** Size of the held-out slice of D_r for the α search (default 512). */
+  /** The α search's rule (default 'damage'); 'evidence' needs `PriorData.validation`. */
+  rule?: AlphaRule;
+  /** Evidence rule: the largest rise of the D_r slice loss any α may cause (default 1 nat). */
+  damageCap?: number;
+  /** Size of the held-out slice of D_r for the α search (default 512), and of ΔD's and its twin's samples for the evidence rule. */
   searchSamples?: number;
   batchSize?: number;
   rng: Rng;
@@ -103,7 +120,17 @@ export interface PriorRecord {
   tau: number | null;
   alpha: number;
   epsilon: number | null;
-  search: { alpha: number; sliceLoss: number }[];
+  rule: AlphaRule | null;
+  /** Evidence rule: the damage cap, the twin's size, ΔD's and the twin's losses at θ̂, why it stopped. */
+  evidence: {
+    cap: number;
+    twinSize: number;
+    forgetSize: number;
+    baseForgetLoss: number;
+    baseTwinLoss: number;
+    stop: NonNullable<AlphaSearch['stop']>;
+  } | null;
+  search: AlphaTrial[];
   baseSliceLoss: number | null;
   groups: {
     name: string;
@@ -152,6 +179,43 @@ function subsampleForget(forget: Dataset, opts: PriorOptions): Dataset {
   return forget.subset(perm.subarray(0, m), `${forget.name}/subsample`);
 }
 
+/**
+ * The evidence rule's data: a seeded sample of ΔD (of the subsample g_f was computed on) and its
+ * held-out twin — the validation samples of ΔD's classes (all of them when ΔD spans every class),
+ * each at most `searchSamples`.
+ */
+function evidenceTarget(data: PriorData, m: Measured, opts: PriorOptions): EvidenceTarget {
+  const v = data.validation;
+  if (!v || v.length === 0)
+    throw new UsageError(
+      'validation',
+      "the evidence rule (alphaRule 'evidence') needs held-out data: none was given",
+    );
+  const size = opts.searchSamples ?? 512;
+  const classes = new Set(m.forgetSet.labels());
+  const vl = v.labels();
+  const same = Uint32Array.from(
+    Array.from({ length: v.length }, (_, i) => i).filter((i) => classes.has(vl[i])),
+  );
+  if (same.length === 0)
+    throw new UsageError(
+      'validation',
+      `holds no sample of the request's classes (${[...classes].sort((a, b) => a - b).join(', ')}): the evidence rule has no twin`,
+    );
+  const pick = (ds: Dataset, positions: Uint32Array, label: string, name: string) => {
+    const perm = opts.rng.fork(label).permutation(positions.length);
+    const k = Math.min(size, positions.length);
+    const chosen = Uint32Array.from(perm.subarray(0, k), (p) => positions[p]).sort();
+    return ds.subset(chosen, name);
+  };
+  const all = Uint32Array.from({ length: m.forgetSet.length }, (_, i) => i);
+  return {
+    forget: pick(m.forgetSet, all, 'evidence-forget', `${m.forgetSet.name}/evidence`),
+    twin: pick(v, same, 'evidence-twin', `${v.name}/twin`),
+    cap: opts.damageCap ?? 1,
+  };
+}
+
 /** Dense n_r·H per group, column by column (central differences of the gradient). */
 function denseHessian(
   model: LayersModel,
@@ -197,6 +261,8 @@ function denseHessian(
 export interface PriorData {
   retain: Dataset;
   forget: Dataset;
+  /** Held-out data (never in D): the evidence rule's twin of ΔD is its samples of ΔD's classes. */
+  validation?: Dataset;
 }
 
 /** What the curvature stages measured at θ̂. */
@@ -372,12 +438,14 @@ export async function buildPrior(
     opts.tau === undefined ? 0.3 : opts.tau > 0 && Number.isFinite(opts.tau) ? opts.tau : null;
   const stepAt = trustRegion(rawSteps(priorGroups, m, mean, nForget, nRetain), priorGroups, tau);
   const search = opts.alpha === undefined || opts.alpha === 'search';
-  const found = search
+  const evidence = search && opts.rule === 'evidence' ? evidenceTarget(data, m, opts) : undefined;
+  const found: Omit<AlphaSearch, 'baseSliceLoss'> & { baseSliceLoss: number | null } = search
     ? await searchAlpha(model, groups, m.slice!, stepAt, {
         grid: opts.alphaGrid ?? DEFAULT_ALPHA_GRID,
         epsilon: opts.epsilon ?? 0.1,
         batchSize: opts.batchSize ?? 256,
         cost: opts.cost,
+        evidence,
       })
     : { alpha: opts.alpha as number, searched: [], baseSliceLoss: null };
   const final = stepAt(found.alpha);
@@ -389,6 +457,7 @@ export async function buildPrior(
     c,
     tau,
     search,
+    evidence,
     found,
     timeMs: { fisher: fisherMs, prior: performance.now() - t0 - fisherMs },
     gradEvals: (opts.cost?.gradEvals ?? 0) - gradEvals0,
@@ -409,7 +478,8 @@ function priorRecord(
     c: number;
     tau: number | null;
     search: boolean;
-    found: { alpha: number; searched: PriorRecord['search']; baseSliceLoss: number | null };
+    evidence: EvidenceTarget | undefined;
+    found: Omit<AlphaSearch, 'baseSliceLoss'> & { baseSliceLoss: number | null };
     timeMs: PriorRecord['timeMs'];
     gradEvals: number;
   },
@@ -431,7 +501,18 @@ function priorRecord(
     c: opts.lambda === undefined ? r.c : null,
     tau: r.tau,
     alpha: r.found.alpha,
-    epsilon: r.search ? (opts.epsilon ?? 0.1) : null,
+    epsilon: r.search && !r.evidence ? (opts.epsilon ?? 0.1) : null,
+    rule: r.search ? (r.evidence ? 'evidence' : 'damage') : null,
+    evidence: r.evidence
+      ? {
+          cap: r.evidence.cap,
+          twinSize: r.evidence.twin.length,
+          forgetSize: r.evidence.forget.length,
+          baseForgetLoss: r.found.baseForgetLoss!,
+          baseTwinLoss: r.found.baseTwinLoss!,
+          stop: r.found.stop!,
+        }
+      : null,
     search: r.found.searched,
     baseSliceLoss: r.found.baseSliceLoss,
     groups: groups.map((pg, gi) => ({
