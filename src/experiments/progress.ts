@@ -70,3 +70,28 @@ export function createProgress(
     },
   };
 }
+
+/**
+ * The job route's status (local pool, Redis queue): `done 5/16 · running 2 · failed 0 · ETA 40 s`.
+ * The ETA is the time per job run so far (jobs found done cost nothing) times the jobs left.
+ */
+export function jobStatusLine(s: {
+  done: number;
+  total: number;
+  running: number;
+  failed: number;
+  /** Jobs run (not found done) so far, and the time since the first started. */
+  ran: number;
+  elapsedMs: number;
+}): string {
+  const left = Math.max(0, s.total - s.done);
+  const eta = s.ran > 0 && left > 0 ? ` · ETA ${formatDuration((s.elapsedMs / s.ran) * left)}` : '';
+  return `done ${s.done}/${s.total} · running ${s.running} · failed ${s.failed}${eta}`;
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}

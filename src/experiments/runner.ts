@@ -6,11 +6,14 @@
  * directory skips every cell that is already done. This file runs the whole; runner/ holds the
  * parts: plan.ts (checks, keys), tune.ts (the tuning phase), scenario.ts (one seed and scenario),
  * references.ts (Retrain ensemble, original), cell.ts (method cells), write.ts (outputs).
+ * With `workers` > 1 or a `queue`, the same units run as jobs on other processes (jobs/route.ts);
+ * the outputs are assembled and written by the same code.
  */
 import * as path from 'node:path';
 import { initBackend } from '../backend/index.ts';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { checkOutput } from '../core/out-dir.ts';
+import { openJobRoute } from './jobs/route.ts';
 import { createProgress } from './progress.ts';
 import { renderTerminal } from './report/markdown.ts';
 import type { Results, TuningSummary } from './results-schema.ts';
@@ -37,6 +40,10 @@ export interface RunOptions {
   source?: string;
   /** Files the run reads, by what they are: the output directory must not hold them. */
   inputs?: Record<string, string>;
+  /** Worker processes on this machine; 1 (the default): every unit in this process. */
+  workers?: number;
+  /** The jobs go to `uib worker`s through Redis at `url`; `store` is the root they all reach. */
+  queue?: { url: string; store: string };
 }
 
 export interface RunOutcome {
@@ -49,6 +56,8 @@ export interface RunOutcome {
   /** Units found done and skipped / computed in this run. */
   skipped: number;
   computed: number;
+  /** On the job route: jobs tried again after a worker was lost or a try failed. */
+  retried?: number;
 }
 
 export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<RunOutcome> {
@@ -58,44 +67,68 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
   const metricIds = checkMetrics(exp, where);
   // The output is a new or empty directory or a uib run directory (resumed); never the user's files.
   checkOutput(opts.outDir, { kind: 'run', inputs: opts.inputs });
-  await initBackend(opts.backend);
-  const store = new RunStore(opts.outDir);
-  const unlock = store.lock();
+  // Redis is reached (or refused in one line) before any work; the pool's workers start now.
+  const route =
+    (opts.workers ?? 1) > 1 || opts.queue
+      ? await openJobRoute({
+          outDir: opts.outDir,
+          workers: opts.workers ?? 1,
+          queue: opts.queue,
+          backend: opts.backend,
+        })
+      : undefined;
   try {
-    const environment = claimEnvironment(opts.outDir);
-    store.removeStaleTemps();
-    writeJsonAtomic(path.join(opts.outDir, 'experiment.json'), exp);
-    const startedAt = previousStart(opts.outDir) ?? new Date().toISOString();
-    const perSeed = 1 + exp.options.retrainSeeds + declared.length;
-    const dev = tuning && developmentRun(exp, tuning);
-    const total =
-      exp.seeds.length * exp.scenarios.length * perSeed +
-      (dev ? dev.exp.seeds.length * dev.exp.scenarios.length * dev.perSeed : 0);
-    const progress = createProgress(total, { quiet: opts.quiet });
-    const shared = { progress, counters: { skipped: 0, computed: 0 }, failures: [] as string[] };
-    let methods = declared;
-    let tuned: TuningSummary | undefined;
+    await initBackend(opts.backend);
+    const store = new RunStore(opts.outDir);
+    const unlock = store.lock();
     try {
-      if (tuning && dev) {
-        // The protocol first: trials on the development cells, in a store of their own.
-        const choice = await runTuning(tuning, dev, declared, opts.outDir, shared);
-        methods = choice.methods;
-        tuned = choice.summary;
+      const environment = claimEnvironment(opts.outDir);
+      store.removeStaleTemps();
+      writeJsonAtomic(path.join(opts.outDir, 'experiment.json'), exp);
+      const startedAt = previousStart(opts.outDir) ?? new Date().toISOString();
+      const perSeed = 1 + exp.options.retrainSeeds + declared.length;
+      const dev = tuning && developmentRun(exp, tuning);
+      const total = route
+        ? route.jobCount(exp, declared.length, dev)
+        : exp.seeds.length * exp.scenarios.length * perSeed +
+          (dev ? dev.exp.seeds.length * dev.exp.scenarios.length * dev.perSeed : 0);
+      const progress = createProgress(total, { quiet: opts.quiet });
+      const shared = { progress, counters: { skipped: 0, computed: 0 }, failures: [] as string[] };
+      const runPhase = route?.start(environment, { ...shared, total });
+      let methods = declared;
+      let tuned: TuningSummary | undefined;
+      try {
+        if (tuning && dev) {
+          // The protocol first: trials on the development cells, in a store of their own.
+          const choice = await runTuning(tuning, dev, declared, opts.outDir, shared, runPhase);
+          methods = choice.methods;
+          tuned = choice.summary;
+        }
+        if (runPhase) await runPhase({ exp, methods, metricIds, sub: '', tag: '' });
+        else await runSeedScenarios({ exp, methods, metricIds, store, ...shared });
+      } finally {
+        progress.stop();
       }
-      await runSeedScenarios({ exp, methods, metricIds, store, ...shared });
-    } finally {
-      progress.stop();
-    }
 
-    const results = assemble(exp, store, methods, metricIds, {
-      environment,
-      startedAt,
-      tuning: tuned,
-    });
-    const files = await writeReports(results, opts.outDir);
-    const { failures, counters } = shared;
-    return { results, files, table: renderTerminal(results), failures, ...counters };
+      const results = assemble(exp, store, methods, metricIds, {
+        environment,
+        startedAt,
+        tuning: tuned,
+      });
+      const files = await writeReports(results, opts.outDir);
+      const { failures, counters } = shared;
+      return {
+        results,
+        files,
+        table: renderTerminal(results),
+        failures,
+        ...counters,
+        ...(route && { retried: route.retried() }),
+      };
+    } finally {
+      unlock();
+    }
   } finally {
-    unlock();
+    await route?.close();
   }
 }

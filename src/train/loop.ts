@@ -12,6 +12,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { SingleBar } from 'cli-progress';
 import { DivergenceError, UsageError } from '../core/errors.ts';
 import type { Rng } from '../core/rng.ts';
+import { maybeYield } from '../core/yield.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { MaskedOptimizer } from './optimizer.ts';
 import { learningRate } from './schedules.ts';
@@ -195,6 +196,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
         });
         const [l, sq] = await stats.data();
         stats.dispose();
+        await maybeYield(); // timers (a queue worker's lock renewal, signals) run between steps
         lossValue = l;
         gradNorm = Math.sqrt(sq);
         if (!Number.isFinite(lossValue) || lossValue > maxLoss) {

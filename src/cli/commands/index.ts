@@ -9,12 +9,14 @@ import { register as scenario } from './scenario.ts';
 import { register as train } from './train.ts';
 import { register as unlearn } from './unlearn.ts';
 import { register as verify } from './verify.ts';
+import { register as worker } from './worker.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   demo,
   run,
+  worker,
   train,
   scenario,
   unlearn,

@@ -33,28 +33,13 @@ export interface Ensemble {
  * The target of every match-retrain metric is the ensemble's mean.
  */
 export async function runRetrainEnsemble(run: ScenarioRun): Promise<Ensemble> {
-  const { job, tag, data, spec, recipe, keys } = run;
+  const { job, tag, data, keys } = run;
   const members: { sets: EvalSets; weights: Float32Array[]; ref: Reference }[] = [];
-  for (const [member, key] of keys.retrains.entries()) {
+  for (const member of keys.retrains.keys()) {
     const runSeed = retrainRunSeed(job.seed, member);
     const label =
       keys.retrains.length > 1 ? `retrain ${member + 1}/${keys.retrains.length}` : 'retrain';
-    const trained = await referenceModel(run, key, label, async () => {
-      const original = buildModel(spec); // Retrain reads only its architecture
-      try {
-        const r = await unlearn(RETRAIN_ID, {
-          original,
-          spec,
-          recipe,
-          data: { retain: data.retain, forget: data.forget },
-          seed: runSeed,
-          quiet: true,
-        });
-        return { model: r.model, cost: costOf(r.stats) };
-      } finally {
-        original.dispose();
-      }
-    });
+    const trained = await retrainModel(run, member);
     const sets = await predictAll(trained.model, data, run.evalOpts);
     const weights = flatWeights(trained.model);
     const ref = await referenceRecord(
@@ -102,25 +87,8 @@ export async function runOriginal(
   run: ScenarioRun,
   ensemble: Ensemble,
 ): Promise<{ model: LayersModel; sets: () => Promise<EvalSets> }> {
-  const { job, tag, data, spec, recipe, keys } = run;
-  const original = await referenceModel(run, keys.original, 'original', async () => {
-    const model = buildModel(spec);
-    const cost = new CostCounter();
-    cost.restart();
-    await trainModel(model, data.train, recipe, { cost, quiet: true, label: 'original' });
-    cost.stop();
-    return {
-      model,
-      cost: {
-        timeMs: cost.timeMs,
-        speedUp: null,
-        gradEvals: cost.gradEvals,
-        forwardEvals: cost.forwardEvals,
-        epochsTouched: cost.epochsTouched(data.train.length),
-        phases: {},
-      },
-    };
-  });
+  const { job, tag, data, keys } = run;
+  const original = await originalModel(run);
   // θ̂'s predictions: its own record, and the reference of the Retrain-free selection score.
   let originalSets: EvalSets | undefined;
   const originalSetsOf = async () => {
@@ -152,6 +120,56 @@ export async function runOriginal(
 }
 
 // ─── one reference run ─────────────────────────────────────────────────────────────────────────
+
+/**
+ * Retrain ensemble member `member`'s model: from the cache, or trained now and cached. A job of
+ * its own on the job queue (jobs/graph.ts); the ensemble reads it from the cache there.
+ */
+export function retrainModel(run: ScenarioRun, member: number): Promise<Trained> {
+  const { job, data, spec, recipe, keys } = run;
+  const runSeed = retrainRunSeed(job.seed, member);
+  const label =
+    keys.retrains.length > 1 ? `retrain ${member + 1}/${keys.retrains.length}` : 'retrain';
+  return referenceModel(run, keys.retrains[member], label, async () => {
+    const original = buildModel(spec); // Retrain reads only its architecture
+    try {
+      const r = await unlearn(RETRAIN_ID, {
+        original,
+        spec,
+        recipe,
+        data: { retain: data.retain, forget: data.forget },
+        seed: runSeed,
+        quiet: true,
+      });
+      return { model: r.model, cost: costOf(r.stats) };
+    } finally {
+      original.dispose();
+    }
+  });
+}
+
+/** The original θ̂'s model, trained on D = D_r ∪ ΔD: from the cache, or trained now and cached. */
+export function originalModel(run: ScenarioRun): Promise<Trained> {
+  const { data, spec, recipe, keys } = run;
+  return referenceModel(run, keys.original, 'original', async () => {
+    const model = buildModel(spec);
+    const cost = new CostCounter();
+    cost.restart();
+    await trainModel(model, data.train, recipe, { cost, quiet: true, label: 'original' });
+    cost.stop();
+    return {
+      model,
+      cost: {
+        timeMs: cost.timeMs,
+        speedUp: null,
+        gradEvals: cost.gradEvals,
+        forwardEvals: cost.forwardEvals,
+        epochsTouched: cost.epochsTouched(data.train.length),
+        phases: {},
+      },
+    };
+  });
+}
 
 interface Trained {
   model: LayersModel;

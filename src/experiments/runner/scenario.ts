@@ -49,8 +49,8 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
   const tag = `${job.tag ?? ''}seed ${seed} · ${scenario.id}`;
 
   progress.stage(`${tag}: scenario`);
-  let manifest = cachedManifest(exp, scenario, seed, store);
-  let manifestHash = sha256Json(manifest);
+  const manifest = cachedManifest(exp, scenario, seed, store);
+  const manifestHash = sha256Json(manifest);
   // Cheap facts first: if every record is stored under the right key, nothing needs the data.
   const spec0 = { arch: exp.model.arch, hidden: exp.model.hidden, width: exp.model.width, seed };
   const recipe: TrainRecipe = { ...exp.training, seed };
@@ -66,6 +66,36 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
     }
   }
 
+  const run = await openScenarioRun(job, { tag, manifest });
+  try {
+    const ensemble = await runRetrainEnsemble(run);
+    const original = await runOriginal(run, ensemble);
+    await runMethodCells(run, {
+      ...ensemble,
+      original: original.model,
+      originalSets: original.sets,
+      shadow: shadowContext(run),
+    });
+  } finally {
+    for (const model of run.models) model.dispose();
+  }
+}
+
+/**
+ * One (seed, scenario) with its data built: the manifest (cached), the data materialised, the
+ * facts stored in `_scenario.json` (unless `write` is false) and the run its units share. The
+ * in-process runner opens one per (seed, scenario); a job (jobs/execute.ts) opens its own.
+ */
+export async function openScenarioRun(
+  job: SeedScenarioJob,
+  opts: { tag?: string; manifest?: Manifest; write?: boolean } = {},
+): Promise<ScenarioRun> {
+  const { exp, scenario, seed, store } = job;
+  const tag = opts.tag ?? `${job.tag ?? ''}seed ${seed} · ${scenario.id}`;
+  let manifest = opts.manifest ?? cachedManifest(exp, scenario, seed, store);
+  let manifestHash = sha256Json(manifest);
+  const spec0 = { arch: exp.model.arch, hidden: exp.model.hidden, width: exp.model.width, seed };
+  const recipe: TrainRecipe = { ...exp.training, seed };
   const where = `${scenario.id} (seed ${seed})`;
   let data: Scenario;
   try {
@@ -87,17 +117,19 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
   const classNames = [
     ...(data.train.source.classNames ?? range(data.train.numClasses).map(String)),
   ];
-  store.writeSeedScenario({
-    scenario: scenario.id,
-    seed,
-    manifestHash,
-    counts: { ...manifest.counts },
-    sampleShape: [...data.train.sampleShape],
-    numClasses: data.train.numClasses,
-    forgetExamples:
-      seed === exp.seeds[0] ? exampleImages(data.forget, exp.options.exampleImages) : [],
-    classNames,
-  });
+  if (opts.write !== false) {
+    store.writeSeedScenario({
+      scenario: scenario.id,
+      seed,
+      manifestHash,
+      counts: { ...manifest.counts },
+      sampleShape: [...data.train.sampleShape],
+      numClasses: data.train.numClasses,
+      forgetExamples:
+        seed === exp.seeds[0] ? exampleImages(data.forget, exp.options.exampleImages) : [],
+      classNames,
+    });
+  }
 
   const validation =
     exp.dataset.validationSubset === undefined
@@ -108,7 +140,7 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
           hashSeed(seed, 'validation'),
           `dataset.validationSubset (${where})`,
         );
-  const run: ScenarioRun = {
+  return {
     job,
     tag,
     data,
@@ -121,18 +153,32 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
     evalOpts: { batchSize: exp.options.evalBatchSize },
     models: [],
   };
-  try {
-    const ensemble = await runRetrainEnsemble(run);
-    const original = await runOriginal(run, ensemble);
-    await runMethodCells(run, {
-      ...ensemble,
-      original: original.model,
-      originalSets: original.sets,
-      shadow: shadowContext(run),
-    });
-  } finally {
-    for (const model of run.models) model.dispose();
-  }
+}
+
+/**
+ * The keys of (seed, scenario) from what is stored, without the data: its cached manifest and
+ * `_scenario.json` (which says the model's input shape and classes). Null when either is missing
+ * or they disagree; the scenario must then be built (a job of its own: jobs/graph.ts).
+ */
+export function storedKeys(
+  job: Omit<SeedScenarioJob, 'progress' | 'counters' | 'failures'>,
+): Keys | null {
+  const { exp, scenario, seed, store } = job;
+  // Read only: a file that is not (yet) a valid manifest is a worker's to rebuild, not ours.
+  const { manifest } = readCachedManifest(exp, scenario, seed, store);
+  if (!manifest) return null;
+  const manifestHash = sha256Json(manifest);
+  const stored = store.readSeedScenario(scenario.id, seed);
+  if (!stored || stored.manifestHash !== manifestHash) return null;
+  const spec = {
+    arch: exp.model.arch,
+    hidden: exp.model.hidden,
+    width: exp.model.width,
+    seed,
+    inputShape: stored.sampleShape,
+    numClasses: stored.numClasses,
+  };
+  return keysOf(exp, manifestHash, spec, { ...exp.training, seed }, job.metricIds);
 }
 
 function allDone(job: SeedScenarioJob, keys: Keys): boolean {
@@ -152,7 +198,7 @@ function allDone(job: SeedScenarioJob, keys: Keys): boolean {
  * Shadow runs for the privacy metrics: the design and the shared shadows once per (scenario,
  * seed); each method's unlearned shadows when its cell runs.
  */
-function shadowContext(run: ScenarioRun): ShadowContext | undefined {
+export function shadowContext(run: ScenarioRun): ShadowContext | undefined {
   const { exp, seed, store, progress } = run.job;
   if (exp.options.shadowModels === 0) return undefined;
   const { data, spec, recipe, manifestHash } = run;
@@ -181,6 +227,24 @@ function cachedManifest(
   store: RunStore,
   opts: { rebuild?: boolean } = {},
 ): Manifest {
+  const cached = readCachedManifest(exp, scenario, seed, store, opts);
+  if (cached.manifest) return cached.manifest;
+  // Unreadable, invalid or another request's: a miss. Whatever is there (a directory even)
+  // goes, and the manifest is built and written again.
+  fs.rmSync(cached.file, { recursive: true, force: true });
+  const manifest = createScenario(cached.request);
+  writeJsonAtomic(cached.file, manifest);
+  return manifest;
+}
+
+/** The cached manifest of (scenario, seed) when it is there and describes this request. */
+function readCachedManifest(
+  exp: Experiment,
+  scenario: ScenarioConfig,
+  seed: number,
+  store: RunStore,
+  opts: { rebuild?: boolean } = {},
+): { file: string; request: Parameters<typeof createScenario>[0]; manifest: Manifest | null } {
   const request = {
     dataset: exp.dataset.name,
     dataDir: exp.dataset.dir ?? null,
@@ -209,17 +273,12 @@ function cachedManifest(
       );
       const { dataset, trainSubset, testSubset } = m;
       const head = { dataset, seed: m.seed, trainSubset, testSubset, scenario: m.scenario };
-      if (sha256Json(head) === wanted) return m;
+      if (sha256Json(head) === wanted) return { file, request, manifest: m };
     } catch (e) {
       if (!isUsageError(e)) throw e;
     }
-    // Unreadable, invalid or another request's: a miss. Whatever is there (a directory even)
-    // goes, and the manifest is built and written again.
-    fs.rmSync(file, { recursive: true, force: true });
   }
-  const manifest = createScenario(request);
-  writeJsonAtomic(file, manifest);
-  return manifest;
+  return { file, request, manifest: null };
 }
 
 function scenarioFacts(scenario: ScenarioConfig, data: Scenario): ScenarioFacts {

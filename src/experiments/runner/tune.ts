@@ -47,6 +47,18 @@ export function developmentRun(exp: Experiment, tuning: TuningPlan): Development
   };
 }
 
+/**
+ * Runs one phase's cells: in this process by default, else as jobs (jobs/schedule.ts). `sub` is
+ * the phase's store inside the run directory.
+ */
+export type PhaseRunner = (phase: {
+  exp: Experiment;
+  methods: MethodPlan[];
+  metricIds: string[];
+  sub: string;
+  tag: string;
+}) => Promise<void>;
+
 /** Run the trials on the development cells and choose; the methods the reported cells run. */
 export async function runTuning(
   tuning: TuningPlan,
@@ -54,16 +66,18 @@ export async function runTuning(
   declared: MethodPlan[],
   outDir: string,
   shared: Pick<SeedScenarioJob, 'progress' | 'counters' | 'failures'>,
+  runPhase?: PhaseRunner,
 ): Promise<{ methods: MethodPlan[]; summary: TuningSummary }> {
   const devStore = new RunStore(path.join(outDir, 'tuning'));
-  await runSeedScenarios({
+  const phase = {
     exp: dev.exp,
     methods: allTrials(tuning),
     metricIds: dev.metricIds,
-    store: devStore,
-    ...shared,
+    sub: 'tuning',
     tag: 'tuning · ',
-  });
+  };
+  if (runPhase) await runPhase(phase);
+  else await runSeedScenarios({ ...phase, store: devStore, ...shared });
   const choice = chooseTrials(tuning, declared, (t, scenario, seed) =>
     devStore.readCell(scenario, seed, t.label),
   );
