@@ -1,55 +1,11 @@
 /**
  * The real libsvm (v3.22, npm `libsvm-js`: an emscripten WebAssembly build of the C++ library that
  * scikit-learn's `SVC` also wraps). Loaded once, lazily; the rest of uib sees only `trainSvc`.
- *
- * Two quirks of that old emscripten build are neutralised here:
- * - it registers a process-wide `unhandledRejection` listener that silently calls `exit(1)`; we
- *   remove every listener it added, so uib's own error handling stays in charge;
- * - it tries `WebAssembly.instantiateStreaming(fetch(path))`, which fails on Node and prints a
- *   warning before falling back to reading the file; hiding `instantiateStreaming` while the module
- *   initialises sends it straight to the file read.
+ * (Its loading, and the quirks of that build neutralised there: ./libsvm-load.ts.)
  */
-import { createRequire } from 'node:module';
+import { loadLibsvm } from './libsvm-load.ts';
 
-/** The part of libsvm-js's `SVM` class uib uses. */
-interface LibsvmSvm {
-  train(samples: number[][], labels: number[]): void;
-  predict(samples: number[][]): number[];
-  getLabels(): number[];
-  getSVIndices(): number[];
-  serializeModel(): string;
-  free(): void;
-}
-interface LibsvmClass {
-  new (options: Record<string, unknown>): LibsvmSvm;
-  SVM_TYPES: { C_SVC: string };
-  KERNEL_TYPES: { RBF: string };
-}
-
-let loading: Promise<LibsvmClass> | null = null;
-
-export function loadLibsvm(): Promise<LibsvmClass> {
-  if (!loading) {
-    const require = createRequire(import.meta.url);
-    const before = new Set(process.listeners('unhandledRejection'));
-    const wasm = WebAssembly as unknown as Record<string, unknown>;
-    const streaming = wasm.instantiateStreaming;
-    wasm.instantiateStreaming = undefined;
-    try {
-      loading = (require('libsvm-js') as Promise<LibsvmClass>).finally(() => {
-        wasm.instantiateStreaming = streaming;
-      });
-    } catch (e) {
-      wasm.instantiateStreaming = streaming;
-      throw e;
-    } finally {
-      for (const l of process.listeners('unhandledRejection')) {
-        if (!before.has(l)) process.off('unhandledRejection', l);
-      }
-    }
-  }
-  return loading;
-}
+export { loadLibsvm };
 
 export interface SvcOptions {
   /** Penalty C of the C-SVC (Jia et al. use 3). */

@@ -18,7 +18,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../core/errors.ts';
 import { GiB, MiB, readFileChecked, readJsonChecked } from '../core/read.ts';
-import { checkSupported, SUPPORTED_LAYERS } from './describe.ts';
+import { checkSupported } from './describe.ts';
+import { checkLayersModelJson } from './user-model-json.ts';
 import { modelWeightsProblem } from './weight-guard.ts';
 import { type CheckedManifest, checkWeightsManifest } from './weights-manifest.ts';
 
@@ -26,9 +27,6 @@ import { type CheckedManifest, checkWeightsManifest } from './weights-manifest.t
 export const LAYERS_MODEL_JSON_MAX_BYTES = 32 * MiB;
 /** Largest total of weight files accepted (tfjs-wasm's heap is 4 GiB at most). */
 export const LAYERS_MODEL_WEIGHTS_MAX_BYTES = 2 * GiB;
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** model.json's path: `p` itself, or `p/model.json` for a directory. */
 function modelJsonPath(p: string): string {
@@ -38,28 +36,6 @@ function modelJsonPath(p: string): string {
     // A missing path: the read below says so.
   }
   return p;
-}
-
-/** The layer entries of a layers-model topology (tfjs's own, or the Keras converter's). */
-function layerEntries(topology: Record<string, unknown>): unknown[] | null {
-  const model = isObject(topology.model_config) ? topology.model_config : topology;
-  const config = model.config;
-  // Keras 1 / early Keras 2 wrote a Sequential's config as the bare layer list.
-  if (Array.isArray(config)) return config;
-  if (isObject(config) && Array.isArray(config.layers)) return config.layers;
-  return null;
-}
-
-/** Every layer entry whose class no method supports, as "name (Class)". */
-function unsupportedEntries(entries: unknown[]): string[] {
-  const out: string[] = [];
-  for (const e of entries) {
-    const cls = isObject(e) ? String(e.class_name ?? e.className) : String(e);
-    const cfg = isObject(e) && isObject(e.config) ? e.config : {};
-    const name = isObject(e) ? String(e.name ?? cfg.name ?? '?') : '?';
-    if (!SUPPORTED_LAYERS.includes(cls)) out.push(`${name} (${cls})`);
-  }
-  return out;
 }
 
 /** The weight manifest against the files beside model.json; nothing allocated for the weights. */
@@ -73,31 +49,12 @@ function checkManifest(file: string, manifest: unknown): CheckedManifest {
 
 /** model.json checked and its weights read: what a tfjs IOHandler's `load` returns. */
 function readLayersArtifacts(file: string): tf.io.ModelArtifacts {
-  const json = readJsonChecked(file, {
+  const raw = readJsonChecked(file, {
     maxBytes: LAYERS_MODEL_JSON_MAX_BYTES,
     what: 'a tfjs model.json',
   });
-  if (!isObject(json)) throw new UsageError(file, 'must be a JSON object (a tfjs model.json)');
-  const topology = json.modelTopology;
-  const graphLike = isObject(topology) && (Array.isArray(topology.node) || 'versions' in topology);
-  if (json.format === 'graph-model' || (json.format === undefined && graphLike))
-    throw new UsageError(
-      file,
-      'is a graph model (format "graph-model"), which tfjs can run but not train; convert the Keras model with --output_format tfjs_layers_model',
-    );
-  if (json.format !== undefined && json.format !== 'layers-model')
-    throw new UsageError(file, `format must be "layers-model"; got ${JSON.stringify(json.format)}`);
-  if (!isObject(topology))
-    throw new UsageError(file, 'modelTopology is missing (not a tfjs layers model)');
-  const entries = layerEntries(topology);
-  if (!entries)
-    throw new UsageError(file, 'modelTopology holds no layer list (not a tfjs layers model)');
-  const bad = unsupportedEntries(entries);
-  if (bad.length > 0)
-    throw new UsageError(
-      file,
-      `uib cannot unlearn this model: ${bad.join(', ')}; supported layers: ${SUPPORTED_LAYERS.join(', ')}`,
-    );
+  const { topology } = checkLayersModelJson(raw, file);
+  const json = raw as Record<string, unknown>;
   const m = checkManifest(file, json.weightsManifest);
   const data = new Uint8Array(m.bytes);
   let offset = 0;
