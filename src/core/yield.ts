@@ -11,7 +11,7 @@ const turn: () => Promise<void> =
     ? () => new Promise((r) => globalThis.setImmediate(r))
     : () => new Promise((r) => setTimeout(r, 0));
 
-let last = typeof performance !== 'undefined' ? performance.now() : Date.now();
+let last = performance.now();
 
 export async function maybeYield(everyMs = 200): Promise<void> {
   const now = performance.now();

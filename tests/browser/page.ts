@@ -7,7 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CHROMIUM } from '../experiments/chromium.ts';
+import { CHROMIUM, CHROMIUM_QUIET_ARGS } from '../experiments/chromium.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -54,16 +54,12 @@ export async function serve(): Promise<{ url: string; stop: () => void }> {
   return { url, stop: () => child.kill() };
 }
 
+/** WebGL through SwiftShader, so the webgl backend runs without a GPU. */
 export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
+  ...CHROMIUM_QUIET_ARGS,
   '--use-gl=angle',
   '--use-angle=swiftshader',
   '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
 ];
 
 export async function withPage<T>(

@@ -7,6 +7,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const CHROMIUM = '/usr/bin/chromium';
+/** Headless, no sandbox (root in CI), and nothing of Chromium's own that would reach the network. */
+export const CHROMIUM_QUIET_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 /** Open `file` in headless Chromium and report what rendered. */
 export async function inspectInChromium(file: string, screenshot: string) {
   const { chromium } = await import('playwright-core');
@@ -15,15 +24,7 @@ export async function inspectInChromium(file: string, screenshot: string) {
     executablePath: CHROMIUM,
     headless: true,
     javaScriptEnabled: false,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+    args: [...CHROMIUM_QUIET_ARGS, '--disable-gpu'],
     viewport: { width: 1280, height: 900 },
   });
   const errors: string[] = [];

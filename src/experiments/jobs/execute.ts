@@ -19,7 +19,7 @@ import {
   runOriginal,
   runRetrainEnsemble,
 } from '../runner/references.ts';
-import { openScenarioRun, shadowContext } from '../runner/scenario.ts';
+import { openScenarioRun, referenceBase } from '../runner/scenario.ts';
 import { RunStore } from '../store.ts';
 import type { JobData, JobResult } from './graph.ts';
 
@@ -134,15 +134,7 @@ export async function executeJob(job: JobData, storeRoot: string): Promise<JobRe
         stale(job, run.keys.cell(job.method));
         if (!entry.base) {
           // Read into the kept entry: its models live as long as it does.
-          const keep: ScenarioRun = { ...run, models: entry.run.models };
-          const ensemble = await runRetrainEnsemble(keep);
-          const original = await runOriginal(keep, ensemble);
-          entry.base = {
-            ...ensemble,
-            original: original.model,
-            originalSets: original.sets,
-            shadow: shadowContext(keep),
-          };
+          entry.base = await referenceBase({ ...run, models: entry.run.models });
         }
         // Only the cell counts: the references read above are the refs job's.
         sj.counters = { skipped: 0, computed: 0 };

@@ -24,7 +24,7 @@ import { exampleImages } from '../report/png.ts';
 import type { Experiment, ScenarioConfig } from '../schema.ts';
 import { type ShadowContext, shadowDesign } from '../shadow.ts';
 import type { RunStore } from '../store.ts';
-import { isFinal, runMethodCells } from './cell.ts';
+import { type CellBase, isFinal, runMethodCells } from './cell.ts';
 import {
   CELL_FORMAT,
   type Keys,
@@ -68,17 +68,22 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
 
   const run = await openScenarioRun(job, { tag, manifest });
   try {
-    const ensemble = await runRetrainEnsemble(run);
-    const original = await runOriginal(run, ensemble);
-    await runMethodCells(run, {
-      ...ensemble,
-      original: original.model,
-      originalSets: original.sets,
-      shadow: shadowContext(run),
-    });
+    await runMethodCells(run, await referenceBase(run));
   } finally {
     for (const model of run.models) model.dispose();
   }
+}
+
+/** What every method cell of the run is read against: the Retrain ensemble, the original, shadows. */
+export async function referenceBase(run: ScenarioRun): Promise<CellBase> {
+  const ensemble = await runRetrainEnsemble(run);
+  const original = await runOriginal(run, ensemble);
+  return {
+    ...ensemble,
+    original: original.model,
+    originalSets: original.sets,
+    shadow: shadowContext(run),
+  };
 }
 
 /**
@@ -198,7 +203,7 @@ function allDone(job: SeedScenarioJob, keys: Keys): boolean {
  * Shadow runs for the privacy metrics: the design and the shared shadows once per (scenario,
  * seed); each method's unlearned shadows when its cell runs.
  */
-export function shadowContext(run: ScenarioRun): ShadowContext | undefined {
+function shadowContext(run: ScenarioRun): ShadowContext | undefined {
   const { exp, seed, store, progress } = run.job;
   if (exp.options.shadowModels === 0) return undefined;
   const { data, spec, recipe, manifestHash } = run;
