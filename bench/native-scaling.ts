@@ -12,8 +12,8 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/index.ts';
 import { nativeAddon, nativeUnavailableReason } from '../src/backend/native/addon.ts';
 import { useNativeOptimizer } from '../src/backend/native/optimizer.ts';
+import { useNativeKernels } from '../src/backend/native/route.ts';
 import { useFusedConv2dGradient } from '../src/backend/wasm/fused-conv2d.ts';
-import { useNativeKernels } from '../src/backend/wasm/kernels.ts';
 import { modelStepWorkload, setUpStep } from './lib/train-step.ts';
 
 const { values } = parseArgs({

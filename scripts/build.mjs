@@ -48,4 +48,10 @@ const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.jso
   stdio: 'inherit',
 });
 if (r.status !== 0) process.exit(r.status ?? 1);
+// The package's `uib/browser` export: src/browser.ts as one ESM bundle for pages, tfjs left to the
+// app's own copy (a second tfjs would hold a second engine and backend registry).
+const { bundle } = await import('./web-build.mjs');
+await bundle(join(root, 'src', 'browser.ts'), join(root, 'dist', 'uib-browser.js'), {
+  external: ['@tensorflow/*'],
+});
 writeFileSync(stampFile, `${want}\n`);

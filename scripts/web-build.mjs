@@ -15,17 +15,6 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const require = createRequire(import.meta.url);
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
-/** Node-only modules of src/ (and packages) → their browser twins in web/twins/ (README there). */
-const TWINS = {
-  'src/core/hash.ts': 'hash.ts',
-  'src/backend/native/addon.ts': 'addon.ts',
-  'src/backend/native/batch-norm.ts': 'batch-norm.ts',
-  'src/unlearn/uib/fisher-cache.ts': 'fisher-cache.ts',
-  'src/eval/libsvm-load.ts': 'libsvm-load.ts',
-  'src/backend/patch-guard.ts': 'patch-guard.ts',
-  'cli-progress': 'cli-progress.ts',
-};
-
 const isBuiltin = (spec) =>
   spec.startsWith('node:') || builtins.has(spec) || builtins.has(spec.split('/')[0]);
 
@@ -35,12 +24,6 @@ const isBuiltin = (spec) =>
  * resolves such an import to an empty module, which is what the package's authors meant for a page.
  */
 export function rejectNodeBuiltins(root) {
-  const twins = new Map(
-    Object.entries(TWINS).map(([from, to]) => [
-      from.startsWith('src/') ? path.join(root, from) : from,
-      path.join(root, 'web', 'twins', to),
-    ]),
-  );
   return {
     name: 'reject-node-builtins',
     setup(build) {
@@ -63,8 +46,6 @@ export function rejectNodeBuiltins(root) {
           resolveDir: args.resolveDir,
           pluginData: { inner: true },
         });
-        const twin = twins.get(res.path) ?? twins.get(args.path);
-        if (twin) return { path: twin };
         if (isBuiltin(args.path)) {
           const fromPackage = args.importer.includes(`${path.sep}node_modules${path.sep}`);
           if (!fromPackage || res.errors.length > 0) {
@@ -84,7 +65,10 @@ export function rejectNodeBuiltins(root) {
   };
 }
 
-/** One browser ESM bundle of `entry`; throws with every Node built-in reached and its importers. */
+/**
+ * One browser ESM bundle of `entry`; throws with every Node built-in reached and its importers.
+ * Returns its size, raw and gzipped, and the modules in it.
+ */
 export async function bundle(entry, outfile, { minify = true, external = [], write = true } = {}) {
   let result;
   try {
@@ -99,8 +83,9 @@ export async function bundle(entry, outfile, { minify = true, external = [], wri
       minify,
       external,
       logLevel: 'silent',
+      metafile: true,
+      absWorkingDir: root,
       plugins: [rejectNodeBuiltins(root)],
-      inject: [path.join(root, 'web', 'twins', 'process.ts')],
       define: { 'process.env.NODE_ENV': '"production"' },
     });
   } catch (e) {
@@ -108,7 +93,9 @@ export async function bundle(entry, outfile, { minify = true, external = [], wri
     throw new Error(`${rel(entry)}: the browser bundle cannot be built:\n  ${errors.join('\n  ')}`);
   }
   const bytes = write ? fs.readFileSync(outfile) : result.outputFiles[0].contents;
-  return { bytes: bytes.length, gzip: gzipSync(bytes).length };
+  // The modules bundled, relative to the root (tests check which parts of uib a page carries).
+  const inputs = Object.keys(result.metafile.inputs);
+  return { bytes: bytes.length, gzip: gzipSync(bytes).length, inputs };
 }
 
 function rel(f) {

@@ -6,6 +6,12 @@
  *   import { initBackend, datasetFromArrays, buildModel, trainModel, unlearn, evaluateAll } from 'uib';
  */
 
+import { setStepProgress } from './train/progress.ts';
+import { terminalStepProgress } from './train/progress-terminal.ts';
+
+// On Node, training shows a progress bar on a terminal (stderr), as the CLI does.
+setStepProgress(terminalStepProgress);
+
 // The compute backend (call once, first).
 export { type ComputeEnvironment, computeEnvironment } from './backend/environment.ts';
 export { BACKENDS, type BackendName, initBackend } from './backend/index.ts';

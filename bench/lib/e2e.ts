@@ -16,7 +16,11 @@ import { evaluate } from '../../src/train/evaluate.ts';
 import { defaultRecipe, trainModel } from '../../src/train/train.ts';
 import type { UnlearnInputs } from '../../src/unlearn/registry.ts';
 import { getMethod, parseParams, unlearn } from '../../src/unlearn/registry.ts';
-import { computeFisherCache, saveFisherCache } from '../../src/unlearn/uib/fisher-cache.ts';
+import {
+  computeFisherCache,
+  fisherCacheIn,
+  saveFisherCache,
+} from '../../src/unlearn/uib/fisher-cache.ts';
 import { cacheKindOf, type PriorKind } from '../../src/unlearn/uib/prior.ts';
 import { E2E_WORKLOAD } from './workloads.ts';
 
@@ -93,7 +97,7 @@ export async function runE2e(
     seed,
     quiet: true,
   };
-  const cached = await unlearn('uib-if', { ...inputs, checkpointDir: workDir });
+  const cached = await unlearn('uib-if', { ...inputs, fisherCache: fisherCacheIn(workDir) });
   const fresh = await unlearn('uib-if', inputs, { useCache: false });
   const retrained = await unlearn('retrain', inputs);
 

@@ -11,11 +11,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../core/errors.ts';
-import { registerWasmKernels } from './wasm/kernels.ts';
+import { registerNativeRoute } from './native/route.ts';
 
 export { nativeUnavailableReason } from './native/addon.ts';
-export { nativeConvSquaredGrad } from './native/conv-squared-grad.ts';
-export { nativeOptimizerStep } from './native/optimizer.ts';
 export { nativeKernelsActive } from './wasm/kernels.ts';
 
 export const BACKENDS = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
@@ -45,7 +43,7 @@ export async function initBackend(name?: string): Promise<BackendName> {
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
       // Before the first use: the stock wasm backend cannot train a CNN (see ./wasm/kernels.ts).
-      registerWasmKernels();
+      registerNativeRoute();
       break;
     case 'webgpu':
       await loadWebgpu(where);

@@ -7,7 +7,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { errnoError, isUsageError, oneLine } from '../core/errors.ts';
+import { setStepProgress } from '../train/progress.ts';
+import { terminalStepProgress } from '../train/progress-terminal.ts';
 import { COMMANDS } from './commands/index.ts';
+
+setStepProgress(terminalStepProgress);
 
 const VERSION = '0.1.0';
 

@@ -1,5 +1,5 @@
 /** JSON with object keys sorted and undefined members left out: the text content hashes are taken over
- * (core/hash.ts; its browser twin web/twins/hash.ts). */
+ * (core/hash.ts). */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;

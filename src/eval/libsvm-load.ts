@@ -1,8 +1,8 @@
 /**
- * The real libsvm (v3.22, npm `libsvm-js`: an emscripten WebAssembly build of the C++ library that
- * scikit-learn's `SVC` also wraps). This module only loads it (Node: the wasm build through
- * require); the browser build swaps it for web/twins/libsvm-load.ts, which loads libsvm-js's own
- * browser build.
+ * The real libsvm (v3.22, npm `libsvm-js`: an emscripten build of the C++ library that
+ * scikit-learn's `SVC` also wraps). This module only loads it: on Node the WebAssembly build
+ * through require; in a page libsvm-js's own browser build (asm.js: the same libsvm, no .wasm to
+ * fetch).
  *
  * Two quirks of that old emscripten build are neutralised here:
  * - it registers a process-wide `unhandledRejection` listener that silently calls `exit(1)`; we
@@ -11,7 +11,8 @@
  *   warning before falling back to reading the file; hiding `instantiateStreaming` while the module
  *   initialises sends it straight to the file read.
  */
-import { createRequire } from 'node:module';
+import type * as NodeModule from 'node:module';
+import { nodeBuiltin } from '../core/node-builtin.ts';
 
 /** The part of libsvm-js's `SVM` class uib uses. */
 export interface LibsvmSvm {
@@ -31,8 +32,15 @@ export interface LibsvmClass {
 let loading: Promise<LibsvmClass> | null = null;
 
 export function loadLibsvm(): Promise<LibsvmClass> {
-  if (!loading) {
-    const require = createRequire(import.meta.url);
+  const nodeModule = nodeBuiltin<typeof NodeModule>('node:module');
+  if (!loading && !nodeModule) {
+    // @ts-expect-error libsvm-js ships no types
+    loading = import('libsvm-js/dist/browser/asm/libsvm.js').then(
+      (m: { default: LibsvmClass }) => m.default,
+    );
+  }
+  if (!loading && nodeModule) {
+    const require = nodeModule.createRequire(import.meta.url);
     const before = new Set(process.listeners('unhandledRejection'));
     const wasm = WebAssembly as unknown as Record<string, unknown>;
     const streaming = wasm.instantiateStreaming;
@@ -50,5 +58,5 @@ export function loadLibsvm(): Promise<LibsvmClass> {
       }
     }
   }
-  return loading;
+  return loading as Promise<LibsvmClass>;
 }

@@ -9,12 +9,12 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { SingleBar } from 'cli-progress';
 import { DivergenceError, UsageError } from '../core/errors.ts';
 import type { Rng } from '../core/rng.ts';
 import { maybeYield } from '../core/yield.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { MaskedOptimizer } from './optimizer.ts';
+import { startStepProgress } from './progress.ts';
 import { learningRate } from './schedules.ts';
 import type { Batch, LoopOptions, LoopResult, StepInfo, Stream } from './types.ts';
 
@@ -129,18 +129,6 @@ function maskLookup(model: LayersModel, masks?: Map<string, tf.Tensor>) {
   return (v: tf.Variable) => masks.get(v.name) ?? masks.get(original.get(v.name) ?? '');
 }
 
-function progressBar(opts: LoopOptions, total: number): SingleBar | null {
-  if (opts.quiet || !process.stderr.isTTY) return null;
-  const bar = new SingleBar({
-    stream: process.stderr,
-    format: `${opts.label ?? 'train'} |{bar}| {value}/{total} steps · epoch {epoch} · loss {loss}`,
-    hideCursor: true,
-    clearOnComplete: true,
-  });
-  bar.start(total, 0, { epoch: 1, loss: '-' });
-  return bar;
-}
-
 export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
   const startedAt = performance.now();
   const { model, streams, epochOver } = opts;
@@ -166,7 +154,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
   const maxLoss = opts.guard?.maxLoss ?? Number.POSITIVE_INFINITY;
   const clip = opts.clipGradNorm ?? 0;
   const history: LoopResult['history'] = [];
-  const bar = progressBar(opts, totalSteps);
+  const bar = opts.quiet ? null : startStepProgress(opts.label ?? 'train', totalSteps);
 
   let step = 0;
   let epochLoss = 0;
@@ -227,7 +215,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       step++;
       epochLoss += lossValue;
       epochSteps++;
-      bar?.update(step, { epoch: epoch + 1, loss: lossValue.toFixed(4) });
+      bar?.update(step, epoch + 1, lossValue.toFixed(4));
       if (step % stepsPerEpoch === 0 || step === totalSteps) {
         const mean = epochLoss / epochSteps;
         history.push({ epoch, loss: mean });

@@ -7,7 +7,7 @@
  * the old one with `where`, so they stay bit-identical whatever the update computes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeOptimizerStep } from '../backend/index.ts';
+import { accelerations } from '../backend/accel.ts';
 import { UsageError } from '../core/errors.ts';
 import type { OptimizerSpec } from './types.ts';
 
@@ -81,8 +81,8 @@ export class MaskedOptimizer {
     for (const [name, grad] of Object.entries(grads)) {
       const slot = this.slots.get(name);
       if (!slot || !grad) continue;
-      // The same update as below in one native call when the backend has it (src/backend).
-      const native = nativeOptimizerStep({
+      // The same update as below in one native call when the platform has it (backend/accel.ts).
+      const native = accelerations().optimizerStep({
         kind: this.spec.name,
         theta: slot.variable,
         grad,

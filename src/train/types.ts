@@ -90,7 +90,7 @@ export interface LoopOptions {
   clipGradNorm?: number;
   rng: Rng;
   cost?: CostCounter;
-  /** Progress bar label on stderr (shown only on a TTY and when not quiet). */
+  /** Progress label (the Node entries show a bar on a TTY stderr; see train/progress.ts). */
   label?: string;
   quiet?: boolean;
   /** Called after each epoch with the mean loss; may return `'stop'` (early stopping). */

@@ -33,6 +33,7 @@ import { scrub } from './methods/scrub.ts';
 import { ssd } from './methods/ssd.ts';
 import { uibIf } from './methods/uib-if.ts';
 import type { UnlearnContext, UnlearnData, UnlearnMethod, UnlearnResult } from './types.ts';
+import type { FisherCacheSource } from './uib/fisher-cache.ts';
 import {
   boundValue,
   buildUibPlugin,
@@ -246,7 +247,8 @@ export interface UnlearnInputs {
   seed: number;
   /** n = |D|; default |D_r| + |ΔD|. */
   numTrain?: number;
-  checkpointDir?: string;
+  /** A cached F_D to use when the method's `useCache` asks (Node: `fisherCacheIn(checkpointDir)`). */
+  fisherCache?: FisherCacheSource;
   /**
    * The method's precomputed state given by the caller (e.g. SSD's importance over D from a file),
    * instead of the registry computing it.
@@ -361,7 +363,7 @@ async function runMethod(
     stream: (label) => rngFor(inputs.seed, 'unlearn', streamId, label),
     cost,
     train: trainLoop,
-    checkpointDir: inputs.checkpointDir,
+    fisherCache: inputs.fisherCache,
     precomputed: inputs.precomputed ?? precomputedFor(method, inputs.original, inputs.data),
     quiet: inputs.quiet,
   };

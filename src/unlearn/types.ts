@@ -10,6 +10,7 @@ import type { Dataset } from '../data/dataset.ts';
 import type { ModelSpec } from '../models/types.ts';
 import type { CostCounter } from '../train/cost.ts';
 import type { LoopOptions, LoopResult, TrainRecipe } from '../train/types.ts';
+import type { FisherCacheSource } from './uib/fisher-cache.ts';
 
 export interface UnlearnData {
   /** D_r. Methods with `readsRetain: false` get a view that throws if they touch it. */
@@ -54,7 +55,7 @@ export interface UnlearnContext {
    */
   train: (opts: LoopOptions) => Promise<LoopResult>;
   /** Where cached curvature (F_D written by `uib train --cache-fisher`) can be read, if any. */
-  checkpointDir?: string;
+  fisherCache?: FisherCacheSource;
   /** What the method's `precompute` made from θ̂ and D (computed once per model and data). */
   precomputed?: unknown;
   quiet?: boolean;

@@ -26,3 +26,18 @@ test('another release, or a replaced function that is not there, is refused with
   const fake = { ...tf, fused: {} } as unknown as typeof tf;
   assert.match(String(patchProblem(PATCHED_FOR, fake)), /tf\.fused\.conv2d is not a function/);
 });
+
+test('a read-only tf.fused (a module namespace of a bundle, a getter) is refused, not patched', () => {
+  const conv2d = () => undefined;
+  const getterOnly = Object.defineProperty({}, 'conv2d', { get: () => conv2d, enumerable: true });
+  const frozen = Object.freeze({ conv2d });
+  const moduleLike = { conv2d, [Symbol.toStringTag]: 'Module' };
+  for (const fused of [getterOnly, frozen, moduleLike]) {
+    const fake = { ...tf, fused } as unknown as typeof tf;
+    assert.match(String(patchProblem(PATCHED_FOR, fake)), /tf\.fused is read-only here/);
+  }
+  assert.equal(
+    patchProblem(PATCHED_FOR, { ...tf, fused: { conv2d } } as unknown as typeof tf),
+    null,
+  );
+});

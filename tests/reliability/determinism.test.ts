@@ -16,7 +16,7 @@ import {
   nativeUnavailableReason,
   threadsFromEnv,
 } from '../../src/backend/native/addon.ts';
-import { useNativeKernels } from '../../src/backend/wasm/kernels.ts';
+import { useNativeKernels } from '../../src/backend/native/route.ts';
 import { sha256, sha256Json } from '../../src/core/hash.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { viewDigest } from '../../src/data/digest.ts';

@@ -1,35 +1,15 @@
 /**
- * MaskedOptimizer's update (src/train/optimizer.ts) as one native call per variable: Adam issues
+ * MaskedOptimizer's update (src/train/optimizer.ts, through ../accel.ts) as one native call per variable: Adam issues
  * ~12 tfjs kernels per variable and SGD ~5 (each with its engine bookkeeping), a per-step cost
  * that dominated small models. Used only when the wasm backend runs the native kernels and every
  * tensor is float32 (the mask bool); otherwise `nativeOptimizerStep` returns false and the
  * optimiser runs its tfjs ops. Same arithmetic, same order, in float32: results match to rounding.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { OptimizerStepArgs } from '../accel.ts';
 import { type BackendWasm, heap, heapIndex } from '../wasm/base.ts';
 import { nativeKernelsActive } from '../wasm/kernels.ts';
 import { nativeAddon } from './addon.ts';
-
-export interface OptimizerStepArgs {
-  kind: 'adam' | 'sgd';
-  theta: tf.Variable;
-  grad: tf.Tensor;
-  /** Adam's first moment or SGD's velocity (null: SGD without momentum); updated in place. */
-  m: tf.Variable | null;
-  /** Adam's second moment; updated in place. */
-  v: tf.Variable | null;
-  /** Bool, true = may change; null = all. */
-  mask: tf.Tensor | null;
-  lr: number;
-  weightDecay: number;
-  /** Adam β1, or SGD momentum. */
-  beta1: number;
-  beta2: number;
-  /** Adam's bias corrections 1 − β1ᵗ, 1 − β2ᵗ. */
-  c1: number;
-  c2: number;
-  eps: number;
-}
 
 let wanted = true;
 

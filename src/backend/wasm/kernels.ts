@@ -12,9 +12,10 @@
  * needs DepthwiseConv2dNativeBackpropFilter/Input, which tfjs-wasm also lacks: they run tfjs's cpu
  * kernel on copies (./via-cpu.ts). Einsum is missing too and needed by nothing, so not registered.
  *
- * Over these, when the native addon is built (../native/addon.ts), the native kernels of
- * ../native/kernels.ts are registered; each falls back to the kernel below it (uib's or stock)
- * for the cases it does not handle.
+ * Over these, on Node with the native addon built, ../native/route.ts passes the native kernels
+ * of ../native/kernels.ts as an overlay; each falls back to the kernel below it (uib's or stock)
+ * for the cases it does not handle. This module imports nothing of the native route (a page
+ * registers the wasm kernels alone).
  *
  * Registering also installs, once, what works above the kernels while wasm runs: a fused conv2d
  * whose gradient skips inputs that need none (./fused-conv2d.ts), a relu gradient of one kernel
@@ -22,9 +23,8 @@
  * (../native/batch-norm.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeAddon } from '../native/addon.ts';
-import { installBatchNorm } from '../native/batch-norm.ts';
-import { NATIVE_KERNELS } from '../native/kernels.ts';
+import type { NativeAddon } from '../native/addon.ts';
+import type { NATIVE_KERNELS } from '../native/kernels.ts';
 import { patchesAllowed } from '../patch-guard.ts';
 import { captureStock, markUib } from './base.ts';
 import { batchMatMulConfig } from './batch-mat-mul.ts';
@@ -55,46 +55,44 @@ export const WASM_KERNELS: readonly { config: tf.KernelConfig; kind: 'missing' |
   { config: reluGradConfig, kind: 'faster' },
 ];
 
-let nativeRegistered = false;
-let nativeWanted = true;
+/** Native kernels to register over the wasm ones (Node's ../native/route.ts builds it). */
+export interface NativeOverlay {
+  addon: NativeAddon;
+  kernels: typeof NATIVE_KERNELS;
+  /** What the native route installs above the kernels (BatchNorm's moments and gradient). */
+  install(): void;
+}
 
-/** Whether the native kernels are registered for wasm now (the addon loaded, not switched off). */
+let nativeRegistered = false;
+
+/** Whether native kernels are registered for wasm now. */
 export function nativeKernelsActive(): boolean {
   return nativeRegistered;
 }
 
 /**
- * Chooses the route for every later registration (initBackend re-registers on each switch to
- * wasm) and re-registers now: native kernels over the wasm ones when `on` and the addon is
- * available, else the wasm kernels alone. For tests and benchmarks that compare the two routes.
+ * Registers (or re-registers) every uib wasm kernel, and the `native` overlay's kernels over them
+ * when given; idempotent. Needs tfjs-backend-wasm imported.
  */
-export function useNativeKernels(on: boolean): void {
-  nativeWanted = on;
-  registerWasmKernels();
-}
-
-/**
- * Registers (or re-registers) every uib wasm kernel, and the native ones over them when the addon
- * is available and not switched off (`useNativeKernels(false)`); idempotent. Needs
- * tfjs-backend-wasm imported.
- */
-export function registerWasmKernels(): void {
+export function registerWasmKernels(native?: NativeOverlay): void {
   // On a tfjs release the patches were not written for, only the kernels wasm lacks (no patch).
   const patch = patchesAllowed();
   if (patch) {
     installFusedConv2d();
     installReluGrad();
-    installBatchNorm();
   }
-  const addon = nativeWanted && patch ? nativeAddon() : undefined;
+  const overlay = patch ? native : undefined;
+  overlay?.install();
+  const addon = overlay?.addon;
+  const nativeKernels = overlay?.kernels ?? [];
   const names = new Set([
     ...WASM_KERNELS.filter((k) => patch || k.kind === 'missing').map((k) => k.config.kernelName),
-    ...(addon ? NATIVE_KERNELS.map((k) => k.kernelName) : []),
+    ...nativeKernels.map((k) => k.kernelName),
   ]);
   for (const kernelName of names) {
     const stock = captureStock(kernelName);
     const base = WASM_KERNELS.find((k) => k.config.kernelName === kernelName)?.config ?? stock;
-    const entry = NATIVE_KERNELS.find((k) => k.kernelName === kernelName);
+    const entry = nativeKernels.find((k) => k.kernelName === kernelName);
     if (base === undefined && !entry?.nativeOnly)
       throw new Error(`wasm has no kernel ${kernelName} to fall back on`);
     const nat = addon && entry;

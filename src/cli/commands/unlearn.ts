@@ -44,6 +44,7 @@ import {
 } from '../../unlearn/record.ts';
 import { getMethod, paramFields, parseParams, unlearn } from '../../unlearn/registry.ts';
 import type { UnlearnMethod } from '../../unlearn/types.ts';
+import { fisherCacheIn } from '../../unlearn/uib/fisher-cache.ts';
 import { backendOption, floatOption, seedOption } from '../options.ts';
 import { dataOptions } from '../own.ts';
 import { runUnlearnOwn, type UnlearnOwnFlags } from './unlearn-own.ts';
@@ -192,7 +193,7 @@ export async function runUnlearn(f: UnlearnFlags): Promise<DeletionRecord> {
           data: { retain: scenario.retain, forget: scenario.forget },
           seed: f.seed,
           numTrain: scenario.train.length,
-          checkpointDir,
+          fisherCache: fisherCacheIn(checkpointDir),
           quiet: f.quiet,
         },
         params,

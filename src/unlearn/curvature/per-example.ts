@@ -3,7 +3,7 @@
  * the diagonal Fisher), from the layer's input and δ kept by the probe pass.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeConvSquaredGrad } from '../../backend/index.ts';
+import { accelerations } from '../../backend/accel.ts';
 import { kfacStats } from './kfac.ts';
 import { convGeometry, unfoldPatches } from './patches.ts';
 import { layerNormAxes } from './probe.ts';
@@ -163,7 +163,7 @@ export function accumulate(
       sums.add(key(w.group, w.param, 'g'), tf.reshape(gsum, vshape));
     }
     if (w && opts.diag) {
-      const native = nativeConvSquaredGrad(
+      const native = accelerations().convSquaredGrad(
         a as tf.Tensor4D,
         d4,
         kshape as [number, number, number, number],

@@ -69,7 +69,7 @@ export const uibIf: UnlearnMethod<typeof params> = {
     const opts = priorOptionsFrom(p as PriorParams, groups, {
       rng: ctx.rng.fork('uib-prior'),
       cost: ctx.cost,
-      checkpointDir: ctx.checkpointDir,
+      fisherCache: ctx.fisherCache,
       model: ctx.original,
     });
     const prior = await buildPrior(model, groups, ctx.data, opts);

@@ -167,6 +167,19 @@ export function hasFisherCache(dir: string): boolean {
 }
 
 /**
+ * Where a deletion run may find a cached F_D. The core asks only this (a page has none); on Node
+ * it is the checkpoint directory's cache, `fisherCacheIn(dir)`.
+ */
+export interface FisherCacheSource {
+  load(groups: ParamGroup[], model: LayersModel): FisherCache | null;
+}
+
+/** The cache beside the checkpoint in `dir` (read when a run asks for it; none is fine). */
+export function fisherCacheIn(dir: string): FisherCacheSource {
+  return { load: (groups, model) => loadFisherCache(dir, groups, model) };
+}
+
+/**
  * The cache in `dir`, checked against `model` (its weights) and the groups' shapes; null if there
  * is none. Every fault is a UsageError naming the file.
  */

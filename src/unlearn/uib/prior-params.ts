@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Rng } from '../../core/rng.ts';
 import type { ParamGroup } from '../../models/types.ts';
 import type { CostCounter } from '../../train/cost.ts';
-import { type FisherCache, loadFisherCache } from './fisher-cache.ts';
+import type { FisherCache, FisherCacheSource } from './fisher-cache.ts';
 import { cacheKindOf, PRIOR_KIND_SPECS, PRIOR_KINDS } from './precision.ts';
 import { ALPHA_RULES, DEFAULT_ALPHA_GRID, type PriorOptions } from './prior.ts';
 
@@ -90,15 +90,15 @@ export const priorParamsShape = {
 /** The prior's hyper-parameters as parsed: derived from the zod shape, never written twice. */
 export type PriorParams = z.infer<z.ZodObject<typeof priorParamsShape>>;
 
-/** Prior options from parsed hyper-parameters; reads the F_D cache in `checkpointDir` when asked. */
+/** Prior options from parsed hyper-parameters; reads the F_D cache of `fisherCache` when asked. */
 export function priorOptionsFrom(
   p: PriorParams,
   groups: ParamGroup[],
-  env: { rng: Rng; cost?: CostCounter; checkpointDir?: string; model: LayersModel },
+  env: { rng: Rng; cost?: CostCounter; fisherCache?: FisherCacheSource; model: LayersModel },
 ): PriorOptions {
   let cache: FisherCache | undefined;
-  if (p.useCache && env.checkpointDir && PRIOR_KIND_SPECS[p.fisher].cacheable) {
-    const c = loadFisherCache(env.checkpointDir, groups, env.model);
+  if (p.useCache && env.fisherCache && PRIOR_KIND_SPECS[p.fisher].cacheable) {
+    const c = env.fisherCache.load(groups, env.model);
     if (c && c.kind === cacheKindOf(p.fisher)) cache = c;
   }
   return {

@@ -154,7 +154,7 @@ export async function buildUibPlugin(
       // Its own stream: building the prior must not shift the base method's draws.
       rng: ctx.stream('uib-prior'),
       cost: ctx.cost,
-      checkpointDir: ctx.checkpointDir,
+      fisherCache: ctx.fisherCache,
       model: ctx.original,
     });
     const prior = await buildPrior(work, groups, ctx.data, opts);

@@ -19,7 +19,7 @@ import {
 import { initBackend } from '../../../src/backend/index.ts';
 import type { NativeAddon } from '../../../src/backend/native/addon.ts';
 import { nativeBlas, nativeUnavailableReason } from '../../../src/backend/native/addon.ts';
-import { useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
+import { useNativeKernels } from '../../../src/backend/native/route.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { nativeRoutes } from './routes.ts';
 import { bitsDiffer } from './thread-cases.ts';

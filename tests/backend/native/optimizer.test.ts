@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, nativeOptimizerStep } from '../../../src/backend/index.ts';
-import { nativeKernelsActive, useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
+import { initBackend } from '../../../src/backend/index.ts';
+import { nativeOptimizerStep } from '../../../src/backend/native/optimizer.ts';
+import { useNativeKernels } from '../../../src/backend/native/route.ts';
+import { nativeKernelsActive } from '../../../src/backend/wasm/kernels.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { MaskedOptimizer } from '../../../src/train/optimizer.ts';
 import type { OptimizerSpec } from '../../../src/train/types.ts';

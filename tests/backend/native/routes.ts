@@ -9,7 +9,7 @@ import {
   nativeUnavailableReason,
   threadsFromEnv,
 } from '../../../src/backend/native/addon.ts';
-import { useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
+import { useNativeKernels } from '../../../src/backend/native/route.ts';
 
 export type Route = { name: string; native: boolean; threads: number };
 

@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, nativeConvSquaredGrad } from '../../../src/backend/index.ts';
-import { useNativeKernels } from '../../../src/backend/wasm/kernels.ts';
+import { initBackend } from '../../../src/backend/index.ts';
+import { nativeConvSquaredGrad } from '../../../src/backend/native/conv-squared-grad.ts';
+import { useNativeKernels } from '../../../src/backend/native/route.ts';
 import { buildModel } from '../../../src/models/index.ts';
 import { nativeRoutes } from '../../backend/native/routes.ts';
 import { checkAgainstBrute, synthetic, tinyCnn } from './helpers.ts';

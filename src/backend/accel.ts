@@ -1,0 +1,59 @@
+/**
+ * Fast paths the core may take when the platform offers them, and the plain tfjs ops otherwise.
+ * The core (the optimiser, the per-example curvature) calls these hooks; only Node's backend
+ * setup (./native/route.ts, on the wasm route with the native addon) installs the native ones, so
+ * the core imports nothing Node-only and a page simply runs the tfjs ops.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+
+export interface OptimizerStepArgs {
+  kind: 'adam' | 'sgd';
+  theta: tf.Variable;
+  grad: tf.Tensor;
+  /** Adam's first moment or SGD's velocity (null: SGD without momentum); updated in place. */
+  m: tf.Variable | null;
+  /** Adam's second moment; updated in place. */
+  v: tf.Variable | null;
+  /** Bool, true = may change; null = all. */
+  mask: tf.Tensor | null;
+  lr: number;
+  weightDecay: number;
+  /** Adam β1, or SGD momentum. */
+  beta1: number;
+  beta2: number;
+  /** Adam's bias corrections 1 − β1ᵗ, 1 − β2ᵗ. */
+  c1: number;
+  c2: number;
+  eps: number;
+}
+
+export interface Accelerations {
+  /** One optimiser update of `theta` in one call; false when it does not apply (nothing changed). */
+  optimizerStep(s: OptimizerStepArgs): boolean;
+  /** Σ_b (∂ℓ_b/∂W)² of a convolution's kernel; undefined when it does not apply. */
+  convSquaredGrad(
+    x: tf.Tensor4D,
+    dy: tf.Tensor4D,
+    filterShape: [number, number, number, number],
+    strides: [number, number],
+    pad: 'valid' | 'same',
+    dilations: [number, number],
+  ): tf.Tensor4D | undefined;
+}
+
+const NONE: Accelerations = {
+  optimizerStep: () => false,
+  convSquaredGrad: () => undefined,
+};
+
+let installed: Accelerations = NONE;
+
+/** Installs the platform's fast paths (null: back to the tfjs ops). */
+export function installAccelerations(a: Accelerations | null): void {
+  installed = a ?? NONE;
+}
+
+/** The fast paths in force now. */
+export function accelerations(): Accelerations {
+  return installed;
+}
