@@ -105,3 +105,4 @@ export {
   unlearn,
 } from './unlearn/registry.ts';
 export type { UnlearnMethod, UnlearnResult } from './unlearn/types.ts';
+export { type FisherCacheSource, fisherCacheIn } from './unlearn/uib/fisher-cache.ts';
