@@ -79,7 +79,11 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
       : undefined;
   try {
     await initBackend(opts.backend);
-    const store = new RunStore(opts.outDir);
+    // Warnings about damaged records go above the progress bar once there is one.
+    let warn = (line: string): void => {
+      process.stderr.write(`${line}\n`);
+    };
+    const store = RunStore.inDirectory(opts.outDir, { warn: (line) => warn(line) });
     const unlock = store.lock();
     try {
       const environment = claimEnvironment(opts.outDir);
@@ -93,6 +97,7 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
         : exp.seeds.length * exp.scenarios.length * perSeed +
           (dev ? dev.exp.seeds.length * dev.exp.scenarios.length * dev.perSeed : 0);
       const progress = createProgress(total, { quiet: opts.quiet });
+      warn = progress.warn;
       const shared = { progress, counters: { skipped: 0, computed: 0 }, failures: [] as string[] };
       const runPhase = route?.start(environment, { ...shared, total });
       let methods = declared;
@@ -110,7 +115,7 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
         progress.stop();
       }
 
-      const results = assemble(exp, store, methods, metricIds, {
+      const results = await assemble(exp, store, methods, metricIds, {
         environment,
         startedAt,
         tuning: tuned,

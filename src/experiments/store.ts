@@ -1,22 +1,27 @@
 /**
- * The output directory of `uib run`: one file per finished unit of work, written atomically, so an
- * interrupted run resumes where it stopped and a reader never sees half a result.
+ * The output directory of `uib run`: one record per finished unit of work, written atomically, so
+ * an interrupted run resumes where it stopped and a reader never sees half a result.
  *
- *   OUT/results.json, results.md, report.html     assembled from the files below
+ *   OUT/results.json, results.md, report.html     assembled from the records below
  *   OUT/cells/<scenario>/seed-<s>/<method>.json   one (scenario, seed, method) cell
  *   OUT/cells/<scenario>/seed-<s>/_original.json  the original model's record (likewise _retrain,
  *                                                 _retrain-1 … for the Retrain ensemble)
  *   OUT/cells/<scenario>/seed-<s>/_scenario.json  manifest hash, split sizes, example images
  *   OUT/cache/                                    trained models and manifests, by content hash
+ *                                                 (a manifest with its SHA-256 beside it, .sha256)
  *   OUT/.lock                                     the pid of the run using the directory
+ *
+ * The records go through an ArtifactStore (artifact-store.ts) under these paths as keys; each
+ * carries its own SHA-256 (`recordSha256`), checked on every read. A record that is missing,
+ * damaged (its hash differs), unhashed (an older uib wrote it) or of another schema is a miss:
+ * the unit is recomputed, and every such record but a missing one is named in a warning first.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { z } from 'zod';
-import { writeJsonAtomic } from '../core/atomic.ts';
-import { describeErrno, UsageError } from '../core/errors.ts';
-import { acquireLock } from '../core/lock.ts';
-import { MiB, readJsonChecked } from '../core/read.ts';
+import { isUsageError, oneLine, UsageError } from '../core/errors.ts';
+import { sha256 } from '../core/hash.ts';
+import { MiB } from '../core/read.ts';
+import { MANIFEST_MAX_BYTES } from '../data/scenarios/manifest.ts';
+import { type ArtifactStore, DirectoryStore, openRecord, sealRecord } from './artifact-store.ts';
 import { type Cell, CellSchema, type Reference, ReferenceSchema } from './results-schema.ts';
 
 export const SeedScenarioSchema = z.object({
@@ -39,34 +44,84 @@ export type SeedScenario = z.infer<typeof SeedScenarioSchema>;
  */
 export const RECORD_MAX_BYTES = 16 * MiB;
 
+/** A manifest's SHA-256 file: 64 hex digits and a newline. */
+const SIDECAR_MAX = 128;
+
+/** Warnings already given in this process, by file, problem and content: one line for each. */
+const warned = new Set<string>();
+
+export interface RunStoreOptions {
+  /** Where the one-line warnings about damaged records go (default: stderr). */
+  warn?: (line: string) => void;
+}
+
 export class RunStore {
-  constructor(readonly outDir: string) {}
+  readonly artifacts: ArtifactStore;
+  private readonly warn: (line: string) => void;
 
+  /** `artifacts` may be a directory's path: the directory store over it. */
+  constructor(artifacts: ArtifactStore | string, opts: RunStoreOptions = {}) {
+    this.artifacts = typeof artifacts === 'string' ? new DirectoryStore(artifacts) : artifacts;
+    this.warn = opts.warn ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  /** The run directory `dir` as a store. */
+  static inDirectory(dir: string, opts: RunStoreOptions = {}): RunStore {
+    return new RunStore(new DirectoryStore(dir), opts);
+  }
+
+  /** The store, for messages (the run directory). */
+  get location(): string {
+    return this.artifacts.location;
+  }
+
+  /**
+   * The cache as a local directory: model checkpoints and shadow statistics are written there by
+   * code that takes a path (models/checkpoint.ts, shadow.ts).
+   */
   get cacheDir(): string {
-    return path.join(this.outDir, 'cache');
+    return this.local('cache');
   }
 
-  private cellDir(scenario: string, seed: number): string {
-    return path.join(this.outDir, 'cells', fileName(scenario), `seed-${seed}`);
+  /** The directory of the checkpoint cached under `key` (a local one: see `cacheDir`). */
+  modelDir(key: string): string {
+    return this.local(`cache/models/${key}`);
   }
 
+  private local(key: string): string {
+    if (!this.artifacts.localPath)
+      throw new UsageError(
+        this.location,
+        'this store has no local directory for the model cache (checkpoints need one)',
+      );
+    return this.artifacts.localPath(key);
+  }
+
+  /** Whether a checkpoint is stored under `key` (its own hashes are checked when it is loaded). */
+  hasModel(key: string): Promise<boolean> {
+    return this.artifacts.has(`cache/models/${key}/metadata.json`);
+  }
+
+  private cellKey(scenario: string, seed: number, label: string): string {
+    return `cells/${fileName(scenario)}/seed-${seed}/${fileName(label)}.json`;
+  }
+
+  private refKey(scenario: string, seed: number, role: string, member = 0): string {
+    const name = `_${role}${member > 0 ? `-${member}` : ''}`;
+    return `cells/${fileName(scenario)}/seed-${seed}/${name}.json`;
+  }
+
+  /** Where a cell's record is, for messages and tests (a path, for a directory). */
   cellPath(scenario: string, seed: number, label: string): string {
-    return path.join(this.cellDir(scenario, seed), `${fileName(label)}.json`);
+    return this.artifacts.describe(this.cellKey(scenario, seed, label));
   }
 
-  private refPath(scenario: string, seed: number, role: string, member = 0): string {
-    return path.join(
-      this.cellDir(scenario, seed),
-      `_${role}${member > 0 ? `-${member}` : ''}.json`,
-    );
+  readCell(scenario: string, seed: number, label: string): Promise<Cell | null> {
+    return this.readRecord(this.cellKey(scenario, seed, label), CellSchema);
   }
 
-  readCell(scenario: string, seed: number, label: string): Cell | null {
-    return readJson(this.cellPath(scenario, seed, label), CellSchema);
-  }
-
-  writeCell(cell: Cell): void {
-    writeJsonAtomic(this.cellPath(cell.scenario, cell.seed, cell.method), cell);
+  writeCell(cell: Cell): Promise<void> {
+    return this.writeRecord(this.cellKey(cell.scenario, cell.seed, cell.method), cell);
   }
 
   /** A reference record; `member` numbers the Retrain ensemble (0: `_retrain.json`, k: `_retrain-k.json`). */
@@ -75,38 +130,77 @@ export class RunStore {
     seed: number,
     role: 'original' | 'retrain',
     member = 0,
-  ): Reference | null {
-    return readJson(this.refPath(scenario, seed, role, member), ReferenceSchema);
+  ): Promise<Reference | null> {
+    return this.readRecord(this.refKey(scenario, seed, role, member), ReferenceSchema);
   }
 
-  writeReference(ref: Reference): void {
-    writeJsonAtomic(this.refPath(ref.scenario, ref.seed, ref.role, ref.member), ref);
+  writeReference(ref: Reference): Promise<void> {
+    return this.writeRecord(this.refKey(ref.scenario, ref.seed, ref.role, ref.member), ref);
   }
 
-  readSeedScenario(scenario: string, seed: number): SeedScenario | null {
-    return readJson(this.refPath(scenario, seed, 'scenario'), SeedScenarioSchema);
+  readSeedScenario(scenario: string, seed: number): Promise<SeedScenario | null> {
+    return this.readRecord(this.refKey(scenario, seed, 'scenario'), SeedScenarioSchema);
   }
 
-  writeSeedScenario(info: SeedScenario): void {
-    writeJsonAtomic(this.refPath(info.scenario, info.seed, 'scenario'), info);
+  writeSeedScenario(info: SeedScenario): Promise<void> {
+    return this.writeRecord(this.refKey(info.scenario, info.seed, 'scenario'), info);
+  }
+
+  /** Where the cached manifest `name` (`<request hash>.json`) is, for messages. */
+  manifestPath(name: string): string {
+    return this.artifacts.describe(`cache/manifests/${name}`);
   }
 
   /**
-   * Claim the directory for this process. A lock left by a process that no longer runs (a
-   * killed run) is taken over; one held by a live process is refused.
+   * The cached manifest `name` as text, checked against the SHA-256 stored beside it; null when
+   * either is missing or they disagree (a warning then names the file). The manifest stays the
+   * plain JSON `uib scenario` writes, so its hash is a file of its own (`<name>.sha256`).
+   */
+  async readManifest(name: string): Promise<string | null> {
+    const key = `cache/manifests/${name}`;
+    const where = this.artifacts.describe(key);
+    const bytes = await this.getOrWarn(key, MANIFEST_MAX_BYTES);
+    if (!bytes) return null;
+    const side = await this.getOrWarn(`${key}.sha256`, SIDECAR_MAX);
+    const claimed = side ? Buffer.from(side).toString('utf8').trim() : null;
+    if (claimed === null) {
+      this.damaged(where, bytes, 'has no SHA-256 beside it (.sha256: damaged, or an older uib)');
+      return null;
+    }
+    if (sha256(bytes) !== claimed) {
+      this.damaged(where, bytes, 'differs from the SHA-256 beside it (damaged or edited)');
+      return null;
+    }
+    return Buffer.from(bytes).toString('utf8');
+  }
+
+  /** Store a manifest and its SHA-256: the hash first, so a manifest is never there without it. */
+  async writeManifest(name: string, text: string): Promise<void> {
+    const key = `cache/manifests/${name}`;
+    const bytes = Buffer.from(text, 'utf8');
+    await this.artifacts.put(`${key}.sha256`, Buffer.from(`${sha256(bytes)}\n`, 'utf8'));
+    await this.artifacts.put(key, bytes);
+  }
+
+  async removeManifest(name: string): Promise<void> {
+    const key = `cache/manifests/${name}`;
+    await this.artifacts.remove(key);
+    await this.artifacts.remove(`${key}.sha256`);
+  }
+
+  /**
+   * Claim the run for this process. A lock left by a process that no longer runs (a killed run)
+   * is taken over; one held by a live process is refused. The lock is the directory store's
+   * (artifact-store.ts says why); another store cannot hold a run's coordinator yet.
    */
   lock(): () => void {
-    try {
-      fs.mkdirSync(this.outDir, { recursive: true });
-    } catch (e) {
-      throw new UsageError(this.outDir, `cannot create the run directory (${describeErrno(e)})`);
-    }
-    return acquireLock(
-      path.join(this.outDir, '.lock'),
-      this.outDir,
+    if (!this.artifacts.lock)
+      throw new UsageError(this.location, 'this store cannot lock a run (a directory store can)');
+    return this.artifacts.lock(
+      '.lock',
       (pid) =>
         new UsageError(
-          this.outDir,
+          this.location,
           `is in use by another uib run (pid ${pid}); wait for it or choose another --out`,
         ),
     );
@@ -114,19 +208,51 @@ export class RunStore {
 
   /** Remove temp files an interrupted writer left (`.name.tmp-*`); none is ever a result. */
   removeStaleTemps(): number {
-    let removed = 0;
-    const walk = (dir: string) => {
-      if (!fs.existsSync(dir)) return;
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        const p = path.join(dir, e.name);
-        if (/^\..+\.tmp-\d+-[0-9a-f]+(\.old)?$/.test(e.name)) {
-          fs.rmSync(p, { recursive: true, force: true });
-          removed++;
-        } else if (e.isDirectory()) walk(p);
-      }
-    };
-    walk(this.outDir);
-    return removed;
+    return this.artifacts.removeTemps?.() ?? 0;
+  }
+
+  private async writeRecord(key: string, value: object): Promise<void> {
+    await this.artifacts.put(key, sealRecord(value));
+  }
+
+  /** A stored record, or null when absent or unusable (it is then recomputed). */
+  private async readRecord<T>(key: string, schema: z.ZodType<T>): Promise<T | null> {
+    const bytes = await this.getOrWarn(key, RECORD_MAX_BYTES);
+    if (!bytes) return null;
+    const where = this.artifacts.describe(key);
+    const opened = openRecord(bytes, where);
+    if (!opened.ok) {
+      this.damaged(where, bytes, opened.problem);
+      return null;
+    }
+    const r = schema.safeParse(opened.value);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      const at = issue.path.join('.') || '(top level)';
+      this.damaged(where, bytes, `is not a record of its kind (${at}: ${issue.message})`);
+      return null;
+    }
+    return r.data;
+  }
+
+  /** The bytes under `key`; null when missing or unreadable (a FIFO, oversized: warned). */
+  private async getOrWarn(key: string, maxBytes: number): Promise<Uint8Array | null> {
+    try {
+      return await this.artifacts.get(key, { maxBytes });
+    } catch (e) {
+      if (!isUsageError(e)) throw e; // the store failing (a network error) is not a miss
+      this.damaged(this.artifacts.describe(key), null, e.problem);
+      return null;
+    }
+  }
+
+  private damaged(where: string, bytes: Uint8Array | null, problem: string): void {
+    const id = `${where}\0${problem}\0${bytes ? sha256(bytes) : ''}`;
+    if (warned.has(id)) return;
+    warned.add(id);
+    this.warn(
+      `warning: ${oneLine(new UsageError(where, `${problem}; not used, recomputed`).message)}`,
+    );
   }
 }
 
@@ -136,15 +262,4 @@ export function fileName(label: string): string {
     /[^A-Za-z0-9+._-]/g,
     (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
-}
-
-/** A stored record, or null when absent or unreadable (it is then recomputed). */
-function readJson<T>(file: string, schema: z.ZodType<T>): T | null {
-  try {
-    // A FIFO, device or oversized file is refused without reading it; every refusal is a miss.
-    const r = schema.safeParse(readJsonChecked(file, { maxBytes: RECORD_MAX_BYTES }));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
 }

@@ -92,7 +92,7 @@ if (process.env.UIB_HOSTILE_CASES) {
     const t0 = performance.now();
     let out: Omit<Outcome, 'id' | 'ms'>;
     try {
-      const v = READERS[c.reader].run(c.file);
+      const v = await READERS[c.reader].run(c.file);
       out = { result: v === null ? 'null' : 'value' };
     } catch (e) {
       out = isUsageError(e)
@@ -226,7 +226,7 @@ function refusedQuickly(fn: () => unknown, name: string): void {
   assert.ok(performance.now() - t0 < 2000, `${name}: took over 2 s`);
 }
 
-test('200,000-deep JSON and YAML: a one-line UsageError, not a RangeError; a record is a miss', () => {
+test('200,000-deep JSON and YAML: a one-line UsageError, not a RangeError; a record is a miss', async () => {
   const dir = tempDir('hostile-deep');
   const write = (name: string, text: string) => {
     const f = path.join(dir, name);
@@ -249,7 +249,8 @@ test('200,000-deep JSON and YAML: a one-line UsageError, not a RangeError; a rec
   // Under the YAML pre-check but over the depth limit: the exact check refuses it.
   refusedQuickly(() => loadExperiment(write('d65.yaml', `name: ${deepJson(65)}\n`)), 'd65.yaml');
   write(path.join('run', 'cells', 's', 'seed-1', 'ft.json'), deep);
-  assert.equal(new RunStore(path.join(dir, 'run')).readCell('s', 1, 'ft'), null);
+  const store = new RunStore(path.join(dir, 'run'), { warn: () => {} });
+  assert.equal(await store.readCell('s', 1, 'ft'), null);
 });
 
 /** `uib scenario show <fifo>` and `uib run <deep.json>`: exit 2 with one line. */

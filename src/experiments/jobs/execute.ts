@@ -90,7 +90,7 @@ export async function executeJob(job: JobData, storeRoot: string): Promise<JobRe
   const t0 = performance.now();
   checkEnvironment(job);
   const dir = runDirOf(storeRoot, job);
-  const store = new RunStore(dir);
+  const store = RunStore.inDirectory(dir, { warn: silent.warn });
   const scenario = job.exp.scenarios.find((s) => s.id === job.scenario);
   if (!scenario) throw new Error(`job names scenario ${job.scenario}, not in its experiment`);
   const sj: SeedScenarioJob = {

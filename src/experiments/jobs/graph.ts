@@ -16,14 +16,13 @@
  * outputs are files in the run directory, and `isDone` reads them: a job whose output is stored
  * under its key is not run again, whoever ran it.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ComputeEnvironment } from '../../backend/environment.ts';
 import { sha256Json } from '../../core/hash.ts';
 import { isFinal } from '../runner/cell.ts';
 import type { Keys } from '../runner/plan.ts';
 import type { Experiment, ScenarioConfig } from '../schema.ts';
-import { RunStore } from '../store.ts';
+import { RunStore, type RunStoreOptions } from '../store.ts';
 import type { MethodPlan } from '../tuning.ts';
 
 export type JobKind = 'scenario' | 'train' | 'refs' | 'cell';
@@ -89,8 +88,11 @@ export interface RunTarget {
   environment: JobData['environment'];
 }
 
-export function phaseStore(target: RunTarget, phase: Phase): RunStore {
-  return new RunStore(phase.sub ? path.join(target.outDir, phase.sub) : target.outDir);
+export function phaseStore(target: RunTarget, phase: Phase, opts: RunStoreOptions = {}): RunStore {
+  return RunStore.inDirectory(
+    phase.sub ? path.join(target.outDir, phase.sub) : target.outDir,
+    opts,
+  );
 }
 
 function jobId(target: RunTarget, phase: Phase, what: Record<string, unknown>): string {
@@ -186,24 +188,25 @@ export function unitJobs(
  * Whether a job's output is stored under its key (read from the store, so it holds whoever ran
  * the job and whatever the queue remembers). The scenario job is judged by `storedKeys`.
  */
-export function isDone(store: RunStore, job: JobData, keys: Keys): boolean {
+export async function isDone(store: RunStore, job: JobData, keys: Keys): Promise<boolean> {
   switch (job.kind) {
     case 'scenario':
       return true;
     case 'train':
       // The checkpoint's own hashes are checked when it is loaded; a damaged one is retrained then.
-      return fs.existsSync(path.join(store.cacheDir, 'models', job.key, 'metadata.json'));
-    case 'refs':
-      return (
-        store.readReference(job.scenario, job.seed, 'original')?.cacheKey === keys.originalRecord &&
-        keys.retrainRecords.every(
-          (key, member) =>
-            store.readReference(job.scenario, job.seed, 'retrain', member)?.cacheKey === key,
-        )
-      );
+      return store.hasModel(job.key);
+    case 'refs': {
+      const original = await store.readReference(job.scenario, job.seed, 'original');
+      if (original?.cacheKey !== keys.originalRecord) return false;
+      for (const [member, key] of keys.retrainRecords.entries()) {
+        const ref = await store.readReference(job.scenario, job.seed, 'retrain', member);
+        if (ref?.cacheKey !== key) return false;
+      }
+      return true;
+    }
     case 'cell':
       return job.method !== undefined
-        ? isFinal(store.readCell(job.scenario, job.seed, job.method.label), job.key)
+        ? isFinal(await store.readCell(job.scenario, job.seed, job.method.label), job.key)
         : false;
   }
 }

@@ -70,7 +70,7 @@ export async function runPhaseJobs(
     sc: Phase['exp']['scenarios'][number],
     seed: number,
   ): Promise<void> {
-    const store = phaseStore(t, p);
+    const store = phaseStore(t, p, { warn: ctx.progress.warn });
     const sj = {
       exp: p.exp,
       scenario: sc,
@@ -79,25 +79,25 @@ export async function runPhaseJobs(
       metricIds: p.metricIds,
       store,
     };
-    let keys = storedKeys(sj);
+    let keys = await storedKeys(sj);
     const first = scenarioJob(t, p, sc, seed);
     if (keys) skip(first, 0);
     else {
       await submit(first);
-      keys = storedKeys(sj);
-      if (!keys) throw notStored(first, store.outDir);
+      keys = await storedKeys(sj);
+      if (!keys) throw notStored(first, store.location);
     }
     const k: Keys = keys;
     const { trains, refs, cells } = unitJobs(t, p, sc, seed, k);
     const step = async (job: JobSpec) => {
-      if (isDone(store, job.data, k)) return skip(job, unitsOf(job.data, k));
+      if (await isDone(store, job.data, k)) return skip(job, unitsOf(job.data, k));
       await submit(job);
       // A fault cell is stored but not final (a rerun retries it): stored is what is checked.
       const stored =
         job.data.kind === 'cell' && job.data.method
-          ? store.readCell(sc.id, seed, job.data.method.label)?.key === job.data.key
-          : isDone(store, job.data, k);
-      if (!stored) throw notStored(job, store.outDir);
+          ? (await store.readCell(sc.id, seed, job.data.method.label))?.key === job.data.key
+          : await isDone(store, job.data, k);
+      if (!stored) throw notStored(job, store.location);
     };
     await Promise.all(trains.map(step));
     await step(refs);

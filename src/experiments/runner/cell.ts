@@ -38,7 +38,7 @@ export async function runMethodCells(run: ScenarioRun, base: CellBase): Promise<
   const { scenario, seed, store, progress } = job;
   for (const m of job.methods) {
     const key = run.keys.cell(m);
-    if (isFinal(store.readCell(scenario.id, seed, m.label), key)) {
+    if (isFinal(await store.readCell(scenario.id, seed, m.label), key)) {
       job.counters.skipped++;
       progress.done(`${tag}: ${m.label} already done`);
       continue;
@@ -53,7 +53,7 @@ export async function runMethodCells(run: ScenarioRun, base: CellBase): Promise<
       retrain: base.against,
       original: originalForScore,
     });
-    store.writeCell(cell);
+    await store.writeCell(cell);
     job.counters.computed++;
     if (cell.status === 'failed') {
       progress.warn(`uib run: ${tag}: ${m.label} failed: ${cell.error}`);

@@ -2,7 +2,6 @@
  * The reference runs of one (seed, scenario): the Retrain ensemble's members and the original θ̂,
  * each a model from the cache (or trained now) and a record stored under its key (or evaluated now).
  */
-import * as path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type EvalRecord, evaluateAll } from '../../eval/evaluate.ts';
 import type { EvalInput, EvalSets, MetricValue } from '../../eval/types.ts';
@@ -184,10 +183,10 @@ async function referenceModel(
   train: () => Promise<Trained>,
 ): Promise<Trained> {
   run.job.progress.stage(`${run.tag}: ${label}`);
-  const dir = path.join(run.job.store.cacheDir, 'models', key);
+  const dir = run.job.store.modelDir(key);
   const info = { recipe: run.recipe, scenarioHash: run.manifestHash };
   let trained: Trained;
-  const hit = await loadCachedModel(dir);
+  const hit = await loadCachedModel(dir, { warn: run.job.progress.warn });
   if (hit?.extra.cost) trained = { model: hit.model, cost: hit.extra.cost as Cost };
   else {
     hit?.model.dispose();
@@ -206,7 +205,7 @@ async function referenceRecord(
   extra: Pick<Reference, 'runSeed' | 'modelSeed'> = {},
 ): Promise<Reference> {
   const { store, scenario, seed, counters } = run.job;
-  const stored = store.readReference(scenario.id, seed, at.role, at.member);
+  const stored = await store.readReference(scenario.id, seed, at.role, at.member);
   if (stored && stored.cacheKey === at.key) {
     counters.skipped++;
     return stored;
@@ -222,7 +221,7 @@ async function referenceRecord(
     cost: at.cost,
     ...extra,
   };
-  store.writeReference(ref);
+  await store.writeReference(ref);
   counters.computed++;
   return ref;
 }

@@ -2,12 +2,8 @@
  * One (seed, scenario): the scenario built (its manifest cached), nothing done when every record is
  * stored under its key, else the reference runs, the shadow design and every method cell.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { writeJsonAtomic } from '../../core/atomic.ts';
 import { isUsageError } from '../../core/errors.ts';
 import { sha256Json } from '../../core/hash.ts';
-import { readTextChecked } from '../../core/read.ts';
 import { hashSeed } from '../../core/rng.ts';
 import {
   createScenario,
@@ -15,7 +11,7 @@ import {
   materialiseScenario,
   type Scenario,
 } from '../../data/scenarios/index.ts';
-import { MANIFEST_MAX_BYTES, parseManifest } from '../../data/scenarios/manifest.ts';
+import { formatManifest, parseManifest } from '../../data/scenarios/manifest.ts';
 import { heldOutBeside } from '../../data/subset.ts';
 import type { ScenarioFacts } from '../../eval/types.ts';
 import type { ModelSpec } from '../../models/types.ts';
@@ -49,16 +45,16 @@ async function runSeedScenario(job: SeedScenarioJob): Promise<void> {
   const tag = `${job.tag ?? ''}seed ${seed} · ${scenario.id}`;
 
   progress.stage(`${tag}: scenario`);
-  const manifest = cachedManifest(exp, scenario, seed, store);
+  const manifest = await cachedManifest(exp, scenario, seed, store);
   const manifestHash = sha256Json(manifest);
   // Cheap facts first: if every record is stored under the right key, nothing needs the data.
   const spec0 = { arch: exp.model.arch, hidden: exp.model.hidden, width: exp.model.width, seed };
   const recipe: TrainRecipe = { ...exp.training, seed };
-  const stored = store.readSeedScenario(scenario.id, seed);
+  const stored = await store.readSeedScenario(scenario.id, seed);
   if (stored && stored.manifestHash === manifestHash) {
     const spec = { ...spec0, inputShape: stored.sampleShape, numClasses: stored.numClasses };
     const keys = keysOf(exp, manifestHash, spec, recipe, job.metricIds);
-    if (allDone(job, keys)) {
+    if (await allDone(job, keys)) {
       const units = 1 + keys.retrains.length + methods.length;
       for (let i = 0; i < units; i++) progress.done(`${tag}: already done`);
       job.counters.skipped += units;
@@ -97,7 +93,7 @@ export async function openScenarioRun(
 ): Promise<ScenarioRun> {
   const { exp, scenario, seed, store } = job;
   const tag = opts.tag ?? `${job.tag ?? ''}seed ${seed} · ${scenario.id}`;
-  let manifest = opts.manifest ?? cachedManifest(exp, scenario, seed, store);
+  let manifest = opts.manifest ?? (await cachedManifest(exp, scenario, seed, store));
   let manifestHash = sha256Json(manifest);
   const spec0 = { arch: exp.model.arch, hidden: exp.model.hidden, width: exp.model.width, seed };
   const recipe: TrainRecipe = { ...exp.training, seed };
@@ -109,7 +105,7 @@ export async function openScenarioRun(
     // A cached manifest built from other bytes of the data set (the files were replaced since):
     // a miss like any other stale entry. Built anew; a mismatch then is the data's own fault.
     if (!isUsageError(e) || !/hash mismatch/.test(e.message)) throw e;
-    manifest = cachedManifest(exp, scenario, seed, store, { rebuild: true });
+    manifest = await cachedManifest(exp, scenario, seed, store, { rebuild: true });
     manifestHash = sha256Json(manifest);
     data = materialiseScenario(manifest, where);
   }
@@ -123,7 +119,7 @@ export async function openScenarioRun(
     ...(data.train.source.classNames ?? range(data.train.numClasses).map(String)),
   ];
   if (opts.write !== false) {
-    store.writeSeedScenario({
+    await store.writeSeedScenario({
       scenario: scenario.id,
       seed,
       manifestHash,
@@ -165,15 +161,15 @@ export async function openScenarioRun(
  * `_scenario.json` (which says the model's input shape and classes). Null when either is missing
  * or they disagree; the scenario must then be built (a job of its own: jobs/graph.ts).
  */
-export function storedKeys(
+export async function storedKeys(
   job: Omit<SeedScenarioJob, 'progress' | 'counters' | 'failures'>,
-): Keys | null {
+): Promise<Keys | null> {
   const { exp, scenario, seed, store } = job;
   // Read only: a file that is not (yet) a valid manifest is a worker's to rebuild, not ours.
-  const { manifest } = readCachedManifest(exp, scenario, seed, store);
+  const { manifest } = await readCachedManifest(exp, scenario, seed, store);
   if (!manifest) return null;
   const manifestHash = sha256Json(manifest);
-  const stored = store.readSeedScenario(scenario.id, seed);
+  const stored = await store.readSeedScenario(scenario.id, seed);
   if (!stored || stored.manifestHash !== manifestHash) return null;
   const spec = {
     arch: exp.model.arch,
@@ -186,17 +182,18 @@ export function storedKeys(
   return keysOf(exp, manifestHash, spec, { ...exp.training, seed }, job.metricIds);
 }
 
-function allDone(job: SeedScenarioJob, keys: Keys): boolean {
+async function allDone(job: SeedScenarioJob, keys: Keys): Promise<boolean> {
   const { store, scenario, seed } = job;
-  const o = store.readReference(scenario.id, seed, 'original');
+  const o = await store.readReference(scenario.id, seed, 'original');
   if (o?.cacheKey !== keys.originalRecord) return false;
-  const retrainsDone = keys.retrainRecords.every(
-    (key, member) => store.readReference(scenario.id, seed, 'retrain', member)?.cacheKey === key,
-  );
-  if (!retrainsDone) return false;
-  return job.methods.every((m) =>
-    isFinal(store.readCell(scenario.id, seed, m.label), keys.cell(m)),
-  );
+  for (const [member, key] of keys.retrainRecords.entries()) {
+    if ((await store.readReference(scenario.id, seed, 'retrain', member))?.cacheKey !== key)
+      return false;
+  }
+  for (const m of job.methods) {
+    if (!isFinal(await store.readCell(scenario.id, seed, m.label), keys.cell(m))) return false;
+  }
+  return true;
 }
 
 /**
@@ -225,31 +222,35 @@ function shadowContext(run: ScenarioRun): ShadowContext | undefined {
 }
 
 /** The manifest of (scenario, seed), built once and kept in the cache (building it hashes the data). */
-function cachedManifest(
+async function cachedManifest(
   exp: Experiment,
   scenario: ScenarioConfig,
   seed: number,
   store: RunStore,
   opts: { rebuild?: boolean } = {},
-): Manifest {
-  const cached = readCachedManifest(exp, scenario, seed, store, opts);
+): Promise<Manifest> {
+  const cached = await readCachedManifest(exp, scenario, seed, store, opts);
   if (cached.manifest) return cached.manifest;
-  // Unreadable, invalid or another request's: a miss. Whatever is there (a directory even)
-  // goes, and the manifest is built and written again.
-  fs.rmSync(cached.file, { recursive: true, force: true });
+  // Unreadable, damaged, invalid or another request's: a miss. Whatever is there (a directory
+  // even) goes, and the manifest is built and written again.
+  await store.removeManifest(cached.name);
   const manifest = createScenario(cached.request);
-  writeJsonAtomic(cached.file, manifest);
+  await store.writeManifest(cached.name, formatManifest(manifest));
   return manifest;
 }
 
 /** The cached manifest of (scenario, seed) when it is there and describes this request. */
-function readCachedManifest(
+async function readCachedManifest(
   exp: Experiment,
   scenario: ScenarioConfig,
   seed: number,
   store: RunStore,
   opts: { rebuild?: boolean } = {},
-): { file: string; request: Parameters<typeof createScenario>[0]; manifest: Manifest | null } {
+): Promise<{
+  name: string;
+  request: Parameters<typeof createScenario>[0];
+  manifest: Manifest | null;
+}> {
   const request = {
     dataset: exp.dataset.name,
     dataDir: exp.dataset.dir ?? null,
@@ -258,9 +259,12 @@ function readCachedManifest(
     testSize: exp.dataset.testSubset ?? null,
     scenario: scenario.params,
   };
-  const file = path.join(store.cacheDir, 'manifests', `${sha256Json(request)}.json`);
-  if (opts.rebuild) fs.rmSync(file, { recursive: true, force: true });
-  if (fs.existsSync(file)) {
+  const name = `${sha256Json(request)}.json`;
+  if (opts.rebuild) await store.removeManifest(name);
+  // Checked against its SHA-256 first: a damaged manifest can still be a valid one (an index
+  // moved between the test and the patterned lists), which no check below would see.
+  const text = await store.readManifest(name);
+  if (text !== null) {
     // What createScenario writes into the manifest from the request: a cached file that says
     // otherwise (edited, or a hash collision) describes another scenario.
     const subset = (size: number | null) => (size ? { size, seed } : null);
@@ -272,18 +276,15 @@ function readCachedManifest(
       scenario: request.scenario,
     });
     try {
-      const m = parseManifest(
-        readTextChecked(file, { maxBytes: MANIFEST_MAX_BYTES, within: store.cacheDir }),
-        file,
-      );
+      const m = parseManifest(text, store.manifestPath(name));
       const { dataset, trainSubset, testSubset } = m;
       const head = { dataset, seed: m.seed, trainSubset, testSubset, scenario: m.scenario };
-      if (sha256Json(head) === wanted) return { file, request, manifest: m };
+      if (sha256Json(head) === wanted) return { name, request, manifest: m };
     } catch (e) {
       if (!isUsageError(e)) throw e;
     }
   }
-  return { file, request, manifest: null };
+  return { name, request, manifest: null };
 }
 
 function scenarioFacts(scenario: ScenarioConfig, data: Scenario): ScenarioFacts {

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../../core/atomic.ts';
 import { AVG_GAP_METRICS } from '../../eval/distance.ts';
-import type { TuningSummary } from '../results-schema.ts';
+import type { Cell, TuningSummary } from '../results-schema.ts';
 import type { Experiment } from '../schema.ts';
 import { RunStore } from '../store.ts';
 import {
@@ -68,7 +68,9 @@ export async function runTuning(
   shared: Pick<SeedScenarioJob, 'progress' | 'counters' | 'failures'>,
   runPhase?: PhaseRunner,
 ): Promise<{ methods: MethodPlan[]; summary: TuningSummary }> {
-  const devStore = new RunStore(path.join(outDir, 'tuning'));
+  const devStore = RunStore.inDirectory(path.join(outDir, 'tuning'), {
+    warn: shared.progress.warn,
+  });
   const phase = {
     exp: dev.exp,
     methods: allTrials(tuning),
@@ -78,8 +80,17 @@ export async function runTuning(
   };
   if (runPhase) await runPhase(phase);
   else await runSeedScenarios({ ...phase, store: devStore, ...shared });
-  const choice = chooseTrials(tuning, declared, (t, scenario, seed) =>
-    devStore.readCell(scenario, seed, t.label),
+  // The trials' cells read first: the choice itself is synchronous.
+  const cells = new Map<string, Cell | null>();
+  const at = (label: string, scenario: string, seed: number) => `${label}\0${scenario}\0${seed}`;
+  for (const t of phase.methods)
+    for (const sc of dev.exp.scenarios)
+      for (const seed of dev.exp.seeds)
+        cells.set(at(t.label, sc.id, seed), await devStore.readCell(sc.id, seed, t.label));
+  const choice = chooseTrials(
+    tuning,
+    declared,
+    (t, scenario, seed) => cells.get(at(t.label, scenario, seed)) ?? null,
   );
   writeJsonAtomic(path.join(outDir, 'tuning.json'), choice.summary);
   return choice;

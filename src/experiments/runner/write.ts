@@ -81,13 +81,13 @@ export function previousStart(outDir: string): string | null {
 }
 
 /** Build the results object from the stored records (only those of this experiment's keys). */
-export function assemble(
+export async function assemble(
   exp: Experiment,
   store: RunStore,
   methods: MethodPlan[],
   metricIds: string[],
   env: { environment: ComputeEnvironment; startedAt: string; tuning?: TuningSummary },
-): Results {
+): Promise<Results> {
   const scenarios: Results['scenarios'] = [];
   const references: Reference[] = [];
   const cells: Cell[] = [];
@@ -95,18 +95,18 @@ export function assemble(
   for (const sc of exp.scenarios) {
     const seeds: SeedScenario[] = [];
     for (const seed of exp.seeds) {
-      const info = store.readSeedScenario(sc.id, seed);
+      const info = await store.readSeedScenario(sc.id, seed);
       expected += 1 + exp.options.retrainSeeds + methods.length;
       if (!info) continue;
       seeds.push(info);
       for (let member = 0; member < exp.options.retrainSeeds; member++) {
-        const ref = store.readReference(sc.id, seed, 'retrain', member);
+        const ref = await store.readReference(sc.id, seed, 'retrain', member);
         if (ref) references.push(ref);
       }
-      const original = store.readReference(sc.id, seed, 'original');
+      const original = await store.readReference(sc.id, seed, 'original');
       if (original) references.push(original);
       for (const m of methods) {
-        const cell = store.readCell(sc.id, seed, m.label);
+        const cell = await store.readCell(sc.id, seed, m.label);
         if (cell) cells.push(cell);
       }
     }
