@@ -10,11 +10,29 @@ import * as tf from '@tensorflow/tfjs-core';
 export { DivergenceError, UsageError } from './core/errors.ts';
 export { Rng, rngFor } from './core/rng.ts';
 export { CORRUPTIONS, corruptSample } from './data/corruptions/index.ts';
-export { type DataSource, Dataset, datasetFromArrays } from './data/dataset.ts';
-export { parseIdxImages, parseIdxLabels } from './data/idx-parse.ts';
+export {
+  type DataSource,
+  Dataset,
+  datasetFromArrays,
+  type Features,
+  type Labels,
+} from './data/dataset.ts';
+export { type Inflate, parseIdxImages, parseIdxLabels } from './data/idx-parse.ts';
 export type { BuildContext } from './data/scenarios/common.ts';
 export { materialisePatterned, planPatterned } from './data/scenarios/patterned.ts';
 export { balancedSubset } from './data/subset.ts';
+export {
+  type BytesFile,
+  type BytesOptions,
+  checkSize,
+  idxPairFromBytes,
+  imageSetFromBytes,
+  npyPairFromBytes,
+  npzFromBytes,
+  streamInflate,
+  withStreamInflate,
+} from './data/user/from-bytes.ts';
+export type { FileDigest, UserDataset, UserSource } from './data/user/types.ts';
 export { accuracy, perClassAccuracy } from './eval/accuracy.ts';
 export { type EvalRecord, evaluateAll } from './eval/evaluate.ts';
 export { predictSet } from './eval/predict.ts';

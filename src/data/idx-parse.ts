@@ -12,6 +12,49 @@ import { UsageError } from '../core/errors.ts';
 
 export const IDX_IMAGES_MAGIC = 2051;
 export const IDX_LABELS_MAGIC = 2049;
+/** Largest inflated IDX file accepted (EMNIST ByClass, the largest IDX set, is 0.55 GB). */
+export const IDX_MAX_INFLATED_BYTES = 1 << 30;
+
+/**
+ * What an inflater gives back: the bytes, or why not. The reason, not a message, so that the
+ * messages stay here, the same whichever inflater ran (node:zlib on Node; in a page the
+ * browser's DecompressionStream, run ahead: src/data/user/from-bytes.ts).
+ */
+export type Inflated = Uint8Array | 'corrupt' | 'too-large';
+/** gzip or raw-deflate bytes → at most `maxBytes` inflated; `where` names them (a file, a member). */
+export type Inflate = (
+  bytes: Uint8Array,
+  format: 'gzip' | 'deflate-raw',
+  maxBytes: number,
+  where: string,
+) => Inflated;
+
+export const isGzip = (buf: Uint8Array): boolean =>
+  buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+
+/**
+ * An IDX file's bytes as stored → its IDX bytes: gunzipped by `inflate` when gzip'd, else the
+ * same bytes. A gzip bomb must not be inflated: refused on the trailer's declared size (ISIZE),
+ * and the output capped in case the trailer lies (ISIZE is mod 2^32).
+ */
+export function gunzipIdx(buf: Uint8Array, file: string, inflate?: Inflate): Uint8Array {
+  if (!isGzip(buf)) return buf;
+  const declared =
+    buf.length >= 18
+      ? new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(buf.length - 4, true)
+      : 0;
+  if (declared > IDX_MAX_INFLATED_BYTES)
+    throw new UsageError(
+      file,
+      `gzip data declares ${declared} bytes inflated (max ${IDX_MAX_INFLATED_BYTES})`,
+    );
+  if (!inflate) throw new UsageError(file, 'is gzip-compressed; give it gunzipped');
+  const out = inflate(buf, 'gzip', IDX_MAX_INFLATED_BYTES, file);
+  if (out === 'too-large')
+    throw new UsageError(file, `gzip data inflates past ${IDX_MAX_INFLATED_BYTES} bytes`);
+  if (out === 'corrupt') throw new UsageError(file, 'corrupt gzip data');
+  return out;
+}
 
 /** Big-endian uint32 at `at` (a Buffer or a plain Uint8Array). */
 function u32(buf: Uint8Array, at: number): number {

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeErrno, UsageError } from '../../core/errors.ts';
 import { type CsvOptions, loadCsv } from './csv.ts';
+import { IDX_IMAGES_NAME, IDX_LABELS_NAME } from './from-bytes.ts';
 import { loadIdxPairFiles } from './idx-pair.ts';
 import { loadImageFolder } from './image-folder.ts';
 import { loadNpyPair } from './npy.ts';
@@ -29,8 +30,6 @@ export interface UserDataOptions extends CsvOptions {
   name?: string;
 }
 
-const IDX_IMAGES = /idx3-ubyte(\.gz)?$/;
-const IDX_LABELS = /idx1-ubyte(\.gz)?$/;
 const FORMATS =
   'a directory (image folder, x.npy + y.npy, or an IDX pair), a .csv, a .npz, or two paths (x.npy y.npy, or IDX images labels)';
 
@@ -71,8 +70,8 @@ export function loadUserData(
     const y = path.join(p, 'y.npy');
     if (isFile(x) && isFile(y)) return loadNpyPair(x, y, { ...opts, name: opts.name ?? p });
     const names = fs.readdirSync(p).filter((f) => isFile(path.join(p, f)));
-    const imgs = names.filter((f) => IDX_IMAGES.test(f));
-    const labs = names.filter((f) => IDX_LABELS.test(f));
+    const imgs = names.filter((f) => IDX_IMAGES_NAME.test(f));
+    const labs = names.filter((f) => IDX_LABELS_NAME.test(f));
     if (imgs.length === 1 && labs.length === 1)
       return loadIdxPairFiles(path.join(p, imgs[0]), path.join(p, labs[0]), {
         ...opts,
@@ -90,7 +89,7 @@ export function loadUserData(
   if (ext === '.npz') return loadNpz(p, opts);
   if (ext === '.npy')
     throw new UsageError(p, 'is one array; give x.npy and y.npy (two paths, or their directory)');
-  if (IDX_IMAGES.test(p) || IDX_LABELS.test(p))
+  if (IDX_IMAGES_NAME.test(p) || IDX_LABELS_NAME.test(p))
     throw new UsageError(p, 'is one IDX file; give the images and the labels file');
   throw new UsageError(p, `is not a data layout uib reads; expected ${FORMATS}`);
 }

@@ -8,8 +8,10 @@
  * order, names relative to the data's root — `<hex>  <name>\n` per file. A renamed image moves a
  * sample to another id (or class), so names are part of the hash.
  */
-import { createHash } from 'node:crypto';
 import { UsageError } from '../../core/errors.ts';
+// The portable SHA-256 (node:crypto on Node, @noble/hashes in a page): the bytes-level loaders
+// (from-bytes.ts) run in the page too.
+import { sha256 } from '../../core/hash.ts';
 import { type DataSource, Dataset, type Labels } from '../dataset.ts';
 
 export type UserFormat = 'image-folder' | 'csv' | 'idx' | 'npy' | 'npz';
@@ -52,15 +54,13 @@ export function fileDigest(path: string, name: string, bytes: Uint8Array): FileD
     path,
     name,
     bytes: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256: sha256(bytes),
   };
 }
 
 /** The data set's hash: SHA-256 of the `sha256sum` listing of its files. */
 export function combinedDigest(files: readonly FileDigest[]): string {
-  const h = createHash('sha256');
-  for (const f of files) h.update(`${f.sha256}  ${f.name}\n`, 'utf8');
-  return h.digest('hex');
+  return sha256(files.map((f) => `${f.sha256}  ${f.name}\n`).join(''));
 }
 
 /** The smallest label array that holds `numClasses` classes. */

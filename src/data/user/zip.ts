@@ -3,9 +3,12 @@
  * writes every member with zip64 headers), stored and deflated members, CRC-32 checked. Sizes come
  * from the central directory, never from the local headers (NumPy's local headers hold 0xFFFFFFFF
  * and a zip64 extra field). Encrypted, multi-disk and other compressions are refused.
+ *
+ * Bytes only (Uint8Array, DataView; no Node built-in), so a page reads an .npz with the same code;
+ * deflated members go through the caller's inflater (Node: node:zlib; a page: DecompressionStream).
  */
-import { inflateRawSync } from 'node:zlib';
 import { UsageError } from '../../core/errors.ts';
+import type { Inflate } from '../idx-parse.ts';
 
 export interface ZipEntry {
   name: string;
@@ -24,70 +27,76 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const MAX32 = 0xffffffff;
 
-function u64(b: Buffer, off: number): number {
-  const v = b.readBigUInt64LE(off);
+/** Little-endian reads; out of range is a RangeError, as Buffer's reads were (npz.ts relies on it). */
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+const utf8 = new TextDecoder('utf-8');
+
+function u64(d: DataView, off: number): number {
+  const v = d.getBigUint64(off, true);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('zip64 value too large');
   return Number(v);
 }
 
-export function zipEntries(b: Buffer, file: string): ZipEntry[] {
+export function zipEntries(b: Uint8Array, file: string): ZipEntry[] {
+  const d = view(b);
+  const u16 = (at: number) => d.getUint16(at, true);
+  const u32 = (at: number) => d.getUint32(at, true);
   const bad = (problem: string): never => {
     throw new UsageError(file, `${problem} (is it a valid .npz / zip file?)`);
   };
   // The end record is within the last 22 + 65535 (comment) bytes.
   let eocd = -1;
   for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 0xffff); i--)
-    if (b.readUInt32LE(i) === EOCD) {
+    if (u32(i) === EOCD) {
       eocd = i;
       break;
     }
   if (eocd < 0) bad('no zip end-of-central-directory record');
-  let count = b.readUInt16LE(eocd + 10);
-  let cdSize = b.readUInt32LE(eocd + 12);
-  let cdOff = b.readUInt32LE(eocd + 16);
-  if (b.readUInt16LE(eocd + 4) !== 0 || b.readUInt16LE(eocd + 6) !== 0)
-    bad('multi-disk zip archives are not supported');
+  let count = u16(eocd + 10);
+  let cdSize = u32(eocd + 12);
+  let cdOff = u32(eocd + 16);
+  if (u16(eocd + 4) !== 0 || u16(eocd + 6) !== 0) bad('multi-disk zip archives are not supported');
   if (count === 0xffff || cdSize === MAX32 || cdOff === MAX32) {
     const loc = eocd - 20;
-    if (loc < 0 || b.readUInt32LE(loc) !== ZIP64_LOCATOR) bad('zip64 locator missing');
-    const z = u64(b, loc + 8);
-    if (z + 56 > b.length || b.readUInt32LE(z) !== ZIP64_EOCD) bad('zip64 end record missing');
-    count = u64(b, z + 32);
-    cdSize = u64(b, z + 40);
-    cdOff = u64(b, z + 48);
+    if (loc < 0 || u32(loc) !== ZIP64_LOCATOR) bad('zip64 locator missing');
+    const z = u64(d, loc + 8);
+    if (z + 56 > b.length || u32(z) !== ZIP64_EOCD) bad('zip64 end record missing');
+    count = u64(d, z + 32);
+    cdSize = u64(d, z + 40);
+    cdOff = u64(d, z + 48);
   }
   if (cdOff + cdSize > b.length) bad('central directory lies past the end of the file');
   const out: ZipEntry[] = [];
   let p = cdOff;
   for (let k = 0; k < count; k++) {
-    if (p + 46 > b.length || b.readUInt32LE(p) !== CENTRAL) bad(`bad central directory entry ${k}`);
-    const flags = b.readUInt16LE(p + 8);
-    const method = b.readUInt16LE(p + 10);
-    const crc32 = b.readUInt32LE(p + 16);
-    let compressedSize = b.readUInt32LE(p + 20);
-    let size = b.readUInt32LE(p + 24);
-    const nameLen = b.readUInt16LE(p + 28);
-    const extraLen = b.readUInt16LE(p + 30);
-    const commentLen = b.readUInt16LE(p + 32);
-    let localOffset = b.readUInt32LE(p + 42);
-    const name = b.toString('utf8', p + 46, p + 46 + nameLen);
+    if (p + 46 > b.length || u32(p) !== CENTRAL) bad(`bad central directory entry ${k}`);
+    const flags = u16(p + 8);
+    const method = u16(p + 10);
+    const crc32 = u32(p + 16);
+    let compressedSize = u32(p + 20);
+    let size = u32(p + 24);
+    const nameLen = u16(p + 28);
+    const extraLen = u16(p + 30);
+    const commentLen = u16(p + 32);
+    let localOffset = u32(p + 42);
+    const name = utf8.decode(b.subarray(p + 46, p + 46 + nameLen));
     // zip64 extra (id 1): the 64-bit values, in this order, for the fields that hold 0xFFFFFFFF.
     let e = p + 46 + nameLen;
     const end = e + extraLen;
     while (e + 4 <= end) {
-      const id = b.readUInt16LE(e);
-      const len = b.readUInt16LE(e + 2);
+      const id = u16(e);
+      const len = u16(e + 2);
       if (id === 1) {
         let q = e + 4;
         if (size === MAX32) {
-          size = u64(b, q);
+          size = u64(d, q);
           q += 8;
         }
         if (compressedSize === MAX32) {
-          compressedSize = u64(b, q);
+          compressedSize = u64(d, q);
           q += 8;
         }
-        if (localOffset === MAX32) localOffset = u64(b, q);
+        if (localOffset === MAX32) localOffset = u64(d, q);
       }
       e += 4 + len;
     }
@@ -112,27 +121,41 @@ export function crc32(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** A member's bytes (inflated if deflated), at most `maxBytes`, CRC-checked. */
-export function zipRead(b: Buffer, e: ZipEntry, file: string, maxBytes: number): Buffer {
+/**
+ * A member's bytes (inflated by `inflate` if deflated), at most `maxBytes`, CRC-checked. Without
+ * an inflater a deflated member is refused by name.
+ */
+export function zipRead(
+  b: Uint8Array,
+  e: ZipEntry,
+  file: string,
+  maxBytes: number,
+  inflate?: Inflate,
+): Uint8Array {
   const where = `${file}:${e.name}`;
+  const d = view(b);
   if (e.flags & 1) throw new UsageError(where, 'is encrypted');
   if (e.size > maxBytes)
     throw new UsageError(where, `is ${e.size} bytes inflated (max ${maxBytes})`);
   const p = e.localOffset;
-  if (p + 30 > b.length || b.readUInt32LE(p) !== LOCAL)
+  if (p + 30 > b.length || d.getUint32(p, true) !== LOCAL)
     throw new UsageError(where, 'bad local header offset');
-  const start = p + 30 + b.readUInt16LE(p + 26) + b.readUInt16LE(p + 28);
+  const start = p + 30 + d.getUint16(p + 26, true) + d.getUint16(p + 28, true);
   if (start + e.compressedSize > b.length)
     throw new UsageError(where, 'member data lies past the end of the file (truncated?)');
   const raw = b.subarray(start, start + e.compressedSize);
-  let data: Buffer;
+  let data: Uint8Array;
   if (e.method === 0) data = raw;
   else if (e.method === 8) {
-    try {
-      data = inflateRawSync(raw, { maxOutputLength: Math.max(e.size, 1) });
-    } catch {
+    if (!inflate)
+      throw new UsageError(
+        where,
+        'is deflate-compressed (np.savez_compressed) and no inflater was given',
+      );
+    const out = inflate(raw, 'deflate-raw', Math.max(e.size, 1), where);
+    if (typeof out === 'string')
       throw new UsageError(where, 'corrupt deflate data (or larger than its declared size)');
-    }
+    data = out;
   } else
     throw new UsageError(
       where,
