@@ -104,11 +104,8 @@ export function accumulate(
       sums.add(key(w.group, w.param, 'f'), tf.matMul(tf.square(a), tf.square(d), true, false));
     if (bias && opts.gradient) sums.add(key(bias.group, bias.param, 'g'), tf.sum(d, 0));
     if (bias && opts.diag) sums.add(key(bias.group, bias.param, 'f'), tf.sum(tf.square(d), 0));
-    if (opts.kfac) {
-      const aa = l.useBias ? tf.concat([a, tf.ones([b, 1])], 1) : a;
-      sums.add(`${tap.layer.name}:A`, tf.matMul(aa, aa, true, false));
-      sums.add(`${tap.layer.name}:G`, tf.matMul(d, d, true, false));
-    }
+    // One position per example: the patch form's sums (G / 1), and its rows for the Gram route.
+    if (opts.kfac) kfacStats(tap, tf.expandDims(a, 1), tf.expandDims(d, 1), sums);
     return;
   }
   if (tap.kind === 'dense') {

@@ -38,6 +38,19 @@ export interface KfacFactors {
   /** Kernel and (optional) bias slot as [group, param]. */
   kernel: [number, number];
   bias?: [number, number];
+  /**
+   * The rows whose Gram matrix the factor is, where there are fewer rows than dimensions: then
+   * rank ≤ rows and the prior decomposes the small rows×rows Gram instead (docs/method.md §3).
+   */
+  rowsA?: FactorRows;
+  rowsG?: FactorRows;
+}
+
+/** X (rows × dim, row-major) with factor = scale · XᵀX; kept only while rows < dim. */
+export interface FactorRows {
+  x: Float32Array;
+  rows: number;
+  scale: number;
 }
 
 export interface CurvatureOptions {

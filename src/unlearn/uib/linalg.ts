@@ -4,9 +4,13 @@
  *
  * The eigensolver is the classic two-phase one (Householder tridiagonalisation, then implicit QL
  * with Wilkinson shifts; the EISPACK tred2/tql2 pair): O(n³) with a small constant, so a
- * 1,601-row K-FAC factor takes ~10 s, where cyclic Jacobi did not finish in 8 minutes. Inner loops
- * walk rows of row-major arrays: the reduction reads only the lower triangle row by row, Q is
- * built a band of columns at a time, and the QL rotations are queued and applied along rows.
+ * 1,601-row K-FAC factor takes ~7 s (~10 s before Q was built from blocks of reflectors), where
+ * cyclic Jacobi did not finish in 8 minutes; the prior avoids most such factors (a factor of
+ * fewer rows than dimensions is decomposed through its rows' Gram matrix, precision.ts). Inner
+ * loops walk rows of row-major arrays: the reduction reads only the lower triangle row by row, Q
+ * is built by compact-WY blocks as matrix products, the QL rotations are queued and applied along
+ * rows, and products are blocked dot products. Everything is float64: the prior's solve subtracts
+ * near-equal terms (precision.ts), which float32 products would not survive.
  */
 
 /**
@@ -58,13 +62,25 @@ function tridiagonalize(
   h: Float64Array,
 ): void {
   const q = new Float64Array(n);
+  // ‖A‖_∞ from the lower triangle. A row left of the sub-diagonal whose 1-norm is below ε‖A‖_∞
+  // counts as annihilated already (a change within the rounding the reduction makes anyway):
+  // reducing it would nest ever smaller blocks, at ε² and ε³ of ‖A‖ … down to subnormal numbers,
+  // which took a 1,000-row Gram of rank 60 from 0.6 s to 8.6 s.
+  const rowSum = new Float64Array(n);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k <= i; k++) {
+      const x = Math.abs(w[i * n + k]);
+      rowSum[i] += x;
+      if (k < i) rowSum[k] += x;
+    }
+  const negligible = Number.EPSILON * rowSum.reduce((m, x) => Math.max(m, x), 0);
   for (let i = n - 1; i >= 1; i--) {
     const row = i * n;
     d[i] = w[row + i]; // final: later reflectors touch only indices < i
     let scale = 0;
     for (let k = 0; k < i; k++) scale += Math.abs(w[row + k]);
-    if (i === 1 || scale === 0) {
-      // Nothing to annihilate left of the sub-diagonal.
+    if (i === 1 || scale <= negligible) {
+      // Nothing (or nothing above rounding) to annihilate left of the sub-diagonal.
       sub[i - 1] = w[row + i - 1];
       h[i] = 0;
       continue;
@@ -117,56 +133,102 @@ function tridiagonalize(
 
 /**
  * Q = P_{n-1} ⋯ P_3 P_2 (the reflectors were applied from P_{n-1} down, so A = Q T Qᵀ), built as
- * P_{n-1}(⋯(P_2 I)). Left multiplication acts on each column separately, and before P_i only the
- * leading (i-1)×(i-1) block differs from I, so P_i touches rows and columns 0..i-1. The columns
- * are taken in bands that stay in cache while every reflector passes over them (one pass over the
- * reflectors per band, instead of one pass over the n×n result per reflector).
+ * P_{n-1}(⋯(P_2 I)). Before P_i only the leading (i-1)×(i-1) block of the product differs from I,
+ * and P_i touches rows and columns 0..i-1. The reflectors go in blocks of REFLECTOR_BLOCK: a
+ * block's product P_{a+k-1} ⋯ P_a is I − V T Vᵀ (compact WY, T upper triangular), applied as two
+ * matrix products instead of k rank-1 passes over Q. Qᵀ is built instead of Q, so that both
+ * products run along contiguous rows: Qᵀ ← Qᵀ − ((Qᵀ V) Tᵀ) Vᵀ.
  */
 function reflectorsProduct(w: Float64Array, n: number, h: Float64Array): Float64Array {
-  const q = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) q[i * n + i] = 1;
-  const band = 32; // 32 columns of 1,601 rows: 400 KB, fits L2
-  const r = new Float64Array(band);
-  for (let c0 = 0; c0 < n; c0 += band) {
-    for (let i = Math.max(2, c0 + 1); i < n; i++) {
-      const hh = h[i];
-      if (hh === 0) continue;
-      const u = i * n;
-      const c1 = Math.min(c0 + band, i);
-      const width = c1 - c0;
-      // P_i x = x − u (uᵀx)/h on the band's columns: r = uᵀ Q[0..i), then rank-1 update.
-      r.fill(0);
-      for (let k = 0; k < i; k++) {
-        const uk = w[u + k];
-        if (uk === 0) continue;
-        const row = k * n + c0;
-        for (let c = 0; c < width; c++) r[c] += uk * q[row + c];
+  const qt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) qt[i * n + i] = 1;
+  const nb = REFLECTOR_BLOCK;
+  const v = new Float64Array(nb * n); // V's columns as rows, zero past each reflector's length
+  const t = new Float64Array(nb * nb);
+  const z = new Float64Array(nb);
+  for (let a = 2; a < n; a += nb) {
+    const k = Math.min(nb, n - a);
+    const top = a + k - 1; // the block acts on rows and columns 0..top-1
+    // Column j of V is reflector a+k-1-j: the product is H_1 ⋯ H_k with H_1 the last one applied.
+    for (let j = 0; j < k; j++) {
+      const i = a + k - 1 - j;
+      const row = j * n;
+      if (h[i] === 0) v.fill(0, row, row + top);
+      else {
+        for (let r = 0; r < i; r++) v[row + r] = w[i * n + r];
+        v.fill(0, row + i, row + top);
       }
-      for (let c = 0; c < width; c++) r[c] /= hh;
-      for (let k = 0; k < i; k++) {
-        const uk = w[u + k];
-        if (uk === 0) continue;
-        const row = k * n + c0;
-        for (let c = 0; c < width; c++) q[row + c] -= uk * r[c];
+    }
+    // T (dlarft, forward): T_jj = τ_j, T[0..j, j] = −τ_j · T[0..j, 0..j] · V[:, 0..j]ᵀ v_j.
+    t.fill(0);
+    for (let j = 0; j < k; j++) {
+      const i = a + k - 1 - j;
+      const tau = h[i] === 0 ? 0 : 1 / h[i];
+      t[j * nb + j] = tau;
+      if (tau === 0) continue;
+      // z_l = v_l · v_j over v_j's length i (the earlier columns are longer).
+      for (let l = 0; l < j; l++) {
+        let s = 0;
+        for (let e = 0; e < i; e++) s += v[l * n + e] * v[j * n + e];
+        z[l] = s;
+      }
+      for (let r = 0; r < j; r++) {
+        let s = 0;
+        for (let l = r; l < j; l++) s += t[r * nb + l] * z[l];
+        t[r * nb + j] = -tau * s;
+      }
+    }
+    // P = Qᵀ[0..top, 0..top] V (top × k), then P ← P Tᵀ.
+    const p = dotProducts(qt, n, v, n, top, k, top, false);
+    for (let c = 0; c < top; c++) {
+      const o = c * k;
+      for (let j = 0; j < k; j++) {
+        let s = 0;
+        for (let l = j; l < k; l++) s += p[o + l] * t[j * nb + l];
+        p[o + j] = s;
+      }
+    }
+    // Qᵀ −= P Vᵀ, row by row, four columns of V per pass over the row.
+    for (let c = 0; c < top; c++) {
+      const row = c * n;
+      const o = c * k;
+      let j = 0;
+      for (; j + 4 <= k; j += 4) {
+        const [p0, p1, p2, p3] = [p[o + j], p[o + j + 1], p[o + j + 2], p[o + j + 3]];
+        const [v0, v1, v2, v3] = [j * n, (j + 1) * n, (j + 2) * n, (j + 3) * n];
+        for (let r = 0; r < top; r++)
+          qt[row + r] -= p0 * v[v0 + r] + p1 * v[v1 + r] + p2 * v[v2 + r] + p3 * v[v3 + r];
+      }
+      for (; j < k; j++) {
+        const pj = p[o + j];
+        const vj = j * n;
+        for (let r = 0; r < top; r++) qt[row + r] -= pj * v[vj + r];
       }
     }
   }
-  return q;
+  return transpose(qt, n, n);
 }
+
+/** Reflectors per compact-WY block in `reflectorsProduct`. */
+const REFLECTOR_BLOCK = 8;
 
 /**
  * Eigenvalues of the tridiagonal (d, sub) by implicit QL with Wilkinson shifts, in place in d.
  * Every plane rotation of (i, i+1) is also applied to columns i, i+1 of v, so v = Q ends as
  * Q·(eigenvectors of T), the eigenvectors of A in its columns. Off-diagonals below
- * ε·max(|d|+|sub|) seen so far count as zero (EISPACK's test: absolute accuracy ε‖T‖, which is
- * what the Householder phase delivers anyway).
+ * ε·max(|d|+|sub|) count as zero (absolute accuracy ε‖T‖, which is what the Householder phase
+ * delivers anyway).
  */
 function implicitQL(d: Float64Array, sub: Float64Array, v: Float64Array, n: number): void {
   const eps = Number.EPSILON;
   const sweeps = new SweepBatch(v, n);
+  // ‖T‖ over the whole matrix, not the rows seen so far (EISPACK's tst1): a rank-deficient factor
+  // can leave rows of size 1e-108 at the top of T, and a test relative to them asks the sweep for
+  // an accuracy its rounding at the scale of ‖T‖ cannot reach (it never converged on a 1,601-row
+  // XᵀX of rank 1,000).
   let norm = 0;
+  for (let l = 0; l < n; l++) norm = Math.max(norm, Math.abs(d[l]) + Math.abs(sub[l]));
   for (let l = 0; l < n; l++) {
-    norm = Math.max(norm, Math.abs(d[l]) + Math.abs(sub[l]));
     for (let iter = 0; ; iter++) {
       // The first negligible off-diagonal at or below l ends the unreduced block [l, m].
       let m = l;
@@ -319,7 +381,12 @@ class SweepBatch {
   }
 }
 
-/** C = op(A) · op(B) for row-major matrices; A is r×k after transposition, B k×c. */
+/**
+ * C = op(A) · op(B) for row-major matrices; A is r×k after transposition, B k×c. The operands are
+ * laid out as rows of op(A) and columns of op(B) (a transposed copy where needed, O(size)), so
+ * every entry is a dot product of two contiguous runs; `dotProducts` takes them in 4×2 blocks.
+ * Each entry is summed in order l = 0..k-1, as the plain triple loop would.
+ */
 export function matmul(
   a: Float64Array,
   b: Float64Array,
@@ -329,20 +396,130 @@ export function matmul(
   transA = false,
   transB = false,
 ): Float64Array {
+  const rowsA = transA ? transpose(a, k, r) : a;
+  const colsB = transB ? b : transpose(b, k, c);
+  return dotProducts(rowsA, k, colsB, k, r, c, k, false);
+}
+
+/** The transpose of a row-major rows×cols matrix. */
+function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const ri = i * cols;
+    for (let j = 0; j < cols; j++) t[j * rows + i] = a[ri + j];
+  }
+  return t;
+}
+
+/**
+ * out[i][j] = Σ_{l<k} x[i][l]·y[j][l] (r×c) for rows of x and y that start every xs and ys
+ * entries: 4 rows of x against 2 of y at a time, eight sums in registers for six loads (about 4×
+ * the plain loop's rate in V8). `lower`: only j ≤ i is needed (a Gram matrix, x = y), so blocks
+ * above the diagonal are skipped; the entries above it that a diagonal block computes are left as
+ * they come.
+ */
+function dotProducts(
+  x: Float64Array,
+  xs: number,
+  y: Float64Array,
+  ys: number,
+  r: number,
+  c: number,
+  k: number,
+  lower: boolean,
+): Float64Array {
   const out = new Float64Array(r * c);
-  for (let i = 0; i < r; i++) {
-    for (let l = 0; l < k; l++) {
-      const ail = transA ? a[l * r + i] : a[i * k + l];
-      if (ail === 0) continue;
-      const row = i * c;
-      if (transB) for (let j = 0; j < c; j++) out[row + j] += ail * b[j * k + l];
-      else {
-        const brow = l * c;
-        for (let j = 0; j < c; j++) out[row + j] += ail * b[brow + j];
+  let i = 0;
+  for (; i + 4 <= r; i += 4) {
+    const x0 = i * xs;
+    const x1 = x0 + xs;
+    const x2 = x1 + xs;
+    const x3 = x2 + xs;
+    const end = lower ? Math.min(c, i + 4) : c;
+    let j = 0;
+    for (; j + 2 <= end; j += 2) {
+      const y0 = j * ys;
+      const y1 = y0 + ys;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s20 = 0;
+      let s21 = 0;
+      let s30 = 0;
+      let s31 = 0;
+      for (let l = 0; l < k; l++) {
+        const b0 = y[y0 + l];
+        const b1 = y[y1 + l];
+        const a0 = x[x0 + l];
+        const a1 = x[x1 + l];
+        const a2 = x[x2 + l];
+        const a3 = x[x3 + l];
+        s00 += a0 * b0;
+        s01 += a0 * b1;
+        s10 += a1 * b0;
+        s11 += a1 * b1;
+        s20 += a2 * b0;
+        s21 += a2 * b1;
+        s30 += a3 * b0;
+        s31 += a3 * b1;
       }
+      const o = i * c + j;
+      out[o] = s00;
+      out[o + 1] = s01;
+      out[o + c] = s10;
+      out[o + c + 1] = s11;
+      out[o + 2 * c] = s20;
+      out[o + 2 * c + 1] = s21;
+      out[o + 3 * c] = s30;
+      out[o + 3 * c + 1] = s31;
+    }
+    for (; j < end; j++) {
+      const y0 = j * ys;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let l = 0; l < k; l++) {
+        const b0 = y[y0 + l];
+        s0 += x[x0 + l] * b0;
+        s1 += x[x1 + l] * b0;
+        s2 += x[x2 + l] * b0;
+        s3 += x[x3 + l] * b0;
+      }
+      out[i * c + j] = s0;
+      out[(i + 1) * c + j] = s1;
+      out[(i + 2) * c + j] = s2;
+      out[(i + 3) * c + j] = s3;
+    }
+  }
+  for (; i < r; i++) {
+    const x0 = i * xs;
+    const end = lower ? Math.min(c, i + 1) : c;
+    for (let j = 0; j < end; j++) {
+      const y0 = j * ys;
+      let s = 0;
+      for (let l = 0; l < k; l++) s += x[x0 + l] * y[y0 + l];
+      out[i * c + j] = s;
     }
   }
   return out;
+}
+
+/** scale · X Xᵀ for a row-major m×n X: the Gram matrix of its rows (m×m, both triangles filled). */
+export function gramOfRows(x: Float64Array, m: number, n: number, scale = 1): Float64Array {
+  if (x.length !== m * n)
+    throw new RangeError(`gramOfRows: need ${m}×${n} = ${m * n} entries, got ${x.length}`);
+  const g = dotProducts(x, n, x, n, m, m, n, true);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < i; j++) {
+      const v = scale * g[i * m + j];
+      g[i * m + j] = v;
+      g[j * m + i] = v;
+    }
+    g[i * m + i] *= scale;
+  }
+  return g;
 }
 
 /** Lower Cholesky factor of a symmetric positive-definite n×n matrix; null if not positive definite. */

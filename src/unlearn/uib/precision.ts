@@ -7,8 +7,9 @@
 import { UsageError } from '../../core/errors.ts';
 import type { ParamGroup, ParamRole } from '../../models/types.ts';
 import type { Curvature, FisherLabels, KfacFactors } from '../curvature/index.ts';
+import type { FactorRows } from '../curvature/types.ts';
 import type { FisherCache } from './fisher-cache.ts';
-import { cholesky, choleskySolve, matmul, median, symmetricEigen } from './linalg.ts';
+import { cholesky, choleskySolve, gramOfRows, matmul, median, symmetricEigen } from './linalg.ts';
 
 export const PRIOR_KINDS = [
   'fisher',
@@ -66,8 +67,44 @@ export interface KfacBlock {
   dimA: number;
   G: Float64Array;
   dimG: number;
-  eigA: { values: Float64Array; vectors: Float64Array };
-  eigG: { values: Float64Array; vectors: Float64Array };
+  eigA: FactorSpectrum;
+  eigG: FactorSpectrum;
+}
+
+/** The spectrum of a K-FAC factor F (PSD), as the solve reads it: the dense or the Gram route. */
+export type FactorSpectrum = FactorEigen | FactorGram;
+
+/** Dense route: F = V diag(values) Vᵀ, V (`vectors`, dim × dim, row-major) orthonormal. */
+export interface FactorEigen {
+  values: Float64Array;
+  vectors: Float64Array;
+  gram?: undefined;
+}
+
+/**
+ * Gram route, for F = scale·XᵀX with X rows × dim and rows < dim: scale·XXᵀ = U diag(values) Uᵀ
+ * (rows × rows). Column k of B = XᵀU is an eigenvector of F with eigenvalue values[k] and
+ * ‖b_k‖² = values[k]/scale; every direction orthogonal to all of them (the null space of X) has
+ * eigenvalue exactly 0. B is never formed: it is applied as Xᵀ(U·) and Uᵀ(X·).
+ */
+export interface FactorGram {
+  values: Float64Array;
+  gram: { x: Float64Array; rows: number; dim: number; scale: number; u: Float64Array };
+}
+
+/**
+ * The spectrum of the factor F (dim × dim): from its rows where they are fewer than dim (rank ≤
+ * rows: the rows × rows Gram has the same non-zero eigenvalues, at (rows/dim)³ of the cost),
+ * else from F itself.
+ */
+export function factorSpectrum(f: Float64Array, dim: number, rows?: FactorRows): FactorSpectrum {
+  if (!rows || rows.rows >= dim) return symmetricEigen(f, dim);
+  const m = rows.rows;
+  if (rows.x.length !== m * dim)
+    throw new RangeError(`factorSpectrum: ${rows.x.length} entries are not ${m} rows of ${dim}`);
+  const x = Float64Array.from(rows.x);
+  const { values, vectors } = symmetricEigen(gramOfRows(x, m, dim, rows.scale), m);
+  return { values, gram: { x, rows: m, dim, scale: rows.scale, u: vectors } };
 }
 
 export interface PriorTensor {
@@ -138,21 +175,85 @@ export function solvePrecision(
     t.diag ? r[i].map((v, j) => v / (lambda + t.diag![j])) : new Float32Array(r[i].length),
   );
   for (const b of group.kfac) {
-    // Λ = λ I + n_r (A ⊗ G) is diagonal in the eigenbases: Λ⁻¹R = U_A [(U_Aᵀ R U_G) ⊘ (λ + n_r s_A s_Gᵀ)] U_Gᵀ.
-    const R = blockMatrix(r, b);
-    const { dimA: p, dimG: q } = b;
-    const rot = matmul(matmul(b.eigA.vectors, R, p, p, q, true), b.eigG.vectors, p, q, q);
-    for (let i = 0; i < p; i++) {
-      for (let j = 0; j < q; j++) {
-        rot[i * q + j] /=
-          lambda + nRetain * Math.max(0, b.eigA.values[i]) * Math.max(0, b.eigG.values[j]);
-      }
-    }
-    const x = matmul(matmul(b.eigA.vectors, rot, p, p, q), b.eigG.vectors, p, q, q, false, true);
+    const x = solveKfacBlock(b, blockMatrix(r, b), lambda, nRetain);
     out[b.kernel] = Float32Array.from(x.subarray(0, out[b.kernel].length));
-    if (b.bias !== undefined) out[b.bias] = Float32Array.from(x.subarray((p - 1) * q));
+    if (b.bias !== undefined) out[b.bias] = Float32Array.from(x.subarray((b.dimA - 1) * b.dimG));
   }
   return out;
+}
+
+/** Bᵀ M for a factor's eigenvector basis B (dim × r) and M dim × cols: r × cols. */
+function basisT(f: FactorSpectrum, dim: number, m: Float64Array, cols: number): Float64Array {
+  if (!f.gram) return matmul(f.vectors, m, dim, dim, cols, true);
+  const { x, rows, u } = f.gram;
+  return matmul(u, matmul(x, m, rows, dim, cols), rows, rows, cols, true);
+}
+
+/** B M for M r × cols: dim × cols. */
+function basisMul(f: FactorSpectrum, dim: number, m: Float64Array, cols: number): Float64Array {
+  if (!f.gram) return matmul(f.vectors, m, dim, dim, cols);
+  const { x, rows, u } = f.gram;
+  return matmul(x, matmul(u, m, rows, rows, cols), dim, rows, cols, true);
+}
+
+/** M B for M rowsM × dim: rowsM × r. */
+function mulBasis(f: FactorSpectrum, dim: number, m: Float64Array, rowsM: number): Float64Array {
+  if (!f.gram) return matmul(m, f.vectors, rowsM, dim, dim);
+  const { x, rows, u } = f.gram;
+  return matmul(matmul(m, x, rowsM, dim, rows, false, true), u, rowsM, rows, rows);
+}
+
+/** M Bᵀ for M rowsM × r: rowsM × dim. */
+function mulBasisT(f: FactorSpectrum, dim: number, m: Float64Array, rowsM: number): Float64Array {
+  if (!f.gram) return matmul(m, f.vectors, rowsM, dim, dim, false, true);
+  const { x, rows, u } = f.gram;
+  return matmul(matmul(m, u, rowsM, rows, rows, false, true), x, rowsM, rows, dim);
+}
+
+/**
+ * X = Λ⁻¹R for one K-FAC block, R [dimA, dimG] (kernel rows, then the bias row), in float64.
+ * With both factors decomposed in full, Λ is diagonal in their eigenbases:
+ *   Λ⁻¹R = V_A [(V_Aᵀ R V_G) ⊘ (λ + n_r s tᵀ)] V_Gᵀ.
+ * Where a factor is known only on its non-zero spectrum (Gram route), Λ = λ on every direction
+ * outside range(A) ⊗ range(G) (there A⊗G vanishes), so
+ *   Λ⁻¹R = R/λ + Σ_kl φ(s_k, t_l) v_k v_kᵀ R w_l w_lᵀ,  φ(s, t) = 1/(λ + n_r s t) − 1/λ,
+ * exact, with v, w the unit eigenvectors. For a Gram column b_k = ‖b_k‖ v_k, ‖b_k‖² = s_k/scale,
+ * so its coefficient φ·scale/s_k = −n_r·scale·t/(λ(λ + n_r s t)): no division by a small s.
+ */
+export function solveKfacBlock(
+  b: KfacBlock,
+  R: Float64Array,
+  lambda: number,
+  nRetain: number,
+): Float64Array {
+  const { dimA: p, dimG: q, eigA, eigG } = b;
+  const sA = eigA.values.map((v) => Math.max(0, v));
+  const sG = eigG.values.map((v) => Math.max(0, v));
+  if (!eigA.gram && !eigG.gram) {
+    const rot = matmul(matmul(eigA.vectors, R, p, p, q, true), eigG.vectors, p, q, q);
+    for (let i = 0; i < p; i++)
+      for (let j = 0; j < q; j++) rot[i * q + j] /= lambda + nRetain * sA[i] * sG[j];
+    return matmul(matmul(eigA.vectors, rot, p, p, q), eigG.vectors, p, q, q, false, true);
+  }
+  if (!(lambda > 0))
+    throw new UsageError(
+      'prior',
+      `layer ${b.layer}: λ·I + n_r·A⊗G is singular where A or G has rank below its size; λ must be positive`,
+    );
+  // The coefficient's numerator per column: s for a unit eigenvector, scale for a Gram column.
+  const scaleA = eigA.gram?.scale;
+  const scaleG = eigG.gram?.scale;
+  const wA = scaleA === undefined ? sA : sA.map(() => scaleA);
+  const wG = scaleG === undefined ? sG : sG.map(() => scaleG);
+  const rA = sA.length;
+  const rG = sG.length;
+  const c = mulBasis(eigG, q, basisT(eigA, p, R, q), rA); // Bᵀ_A R B_G, rA × rG
+  for (let k = 0; k < rA; k++)
+    for (let l = 0; l < rG; l++)
+      c[k * rG + l] *= (-nRetain * wA[k] * wG[l]) / (lambda * (lambda + nRetain * sA[k] * sG[l]));
+  const x = basisMul(eigA, p, mulBasisT(eigG, q, c, rA), q);
+  for (let i = 0; i < x.length; i++) x[i] += R[i] / lambda;
+  return x;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,8 +296,8 @@ function kfacBlocks(
       dimA: f.dimA,
       G: f.G,
       dimG: f.dimG,
-      eigA: symmetricEigen(f.A, f.dimA),
-      eigG: symmetricEigen(f.G, f.dimG),
+      eigA: factorSpectrum(f.A, f.dimA, f.rowsA),
+      eigG: factorSpectrum(f.G, f.dimG, f.rowsG),
     });
   }
   return kfac;

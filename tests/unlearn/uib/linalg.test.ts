@@ -66,7 +66,37 @@ function checkEigen(a: Float64Array, n: number, label: string) {
 
 test('random symmetric matrices of several sizes decompose to 1e-9', () => {
   const rng = new Rng(11);
-  for (const n of [1, 2, 3, 7, 50, 200]) checkEigen(randomSymmetric(n, rng), n, `random n=${n}`);
+  // 9-11 and 17-18 straddle the blocks of 8 reflectors that Q is built from (the first is 2..9).
+  for (const n of [1, 2, 3, 7, 9, 10, 11, 17, 18, 50, 200])
+    checkEigen(randomSymmetric(n, rng), n, `random n=${n}`);
+});
+
+test('matmul: every transpose, ragged shapes around its 4×2 blocks, against the triple loop', () => {
+  const rng = new Rng(17);
+  for (const [r, k, c] of [
+    [1, 1, 1],
+    [3, 5, 2],
+    [4, 2, 3],
+    [5, 7, 1],
+    [9, 4, 6],
+    [2, 0, 3],
+    [0, 3, 2],
+  ])
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        const a = Float64Array.from({ length: r * k }, () => rng.normal());
+        const b = Float64Array.from({ length: k * c }, () => rng.normal());
+        const want = new Float64Array(r * c);
+        for (let i = 0; i < r; i++)
+          for (let j = 0; j < c; j++)
+            for (let l = 0; l < k; l++)
+              want[i * c + j] +=
+                (transA ? a[l * r + i] : a[i * k + l]) * (transB ? b[j * k + l] : b[l * c + j]);
+        const got = matmul(a, b, r, k, c, transA, transB);
+        assert.equal(got.length, r * c);
+        // Summed in the same order as the loop: equal, not merely close.
+        assert.deepEqual([...got], [...want], `${r}×${k}×${c} ${transA} ${transB}`);
+      }
 });
 
 test('2×2 and 3×3: eigenvalues match the closed form and the characteristic polynomial', () => {
@@ -161,6 +191,24 @@ test('K-FAC-like PSD factors: rank-deficient XᵀX/m, dead inputs, extreme scale
     ).values;
     for (let j = 0; j < n; j++) assert.ok(Math.abs(got[j] / s - values[j]) < 1e-10 * top);
   }
+});
+
+test('XᵀX of rank 13 in 400 dimensions: nested null blocks neither stall QL nor underflow', () => {
+  // Rows are shifts of one 12-periodic sequence (and a bias 1): reducing the null space leaves
+  // blocks at ε, ε², … of ‖A‖ (down to subnormal numbers), which QL with a convergence test
+  // relative to the rows seen so far could not deflate (it threw), and which took tridiagonalising
+  // 10× as long as a full-rank matrix of the size.
+  const rng = new Rng(18);
+  const [n, m, period] = [400, 250, 12];
+  const cycle = Float64Array.from({ length: period }, () => Math.max(0, rng.normal()));
+  const x = new Float64Array(m * n);
+  for (let r = 0; r < m; r++) {
+    for (let c = 0; c < n - 1; c++) x[r * n + c] = cycle[(r * (n - 1) + c) % period];
+    x[r * n + n - 1] = 1;
+  }
+  const { values } = checkEigen(gram(x, m, n), n, 'periodic XᵀX/m');
+  const top = values[n - 1];
+  assert.ok(values.filter((w) => w > 1e-10 * top).length <= period + 1, 'rank ≤ period + 1');
 });
 
 test('a graded tridiagonal and a matrix with zero rows in the middle', () => {
