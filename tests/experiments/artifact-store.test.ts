@@ -22,13 +22,9 @@ import {
   RECORD_HASH,
   sealRecord,
 } from '../../src/experiments/artifact-store.ts';
-import {
-  type Cell,
-  CellSchema,
-  type Reference,
-  ReferenceSchema,
-} from '../../src/experiments/results-schema.ts';
-import { RunStore, type SeedScenario, SeedScenarioSchema } from '../../src/experiments/store.ts';
+import type { Cell, Reference } from '../../src/experiments/results-schema.ts';
+import { RunStore, type SeedScenario } from '../../src/experiments/store.ts';
+import { sampleCell, sampleReference, sampleSeedScenario } from '../helpers/records.ts';
 
 /** A store in memory, written against the interface only. */
 class MemoryStore implements ArtifactStore {
@@ -81,60 +77,13 @@ after(() => {
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
-const METRICS = {
-  values: { ua: { value: 0.75 }, ra: { value: 0.5 }, mia: { value: null, reason: 'n/a' } },
-  notApplicable: {},
-  notes: {},
-  details: {
-    perClassTestAccuracy: [1, 0.5, null],
-    perClassForgetAccuracy: [null, 0, 1],
-    testConfusion: [
-      [3, 0],
-      [1, 4],
-    ],
-  },
-};
-const COST = {
-  timeMs: 12.5,
-  speedUp: 3.2,
-  gradEvals: 40,
-  forwardEvals: 80,
-  epochsTouched: 1,
-  phases: { train: 10 },
-};
-const CELL: Cell = CellSchema.parse({
-  scenario: 'random-20pct',
-  seed: 1,
+const CELL: Cell = sampleCell({
   method: 'ft+uib',
   methodId: 'ft+uib',
-  params: { epochs: 1, lr: 0.01 },
-  key: 'a'.repeat(64),
-  status: 'ok',
-  metrics: METRICS,
-  retrain: { ua: { value: 0.8 } },
-  cost: COST,
   details: { note: 'ü ∑ "quoted"' },
-  finishedAt: '2024-06-07T00:00:00.000Z',
 });
-const REF: Reference = ReferenceSchema.parse({
-  scenario: 'random-20pct',
-  seed: 1,
-  role: 'retrain',
-  member: 2,
-  cacheKey: 'b'.repeat(64),
-  metrics: METRICS,
-  cost: COST,
-});
-const INFO: SeedScenario = SeedScenarioSchema.parse({
-  scenario: 'random-20pct',
-  seed: 1,
-  manifestHash: 'c'.repeat(64),
-  counts: { train: 96, forget: 24, retain: 72, test: 60 },
-  sampleShape: [28, 28, 1],
-  numClasses: 10,
-  forgetExamples: [{ label: 3, png: 'data:image/png;base64,iVBORw0KGgo=' }],
-  classNames: ['0', '1'],
-});
+const REF: Reference = sampleReference({ role: 'retrain', member: 2 });
+const INFO: SeedScenario = sampleSeedScenario({ classNames: ['0', '1'] });
 
 interface Backend {
   name: string;

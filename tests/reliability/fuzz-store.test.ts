@@ -17,6 +17,7 @@ import {
 } from '../../src/experiments/results-schema.ts';
 import { RunStore, type SeedScenario, SeedScenarioSchema } from '../../src/experiments/store.ts';
 import { tempDir } from '../data/helpers.ts';
+import { sampleCell, sampleReference, sampleSeedScenario } from '../helpers/records.ts';
 import {
   checkReaderAsync,
   describeTally,
@@ -29,61 +30,9 @@ import {
   newTally,
 } from './fuzz.ts';
 
-const METRICS = {
-  values: { ua: { value: 0.75 }, ra: { value: 0.5 }, mia: { value: null, reason: 'n/a' } },
-  notApplicable: { 'mia-loss-lr': 'needs logits' },
-  notes: { ua: { sizes: { forget: 24 } } },
-  details: {
-    perClassTestAccuracy: [1, 0.5, null],
-    perClassForgetAccuracy: [null, 0, 1],
-    testConfusion: [
-      [3, 0, 1],
-      [0, 2, 0],
-      [1, 0, 4],
-    ],
-  },
-};
-const COST = {
-  timeMs: 12.5,
-  speedUp: 3.2,
-  gradEvals: 40,
-  forwardEvals: 80,
-  epochsTouched: 1,
-  phases: { train: 10 },
-};
-
-const CELL: Cell = CellSchema.parse({
-  scenario: 'random-20pct',
-  seed: 1,
-  method: 'ft',
-  methodId: 'ft',
-  params: { epochs: 1, lr: 0.01 },
-  key: 'a'.repeat(64),
-  status: 'ok',
-  metrics: METRICS,
-  retrain: { ua: { value: 0.8 } },
-  cost: COST,
-  details: {},
-  finishedAt: '2024-06-07T00:00:00.000Z',
-});
-const REF: Reference = ReferenceSchema.parse({
-  scenario: 'random-20pct',
-  seed: 1,
-  role: 'original',
-  cacheKey: 'b'.repeat(64),
-  metrics: METRICS,
-  cost: COST,
-});
-const INFO: SeedScenario = SeedScenarioSchema.parse({
-  scenario: 'random-20pct',
-  seed: 1,
-  manifestHash: 'c'.repeat(64),
-  counts: { train: 96, forget: 24, retain: 72, test: 60 },
-  sampleShape: [28, 28, 1],
-  numClasses: 10,
-  forgetExamples: [{ label: 3, png: 'data:image/png;base64,iVBORw0KGgo=' }],
-  classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-});
+const CELL: Cell = sampleCell();
+const REF: Reference = sampleReference();
+const INFO: SeedScenario = sampleSeedScenario();
 
 /** Each record kind: where the store keeps it, how it reads it, the schema it must pass. */
 const KINDS = [
