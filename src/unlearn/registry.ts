@@ -20,10 +20,12 @@ import { CostCounter } from '../train/cost.ts';
 import { trainLoop } from '../train/loop.ts';
 import type { TrainRecipe } from '../train/types.ts';
 import { boundaryShrink } from './methods/boundary-shrink.ts';
+import { dfr } from './methods/dfr.ts';
 import { fisherForgetting } from './methods/fisher-forgetting.ts';
 import { ft } from './methods/ft.ts';
 import { ga } from './methods/ga.ts';
 import { iu } from './methods/iu.ts';
+import { jtt } from './methods/jtt.ts';
 import { l1Sparse } from './methods/l1-sparse.ts';
 import { negGradPlus } from './methods/neg-grad-plus.ts';
 import { retrain } from './methods/retrain.ts';
@@ -129,6 +131,8 @@ export const BASE_METHODS: readonly UnlearnMethod[] = Object.freeze([
   ssd,
   fisherForgetting,
   boundaryShrink,
+  dfr, // group-robustness baselines (issue 16): DFR, JTT
+  jtt,
   uibIf,
 ] as UnlearnMethod[]);
 

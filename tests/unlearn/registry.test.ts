@@ -54,9 +54,10 @@ test('unknown ids fail with one line listing the known ids', () => {
 test('every supportsUib method has a +uib variant, and ids are unique', () => {
   const ids = METHODS.map((m) => m.id);
   assert.equal(new Set(ids).size, ids.length);
-  for (const id of ['ft', 'ga', 'neg-grad-plus', 'rl', 'l1-sparse', 'salun', 'scrub'])
+  for (const id of ['ft', 'ga', 'neg-grad-plus', 'rl', 'l1-sparse', 'salun', 'scrub', 'jtt'])
     assert.ok(ids.includes(`${id}+uib`), id);
   assert.ok(!ids.includes('ssd+uib'));
+  assert.ok(!ids.includes('dfr+uib'));
 });
 
 test('bad hyper-parameters fail with one line: parameter, allowed range, value received', async () => {

@@ -32,6 +32,7 @@ const BASES: Record<string, Record<string, unknown>> = {
   'l1-sparse': { epochs: 0.5, lr: 0.01 },
   salun: { epochs: 0.5, maskRatio: 0.3 },
   scrub: { epochs: 1, maxEpochs: 1, lr: 0.01 },
+  jtt: { epochs: 0.5, lr: 0.01 },
 };
 
 test('uib-if is in the registry and runs on the bias scenario: phases, prior record, no leaks', async () => {
