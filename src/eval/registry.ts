@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../core/errors.ts';
 import { ACCURACY_METRICS } from './metrics/accuracy.ts';
-import { BIAS_METRICS } from './metrics/bias.ts';
+import { BIAS_METRICS, SHORTCUT_METRICS } from './metrics/bias.ts';
 import { COST_METRICS } from './metrics/cost.ts';
 import { METRIC_IDS, type MetricDef, type MetricId } from './metrics/def.ts';
 import { DISTANCE_METRICS } from './metrics/distance.ts';
@@ -30,6 +30,7 @@ export const METRICS: readonly MetricDef[] = [
   ...ACCURACY_METRICS,
   ...MIA_METRICS,
   ...BIAS_METRICS,
+  ...SHORTCUT_METRICS,
   ...DISTANCE_METRICS,
   ...PRIVACY_METRICS,
   SELECTION_METRIC,

@@ -7,13 +7,15 @@
  * saw. "Comparable data" is the held-out *twin* of ΔD — the test samples the deletion request
  * would have selected had they been in D — and what "treats as" means follows from what D_r still
  * holds of ΔD's distribution:
- * - D_r still covers ΔD's inputs (random, subgroup, a pattern on one class, a colour): ΔD's
- *   accuracy and true-label confidence should equal the twin's under the same model;
+ * - D_r still covers ΔD's inputs (random, subgroup, a pattern on one class, a colour, a
+ *   shortcut): ΔD's accuracy and true-label confidence should equal the twin's under the same
+ *   model;
  * - D_r holds none of ΔD's labels (class) or of its trigger (backdoor): a model trained on D_r
  *   cannot predict them, so ΔD's accuracy and the twin's should be 0 (for the backdoor, the
  *   twin's accuracy on the target label is the attack success rate);
- * - the request names a pattern tied to a class (bias, pattern, colour): the pattern should carry
- *   no information about that class on the label-independent biased test set, |ρ| → 0;
+ * - the request names a pattern tied to a class (bias, pattern, colour, shortcut): the pattern
+ *   should carry no information about that class on the label-independent biased test set,
+ *   |ρ| → 0;
  * and unlearning should not cost what the user keeps: any drop of D_r's accuracy, and of the test
  * accuracy outside the twin, against θ̂'s.
  *
@@ -76,7 +78,8 @@ export function forgetTwin(sets: EvalSets, facts: ScenarioFacts): Selection | nu
       if (!b?.bias) return null;
       return where(b, (i) => b.bias![i] === 1 && labels.has(b.labels[i]));
     }
-    case 'colour': {
+    case 'colour':
+    case 'shortcut': {
       const t = sets.test;
       if (!t.bias) return null;
       return where(t, (i) => t.bias![i] === 1 && labels.has(t.labels[i]));
@@ -152,10 +155,15 @@ export function selectionScore(
 
   let pattern = 0;
   if (
-    (facts.kind === 'bias' || facts.kind === 'pattern' || facts.kind === 'colour') &&
+    (facts.kind === 'bias' ||
+      facts.kind === 'pattern' ||
+      facts.kind === 'colour' ||
+      facts.kind === 'shortcut') &&
     facts.biasClass !== undefined
   ) {
-    const b = facts.kind === 'colour' ? model.test : model.biasedTest;
+    // A shortcut on colour has only its test set; one on a pattern has a biased test set.
+    const onTest = facts.kind === 'colour' || (facts.kind === 'shortcut' && !model.biasedTest);
+    const b = onTest ? model.test : model.biasedTest;
     if (b?.bias) {
       const rho = biasCorrelation(b.predicted, b.bias, facts.biasClass);
       // ŷ = k constant (never or always predicted): the pattern carries no information about k.

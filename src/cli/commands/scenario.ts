@@ -19,6 +19,7 @@ import {
 } from '../../data/scenarios/index.ts';
 import {
   PATTERN_NAMES,
+  SHORTCUT_ATTRIBUTES,
   type ScenarioKindId,
   type ScenarioParams,
 } from '../../data/scenarios/manifest.ts';
@@ -47,6 +48,9 @@ interface Flags {
   group?: string;
   value?: string;
   spuriousRho?: number;
+  attribute?: string;
+  alignedFraction?: number;
+  testAlignedFraction?: number;
 }
 
 type KindFlag = Exclude<
@@ -71,6 +75,7 @@ const KIND_FLAGS: Record<ScenarioKindId, readonly KindFlag[]> = {
   colour: ['rho', 'testRho', 'class'],
   backdoor: ['poisonFraction', 'target'],
   subgroup: ['group', 'value', 'spuriousRho'],
+  shortcut: ['attribute', 'class', 'alignedFraction', 'testAlignedFraction'],
 };
 
 const flagName = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -133,6 +138,14 @@ export function scenarioParams(f: Flags): ScenarioParams {
         value: need(f, 'value', kind),
         spuriousRho: f.spuriousRho ?? null,
       };
+    case 'shortcut':
+      return {
+        kind,
+        attribute: f.attribute ?? 'colour',
+        biasClass: need(f, 'class', kind),
+        alignedFraction: f.alignedFraction ?? 0.995,
+        testAlignedFraction: f.testAlignedFraction ?? 0.5,
+      };
   }
 }
 
@@ -182,7 +195,7 @@ export function register(program: Command): void {
     )
     .option(
       '--class <k>',
-      'class: forgotten class; pattern/bias: class tied to the pattern; colour: forget only its aligned samples',
+      'class: forgotten class; pattern/bias: class tied to the pattern; colour: forget only its aligned samples; shortcut: the class whose aligned samples are forgotten',
       intOption('--class', { min: 0 }),
     )
     .option(
@@ -209,6 +222,26 @@ export function register(program: Command): void {
       '--test-rho <f>',
       'colour: colour-aligned share of the test set (0.1)',
       floatOption('--test-rho', { min: 0, max: 1, exclusiveMin: true }),
+    )
+    .option(
+      '--attribute <a>',
+      `shortcut: the bias, colour (default) or a pattern: ${PATTERN_NAMES.join(', ')}`,
+      choiceOption('--attribute', SHORTCUT_ATTRIBUTES),
+    )
+    .option(
+      '--aligned-fraction <f>',
+      'shortcut: bias-aligned share of every training class (0.995)',
+      floatOption('--aligned-fraction', { min: 0, max: 1, exclusiveMin: true }),
+    )
+    .option(
+      '--test-aligned-fraction <f>',
+      'shortcut: bias-aligned share of every test class (0.5)',
+      floatOption('--test-aligned-fraction', {
+        min: 0,
+        max: 1,
+        exclusiveMin: true,
+        exclusiveMax: true,
+      }),
     )
     .option(
       '--poison-fraction <f>',

@@ -45,26 +45,43 @@ export const COLOUR_NAMES = [
   'grey',
 ];
 
+/**
+ * ReBias's split of each class: its members (positions in `ds`) in a seeded order, of which the
+ * first ⌊n·rho⌋ are bias-aligned. Shared with the shortcut kind, which splits a pattern's classes
+ * the same way; `tag` keeps the two kinds' draws apart.
+ */
+export function alignedSplit(
+  ds: Dataset,
+  numClasses: number,
+  rho: number,
+  seed: number,
+  tag: string,
+  split: string,
+): { members: number[]; aligned: number }[] {
+  const byClass = Array.from({ length: numClasses }, (): number[] => []);
+  for (let i = 0; i < ds.length; i++) byClass[ds.label(i)]?.push(i);
+  return byClass.map((members, k) => {
+    rngFor(seed, tag, split, k).shuffle(members);
+    return { members, aligned: Math.floor(members.length * rho) };
+  });
+}
+
 /** Colour id per position of `ds` (ReBias `_update_bias_indices`, with seeded shuffles). */
-function assignColours(ds: Dataset, rho: number, seed: number, split: string): number[] {
+export function assignColours(ds: Dataset, rho: number, seed: number, split: string): number[] {
   const colours = new Array<number>(ds.length).fill(0);
-  for (let k = 0; k < 10; k++) {
-    const members: number[] = [];
-    for (let i = 0; i < ds.length; i++) if (ds.label(i) === k) members.push(i);
-    rngFor(seed, 'colour', split, k).shuffle(members);
-    const aligned = Math.floor(members.length * rho);
+  alignedSplit(ds, 10, rho, seed, 'colour', split).forEach(({ members, aligned }, k) => {
     const chunk = Math.ceil((members.length - aligned) / 9);
     const others = Array.from({ length: 9 }, (_, j) => (k + 1 + j) % 10);
     rngFor(seed, 'colour-others', split, k).shuffle(others);
     members.forEach((pos, j) => {
       colours[pos] = j < aligned ? k : others[Math.floor((j - aligned) / chunk)];
     });
-  }
+  });
   return colours;
 }
 
 /** A 3-channel copy of a grey view: white strokes on the assigned background colour. */
-function colouredCopy(view: Dataset, name: string, colours: readonly number[]): Dataset {
+export function colouredCopy(view: Dataset, name: string, colours: readonly number[]): Dataset {
   const [h, w] = view.sampleShape;
   const src = view.source;
   const inSize = sampleSize(src.sampleShape);
@@ -98,13 +115,13 @@ function colouredCopy(view: Dataset, name: string, colours: readonly number[]): 
   });
 }
 
-function requireGrey10(ctx: BuildContext): void {
-  requireImages(ctx, 'colour');
+export function requireGrey10(ctx: BuildContext, kind = 'colour'): void {
+  requireImages(ctx, kind);
   const [, , c] = ctx.trainSource.sampleShape;
   if (c !== 1 || ctx.trainSource.numClasses !== 10) {
     throw new UsageError(
       '--kind',
-      `colour needs a grey 10-class image set (mnist, fashion-mnist); ${ctx.datasetId} is not`,
+      `${kind} needs a grey 10-class image set (mnist, fashion-mnist); ${ctx.datasetId} is not`,
     );
   }
 }

@@ -75,13 +75,17 @@ export function requireImages(ctx: BuildContext, kind: string): void {
 }
 
 /** MNIST-C corruptions are defined on grey images; the patch works on any image. */
-export function requirePatternFits(ctx: BuildContext, name: string): void {
-  requireImages(ctx, 'a pattern scenario');
+export function requirePatternFits(
+  ctx: BuildContext,
+  name: string,
+  { flag = '--corruption', kind = 'a pattern scenario', others = 'patch' } = {},
+): void {
+  requireImages(ctx, kind);
   const channels = ctx.trainSource.sampleShape[2];
   if (name !== 'patch' && channels !== 1) {
     throw new UsageError(
-      '--corruption',
-      `MNIST-C corruption ${name} needs grey images; ${ctx.datasetId} has ${channels} channels (use patch)`,
+      flag,
+      `MNIST-C corruption ${name} needs grey images; ${ctx.datasetId} has ${channels} channels (use ${others})`,
     );
   }
 }

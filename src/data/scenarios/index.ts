@@ -23,6 +23,7 @@ import {
 } from './manifest.ts';
 import { pattern } from './pattern.ts';
 import { random } from './random.ts';
+import { shortcut } from './shortcut.ts';
 import { subgroup } from './subgroup.ts';
 
 export const KINDS: Readonly<Record<ScenarioKindId, ScenarioKind>> = Object.freeze({
@@ -33,6 +34,7 @@ export const KINDS: Readonly<Record<ScenarioKindId, ScenarioKind>> = Object.free
   colour,
   backdoor,
   subgroup,
+  shortcut,
 } as Record<ScenarioKindId, ScenarioKind>);
 
 export interface ScenarioRequest {

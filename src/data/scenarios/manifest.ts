@@ -77,6 +77,21 @@ export const BackdoorParams = z.strictObject({
   poisonFraction: fraction,
   targetClass: classId,
 });
+/** What a shortcut scenario's bias is: the ReBias background colour, or a pattern tied to one class. */
+export const SHORTCUT_ATTRIBUTES: readonly string[] = ['colour', ...PATTERN_NAMES];
+export const ShortcutParams = z.strictObject({
+  kind: z.literal('shortcut'),
+  /** `colour`: each class its own background colour; a pattern: the pattern marks `biasClass`. */
+  attribute: z.string().refine((s) => s === 'colour' || isPatternName(s), {
+    message: `must be one of ${SHORTCUT_ATTRIBUTES.join(', ')}`,
+  }),
+  /** The class whose shortcut is forgotten: ΔD = its bias-aligned training samples. */
+  biasClass: classId,
+  /** Share of every class that is bias-aligned in training (the field's 99.5 : 0.5). */
+  alignedFraction: fractionOrOne.default(0.995),
+  /** The same in the test set; 0.5 puts as many conflicting as aligned samples in every class. */
+  testAlignedFraction: fraction.default(0.5),
+});
 export const SubgroupParams = z.strictObject({
   kind: z.literal('subgroup'),
   group: z.string().min(1),
@@ -93,6 +108,7 @@ export const ScenarioParams = z.discriminatedUnion('kind', [
   ColourParams,
   BackdoorParams,
   SubgroupParams,
+  ShortcutParams,
 ]);
 export type ScenarioParams = z.infer<typeof ScenarioParams>;
 export type ScenarioKindId = ScenarioParams['kind'];
@@ -104,6 +120,7 @@ export const SCENARIO_KINDS: readonly ScenarioKindId[] = [
   'colour',
   'backdoor',
   'subgroup',
+  'shortcut',
 ];
 
 const hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256');
@@ -135,9 +152,9 @@ export const Manifest = z.strictObject({
     retain: indexList,
     test: indexList,
   }),
-  /** Source indices of samples carrying the pattern/trigger (b(x) = 1), where the kind has one. */
+  /** Source indices of samples carrying the pattern/trigger, where the kind has one (bias, pattern: b(x) = 1). */
   patterned: z.strictObject({ train: indexList, test: indexList }).nullable(),
-  /** Background colour id per position of indices.train / indices.test (kind colour). */
+  /** Background colour id per position of indices.train / indices.test (colour, shortcut on colour). */
   colours: z.strictObject({ train: indexList, test: indexList }).nullable(),
 });
 export type Manifest = z.infer<typeof Manifest>;
@@ -193,18 +210,23 @@ export function checkManifest(m: Manifest, where: string): void {
     }
   }
   // Each kind's materialiser relies on these being present (or absent) as the kind writes them.
-  const kind = m.scenario.kind;
-  const patternedKind = kind === 'pattern' || kind === 'bias' || kind === 'backdoor';
+  const sc = m.scenario;
+  const kind = sc.kind;
+  // A shortcut scenario stores its attribute as the colour kind or the pattern kinds store theirs.
+  const colourKind = kind === 'colour' || (kind === 'shortcut' && sc.attribute === 'colour');
+  const patternedKind =
+    kind === 'pattern' ||
+    kind === 'bias' ||
+    kind === 'backdoor' ||
+    (kind === 'shortcut' && !colourKind);
+  const what = kind === 'shortcut' ? `kind shortcut on ${sc.attribute}` : `kind ${kind}`;
   if (patternedKind !== (m.patterned !== null))
     throw new UsageError(
       where,
-      `patterned must be ${patternedKind ? 'given' : 'null'} for kind ${kind}`,
+      `patterned must be ${patternedKind ? 'given' : 'null'} for ${what}`,
     );
-  if ((kind === 'colour') !== (m.colours !== null))
-    throw new UsageError(
-      where,
-      `colours must be ${kind === 'colour' ? 'given' : 'null'} for kind ${kind}`,
-    );
+  if (colourKind !== (m.colours !== null))
+    throw new UsageError(where, `colours must be ${colourKind ? 'given' : 'null'} for ${what}`);
   if (m.patterned) {
     if (!isAscendingUnique(m.patterned.train) || !isSubsetOf(m.patterned.train, ix.train))
       throw new UsageError(

@@ -24,6 +24,10 @@ export const METRIC_IDS = [
   'worst-group-acc',
   'dp-gap',
   'eo-gap',
+  'aligned-acc',
+  'conflicting-acc',
+  'aligned-gap',
+  'bias-class-acc',
   'js-test',
   'js-forget',
   'weight-l2',
@@ -59,7 +63,8 @@ export type Need =
   | 'shadow'
   | 'retrain-time'
   | 'original'
-  | 'group-attribute';
+  | 'group-attribute'
+  | 'aligned-attribute';
 
 /** Lazily computed values of the other metrics of the same model (memoised by `evaluate.ts`). */
 export type MetricLookup = (id: MetricId) => Promise<MetricValue>;

@@ -48,5 +48,9 @@ export function missingNeed(need: Need, input: EvalInput): string | null {
       return input.original ? null : 'no predictions of the original model';
     case 'group-attribute':
       return groupedSet(input.sets) ? null : 'no test set with a bias or subgroup attribute';
+    case 'aligned-attribute':
+      // The test set's b(x) is 1[bias-aligned] wherever a kind sets one (colour, shortcut, a
+      // subgroup's spurious column); the pattern kinds put theirs on the biased test set.
+      return sets.test.bias ? null : 'the test set has no bias-aligned attribute';
   }
 }

@@ -300,6 +300,8 @@ function kindFacts(scenario: ScenarioConfig, data: Scenario): ScenarioFacts {
       return { biasClass: p.forgetClass };
     case 'colour':
       return p.forgetClass === null ? {} : { biasClass: p.forgetClass };
+    case 'shortcut':
+      return { biasClass: p.biasClass };
     case 'backdoor':
       return { backdoorTarget: p.targetClass };
     case 'subgroup':
