@@ -57,14 +57,35 @@ export function randomPositions(n: number, k: number, seed: number, ...parts: st
 }
 
 /**
+ * Where held-out data comes from when the test set is a transformed copy (colour, shortcut): that
+ * copy's source holds only the test samples, so the draw is made from the raw view it was copied
+ * from and the drawn samples are transformed the same way.
+ */
+export interface HeldOutPool {
+  /** The untransformed test view (a view over the whole raw test split) the test set was made from. */
+  raw: Dataset;
+  /** `view` (samples of the raw test split outside `raw`) transformed as the test set is. */
+  transform(view: Dataset, name: string): Dataset;
+}
+
+/**
  * Held-out validation data beside a test subset: `n` samples (class-balanced, seeded) of the test
  * split's samples that `test` does not hold, so that a method can look at unseen data without
- * touching the data its test accuracy is measured on. Refused, naming `where`, when the split
- * has fewer than `n` such samples (e.g. the whole test split is the test set).
+ * touching the data its test accuracy is measured on. With `pool` (a kind whose test set is a
+ * transformed copy), drawn from the raw split beside `pool.raw` and transformed by the pool.
+ * Refused, naming `where`, when the split has fewer than `n` such samples (e.g. the whole test
+ * split is the test set).
  */
-export function heldOutBeside(test: Dataset, n: number, seed: number, where: string): Dataset {
-  const src = test.source;
-  const taken = new Set(test.sourceIndices());
+export function heldOutBeside(
+  test: Dataset,
+  n: number,
+  seed: number,
+  where: string,
+  pool?: HeldOutPool,
+): Dataset {
+  const beside = pool?.raw ?? test;
+  const src = beside.source;
+  const taken = new Set(beside.sourceIndices());
   const rest: number[] = [];
   for (let i = 0; i < src.y.length; i++) if (!taken.has(i)) rest.push(i);
   if (rest.length < n)
@@ -72,6 +93,8 @@ export function heldOutBeside(test: Dataset, n: number, seed: number, where: str
       where,
       `asks for ${n} validation samples beside the test set; the test split has ${rest.length} outside it (lower testSubset or validationSubset)`,
     );
-  const pool = new Dataset(src, Uint32Array.from(rest), `${src.name}/held-out`);
-  return balancedSubset(pool, n, seed, `${src.name}/validation[${n}]`);
+  const held = new Dataset(src, Uint32Array.from(rest), `${src.name}/held-out`);
+  const name = `${test.source.name}/validation[${n}]`;
+  const drawn = balancedSubset(held, n, seed, name);
+  return pool ? pool.transform(drawn, name) : drawn;
 }

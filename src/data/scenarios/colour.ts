@@ -9,6 +9,7 @@
 import { UsageError } from '../../core/errors.ts';
 import { rngFor } from '../../core/rng.ts';
 import { Dataset, sampleSize } from '../dataset.ts';
+import type { HeldOutPool } from '../subset.ts';
 import {
   type BuildContext,
   checkClass,
@@ -115,6 +116,18 @@ export function colouredCopy(view: Dataset, name: string, colours: readonly numb
   });
 }
 
+/**
+ * Held-out data coloured as the test set is (ReBias's rule at the test set's `rho`), with draws
+ * of its own ('held-out') so that the test set's colours do not depend on it.
+ */
+export function colouredPool(ctx: BuildContext, rho: number): HeldOutPool {
+  return {
+    raw: ctx.test,
+    transform: (view, name) =>
+      colouredCopy(view, name, assignColours(view, rho, ctx.seed, 'held-out')),
+  };
+}
+
 export function requireGrey10(ctx: BuildContext, kind = 'colour'): void {
   requireImages(ctx, kind);
   const [, , c] = ctx.trainSource.sampleShape;
@@ -143,11 +156,12 @@ export const colour: ScenarioKind<P> = {
     requireNonEmptyForget(forget, 'no bias-aligned training samples');
     return { forget, patterned: null, colours: { train, test } };
   },
-  materialise(ctx, _p, m) {
+  materialise(ctx, p, m) {
     const colours = m.colours!;
     return {
       train: colouredCopy(ctx.train, `${ctx.datasetId}/train+colour`, colours.train),
       test: colouredCopy(ctx.test, `${ctx.datasetId}/test+colour`, colours.test),
+      heldOut: colouredPool(ctx, p.testRho),
     };
   },
 };

@@ -5,6 +5,7 @@
 import { UsageError } from '../../core/errors.ts';
 import { corruptSample, stampPatch } from '../corruptions/index.ts';
 import { type DataSource, type Dataset, type SampleMeta, sampleSize } from '../dataset.ts';
+import type { HeldOutPool } from '../subset.ts';
 import type { Manifest, ScenarioParams } from './manifest.ts';
 
 /** The data a scenario is built on: source splits and the (possibly subset) train/test views. */
@@ -33,6 +34,11 @@ export interface Parts {
   biasedTest?: Dataset;
   /** backdoor: the test samples not of the target class, stamped, true labels kept; meta.bias = 1. */
   triggerTest?: Dataset;
+  /**
+   * colour, shortcut: where held-out data beside `test` comes from (`heldOutBeside`), since their
+   * `test` is a copy with nothing beside it. Absent where `test` is a view over the raw split.
+   */
+  heldOut?: HeldOutPool;
 }
 
 export interface ScenarioKind<P extends ScenarioParams = ScenarioParams> {

@@ -14,7 +14,13 @@
  * images with b(x) = the pattern, as in the bias kind.
  */
 import { Dataset } from '../dataset.ts';
-import { alignedSplit, assignColours, colouredCopy, requireGrey10 } from './colour.ts';
+import {
+  alignedSplit,
+  assignColours,
+  colouredCopy,
+  colouredPool,
+  requireGrey10,
+} from './colour.ts';
 import {
   applyPattern,
   type BuildContext,
@@ -125,6 +131,7 @@ export const shortcut: ScenarioKind<P> = {
       return {
         train: colouredCopy(ctx.train, `${ds}/train+colour`, colours.train),
         test: colouredCopy(ctx.test, `${ds}/test+colour`, colours.test),
+        heldOut: colouredPool(ctx, p.testAlignedFraction),
       };
     }
     const patterned = m.patterned!;
@@ -142,6 +149,16 @@ export const shortcut: ScenarioKind<P> = {
       train: shortcutCopy(ctx.train, `${ds}/train+${tag}`, p, patterned.train, ctx.seed, 'train'),
       test,
       biasedTest,
+      heldOut: {
+        raw: ctx.test,
+        // Aligned at testAlignedFraction by draws of its own ('held-out'); the pattern keyed by
+        // split 'test' as the test set's is, since these are test-split images too.
+        transform: (view, name) => {
+          const flags = alignedFlags(view, p.testAlignedFraction, ctx.seed, 'held-out');
+          const on = patternedOf(view, p.biasClass, flags);
+          return shortcutCopy(view, name, p, on, ctx.seed, 'test');
+        },
+      },
     };
   },
 };

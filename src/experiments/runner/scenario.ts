@@ -140,6 +140,7 @@ export async function openScenarioRun(
           exp.dataset.validationSubset,
           hashSeed(seed, 'validation'),
           `dataset.validationSubset (${where})`,
+          data.heldOut,
         );
   return {
     job,
