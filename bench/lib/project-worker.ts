@@ -9,10 +9,15 @@
  *   e2e     ./e2e.ts
  *   profile per-kernel time of `steps` training steps (tf.profile: synchronous wall time per kernel
  *           on wasm/cpu), totals by kernel name, and the step's wall time
+ *
+ * Every output carries `environment` (computeEnvironment(): the route this process really ran on);
+ * a job with `expect` (./routes.ts) that finds another route exits ROUTE_MISMATCH_EXIT before
+ * measuring anything, with one line saying what it found.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/backend/index.ts';
+import { computeEnvironment } from '../../src/backend/environment.ts';
+import { initBackend, nativeUnavailableReason } from '../../src/backend/index.ts';
 import { rngFor } from '../../src/core/rng.ts';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { countParams, paramGroups } from '../../src/models/index.ts';
@@ -20,6 +25,8 @@ import { softmaxCrossEntropy } from '../../src/train/evaluate.ts';
 import { trainLoop } from '../../src/train/loop.ts';
 import { computeCurvature } from '../../src/unlearn/curvature/index.ts';
 import { runE2e } from './e2e.ts';
+import { type RouteExpectation, routeMismatch } from './routes.ts';
+import { ROUTE_MISMATCH_EXIT } from './spawn.ts';
 import { syntheticDataset } from './synthetic.ts';
 import {
   FISHER_WORKLOAD,
@@ -28,7 +35,7 @@ import {
   type StepWorkloadId,
 } from './workloads.ts';
 
-export type ProjectJob =
+export type ProjectJob = (
   | {
       kind: 'step';
       workload: StepWorkloadId;
@@ -40,7 +47,8 @@ export type ProjectJob =
     }
   | { kind: 'fisher'; backend: string; windows: number; windowSeconds: number; seed: number }
   | { kind: 'e2e'; backend: string; trainSize: number; workDir: string; dumpDir: string }
-  | { kind: 'profile'; workload: StepWorkloadId; backend: string; steps: number; seed: number };
+  | { kind: 'profile'; workload: StepWorkloadId; backend: string; steps: number; seed: number }
+) & { expect?: Partial<RouteExpectation> };
 
 /** Time per "epoch" (= one pass over `data`) of a trainLoop run, ms. */
 async function epochTimes(
@@ -160,6 +168,13 @@ async function profileJob(job: Extract<ProjectJob, { kind: 'profile' }>) {
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '{}') as ProjectJob;
   const backend = await initBackend(job.backend);
+  const environment = computeEnvironment();
+  const wrong = job.expect ? routeMismatch(job.expect, environment) : null;
+  if (wrong !== null) {
+    const why = environment.addon ? '' : ` (native addon: ${nativeUnavailableReason() ?? 'off'})`;
+    process.stderr.write(`bench worker: not the route asked for: ${wrong}${why}\n`);
+    process.exit(ROUTE_MISMATCH_EXIT);
+  }
   const out =
     job.kind === 'step'
       ? await stepJob(job)
@@ -170,7 +185,7 @@ async function main(): Promise<void> {
           : await runE2e(job.trainSize, job.workDir, job.dumpDir);
   const leaked = tf.memory().numTensors;
   process.stdout.write(
-    `${JSON.stringify({ ok: true, backend, tensorsLeft: leaked, ...out, maxRssKB: process.resourceUsage().maxRSS })}\n`,
+    `${JSON.stringify({ ok: true, backend, environment, tensorsLeft: leaked, ...out, maxRssKB: process.resourceUsage().maxRSS })}\n`,
   );
 }
 

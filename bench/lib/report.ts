@@ -1,4 +1,5 @@
 /** Summaries and the Markdown tables of `npm run bench`. */
+import type { RouteId } from './routes.ts';
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return Number.NaN;
@@ -17,6 +18,8 @@ export interface SideSummary {
   /** Largest peak RSS over this side's processes, MB. */
   maxRssMB: number;
   errors: string[];
+  /** The project's side: computeEnvironment() as its jobs reported it (all the same: checked). */
+  environment?: Record<string, unknown>;
 }
 
 export function summarise(
@@ -38,16 +41,29 @@ export function summarise(
 export interface WorkloadRow {
   id: string;
   title: string;
-  wasm: SideSummary | null;
+  /** The project on the wasm backend, per route measured (./routes.ts). */
+  project: Partial<Record<RouteId, SideSummary | null>>;
   cpu: SideSummary | null;
   pytorch: SideSummary | null;
-  /** Median samples/s, project wasm / PyTorch. */
+  /** Median samples/s, project on that route / PyTorch. */
+  ratio: Partial<Record<RouteId, number | null>>;
+  /** Issue 18's target for that ratio, where it sets one. */
+  target: Partial<Record<RouteId, number>>;
+  /** The CNN: its step at UIB_THREADS=1 and 2, per native route. */
+  threadScaling?: Partial<Record<RouteId, ThreadScaling>>;
+}
+
+export interface ThreadScaling {
+  oneThread: SideSummary | null;
+  twoThreads: SideSummary | null;
+  /** Median samples/s at 2 threads / at 1. */
   ratio: number | null;
+  target?: number;
 }
 
 export interface E2eRow {
   phase: string;
-  projectS: number | null;
+  projectS: Partial<Record<RouteId, number | null>>;
   pytorchS: number | null;
 }
 
@@ -56,26 +72,77 @@ const num = (x: number | null | undefined, digits = 0) =>
     ? '–'
     : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function side(s: SideSummary | null): string {
+function side(s: SideSummary | null | undefined): string {
   if (!s) return '–';
   if (s.windows.length === 0) return `failed (${s.errors[0] ?? '?'})`;
   return `${num(s.median)} (${num(s.min)}–${num(s.max)})`;
 }
 
-export function stepTable(rows: WorkloadRow[]): string {
-  const head = [
-    '| workload | project wasm, samples/s | project cpu | PyTorch | ratio wasm/PyTorch | peak RSS project / PyTorch |',
-    '|---|---|---|---|---|---|',
+const withTarget = (ratio: string, target: number | undefined, unit = '') =>
+  target === undefined ? ratio : `${ratio} (≥ ${target}${unit})`;
+
+const rssOf = (s: SideSummary | null | undefined) => (s?.windows.length ? `${s.maxRssMB} MB` : '–');
+
+/** One project column per route beside PyTorch, and one ratio column per route (target in brackets). */
+export function stepTable(
+  rows: WorkloadRow[],
+  routes: readonly RouteId[],
+  notes: string[] = [],
+): string {
+  const cols = [
+    'workload',
+    ...routes.map((r) => `project ${r}, samples/s`),
+    'project cpu',
+    'PyTorch',
+    ...routes.map((r) => `${r} / PyTorch (issue 18 target)`),
+    `peak RSS ${routes.join(' / ')} / PyTorch`,
   ];
+  const head = [`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`];
   const body = rows.map((r) => {
-    const rss = `${r.wasm ? `${r.wasm.maxRssMB} MB` : '–'} / ${r.pytorch?.windows.length ? `${r.pytorch.maxRssMB} MB` : '–'}`;
-    return `| ${r.title} | ${side(r.wasm)} | ${side(r.cpu)} | ${side(r.pytorch)} | ${num(r.ratio, 2)} | ${rss} |`;
+    const cells = [
+      r.title,
+      ...routes.map((id) => side(r.project[id])),
+      side(r.cpu),
+      side(r.pytorch),
+      ...routes.map((id) => withTarget(num(r.ratio[id], 2), r.target[id])),
+      [...routes.map((id) => rssOf(r.project[id])), rssOf(r.pytorch)].join(' / '),
+    ];
+    return `| ${cells.join(' | ')} |`;
   });
-  return [...head, ...body].join('\n');
+  return [...head, ...body, ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : [])].join(
+    '\n',
+  );
 }
 
-export function e2eTable(rows: E2eRow[], notes: string[]): string {
-  const head = ['| end to end (MNIST bias, CNN) | project wasm, s | PyTorch, s |', '|---|---|---|'];
-  const body = rows.map((r) => `| ${r.phase} | ${num(r.projectS, 1)} | ${num(r.pytorchS, 1)} |`);
+/** 1 → 2 threads of the CNN step, one line per route; '' when no row has it. */
+export function threadTable(rows: WorkloadRow[], routes: readonly RouteId[]): string {
+  const r = rows.find((x) => x.threadScaling !== undefined);
+  if (!r?.threadScaling) return '';
+  const lines = [
+    '| CNN step, 1 → 2 cores (UIB_THREADS=1 vs 2) | 1 thread, samples/s | 2 threads, samples/s | 1 → 2 (issue 18 target) |',
+    '|---|---|---|---|',
+  ];
+  for (const id of routes) {
+    const t = r.threadScaling[id];
+    if (!t) continue;
+    const ratio = t.ratio === null ? '–' : `${num(t.ratio, 2)}×`;
+    lines.push(
+      `| route ${id} | ${side(t.oneThread)} | ${side(t.twoThreads)} | ${withTarget(ratio, t.target, '×')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function e2eTable(rows: E2eRow[], routes: readonly RouteId[], notes: string[]): string {
+  const cols = [
+    'end to end (MNIST bias, CNN)',
+    ...routes.map((r) => `project ${r}, s`),
+    'PyTorch, s',
+  ];
+  const head = [`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`];
+  const body = rows.map(
+    (r) =>
+      `| ${[r.phase, ...routes.map((id) => num(r.projectS[id], 1)), num(r.pytorchS, 1)].join(' | ')} |`,
+  );
   return [...head, ...body, '', ...notes.map((n) => `- ${n}`)].join('\n');
 }

@@ -12,10 +12,12 @@ const WORKER = path.join(HERE, 'project-worker.ts');
 const REFERENCE = path.join(HERE, '..', 'reference', 'bench.py');
 /** bench.py's exit status when torch cannot be imported. */
 const UNAVAILABLE_EXIT = 3;
+/** project-worker.ts's exit status when it does not run on the route it was asked for. */
+export const ROUTE_MISMATCH_EXIT = 4;
 
 export type JobOutcome =
   | { ok: true; out: Record<string, unknown> & { maxRssKB: number } }
-  | { ok: false; unavailable: boolean; reason: string };
+  | { ok: false; unavailable: boolean; reason: string; routeMismatch?: boolean };
 
 function run(
   cmd: string,
@@ -48,6 +50,10 @@ function outcome(r: { code: number; stdout: string; stderr: string }): JobOutcom
     }
   }
   const err = r.stderr.trim().split('\n').slice(-3).join(' | ');
+  if (r.code === ROUTE_MISMATCH_EXIT) {
+    const line = r.stderr.trim().split('\n').pop() ?? '';
+    return { ok: false, unavailable: false, routeMismatch: true, reason: line };
+  }
   return {
     ok: false,
     unavailable: r.code === UNAVAILABLE_EXIT,
@@ -55,9 +61,13 @@ function outcome(r: { code: number; stdout: string; stderr: string }): JobOutcom
   };
 }
 
-export async function runProjectJob(job: object): Promise<JobOutcome> {
+/** `env`: the job's route (bench/lib/routes.ts); the caller's environment by default. */
+export async function runProjectJob(
+  job: object,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<JobOutcome> {
   return outcome(
-    await run(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(job)], process.env),
+    await run(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(job)], env),
   );
 }
 
