@@ -56,7 +56,7 @@ const BLAS_NAMES: Record<NativeBlas, string> = { openblas: 'OpenBLAS', builtin: 
  * "wasm with the wasm kernels", "cpu". A block without `blas` gives "the native addon".
  */
 export function describeRoute(e: RouteOf): string {
-  if (e.route === e.backend) return e.backend;
+  if (e.route === e.backend && e.route !== 'wasm') return e.backend;
   if (e.route !== 'native') return `${e.backend} with the ${e.route} kernels`;
   const blas = e.blas ? BLAS_NAMES[e.blas] : undefined;
   return `${e.backend} with the native addon${blas ? ` (${blas})` : ''}`;

@@ -211,6 +211,8 @@ test('the environment block names the BLAS of the native route', async (t) => {
   useNativeKernels(true);
   // A block written before `blas` existed still reads.
   assert.equal(describeRoute({ backend: 'wasm', route: 'native' }), 'wasm with the native addon');
+  assert.equal(describeRoute({ backend: 'wasm', route: 'wasm' }), 'wasm with the wasm kernels');
+  assert.equal(describeRoute({ backend: 'cpu', route: 'cpu' }), 'cpu');
   await initBackend('cpu');
   assert.deepEqual([computeEnvironment().route, computeEnvironment().blas], ['cpu', null]);
 });
