@@ -132,7 +132,7 @@ test('a run resumed on another backend (or route) is refused, not mixed', async 
   assert.equal(other.stderr.trimEnd().split('\n').length, 1);
   assert.match(
     other.stderr,
-    /was run on cpu; this run is on wasm\. .*resume with the same backend and route/,
+    /was run on cpu; this run is on wasm with the wasm kernels\. .*resume with the same backend and route/,
   );
   assert.equal(
     fs.readFileSync(path.join(out, 'results.json'), 'utf8'),
