@@ -8,6 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isAlive } from './process.ts';
 
+/** Whether a file name is one of these temp files (`.name.tmp-<pid>-<hex>`, `….old`): never a result. */
+export function isTempName(name: string): boolean {
+  return /^\..+\.tmp-\d+-[0-9a-f]+(\..*)?$/.test(name);
+}
+
 export function tempPathFor(target: string): string {
   const dir = path.dirname(target);
   return path.join(

@@ -12,6 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isTempName } from './atomic.ts';
 import { describeErrno, UsageError } from './errors.ts';
 import { acquireLock } from './lock.ts';
 import { readJsonChecked } from './read.ts';
@@ -61,9 +62,6 @@ const FILES: Record<OutputKind, readonly string[]> = {
     '.lock',
   ],
 };
-
-/** Temp names of core/atomic.ts writers: never the user's. */
-const TEMP = /^\..+\.tmp-\d+-[0-9a-f]+(\..*)?$/;
 
 export interface OutputOptions {
   kind: OutputKind;
@@ -174,7 +172,7 @@ export function checkOutput(target: string, opts: OutputOptions): boolean {
     );
   let names: string[];
   try {
-    names = fs.readdirSync(abs).filter((n) => !TEMP.test(n));
+    names = fs.readdirSync(abs).filter((n) => !isTempName(n));
   } catch (e) {
     throw new UsageError(flag, `"${target}": ${describeErrno(e)}`);
   }

@@ -25,7 +25,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../core/atomic.ts';
+import { isTempName, writeFileAtomic } from '../core/atomic.ts';
 import { describeErrno, UsageError } from '../core/errors.ts';
 import { sha256Json } from '../core/hash.ts';
 import { acquireLock } from '../core/lock.ts';
@@ -78,9 +78,6 @@ function checkPrefix(prefix: string): void {
   // An unfinished last segment may be anything a segment starts with, except a dot.
   checkKey(head === '' ? '.' : head);
 }
-
-/** Temp names of core/atomic.ts and core/lock.ts writers (`.name.tmp-<pid>-<hex>[.old]`). */
-const TEMP = /^\..+\.tmp-\d+-[0-9a-f]+(\.old)?$/;
 
 /** The store as a directory: every put through core/atomic.ts, every get through core/read.ts. */
 export class DirectoryStore implements ArtifactStore {
@@ -167,7 +164,7 @@ export class DirectoryStore implements ArtifactStore {
       if (!fs.existsSync(dir)) return;
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
-        if (TEMP.test(e.name)) {
+        if (isTempName(e.name)) {
           fs.rmSync(p, { recursive: true, force: true });
           removed++;
         } else if (e.isDirectory()) walk(p);
