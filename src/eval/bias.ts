@@ -246,3 +246,64 @@ export function worstGroupAccuracy(
   for (const [k, n] of hits.values()) worst = Math.min(worst, k / n);
   return defined(worst);
 }
+
+// ---- the shortcut protocol: b(x) = 1[bias-aligned] on the test set ----
+
+function checkAligned(what: string, predicted: ArrayLike<number>, aligned: ArrayLike<number>) {
+  checkPairs(what, predicted, aligned);
+  for (let i = 0; i < aligned.length; i++)
+    if (aligned[i] !== 0 && aligned[i] !== 1)
+      throw new Error(`${what}: sample ${i} has b = ${aligned[i]}; must be 0 or 1`);
+}
+
+/**
+ * Accuracy over the samples with b(x) = `b`: the bias-aligned ones (b = 1) or the
+ * bias-conflicting ones (b = 0); undefined when the set has none.
+ */
+export function alignmentAccuracy(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  aligned: ArrayLike<number>,
+  b: 0 | 1,
+): MetricValue {
+  checkTriples('alignmentAccuracy', predicted, labels, aligned);
+  checkAligned('alignmentAccuracy', predicted, aligned);
+  const acc = shareAmong(
+    labels.length,
+    (i) => aligned[i] === b,
+    (i) => predicted[i] === labels[i],
+  );
+  return acc === null
+    ? undefinedBecause(`no bias-${b ? 'aligned' : 'conflicting'} sample`)
+    : defined(acc);
+}
+
+/** acc(b = 1) − acc(b = 0): how much more the model gets right where the shortcut agrees with the label. */
+export function alignmentGap(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  aligned: ArrayLike<number>,
+): MetricValue {
+  const a = alignmentAccuracy(predicted, labels, aligned, 1);
+  const c = alignmentAccuracy(predicted, labels, aligned, 0);
+  if (a.value === null || c.value === null) return undefinedBecause(a.reason ?? c.reason!);
+  return defined(a.value - c.value);
+}
+
+/** Accuracy over the samples whose label is one of `classes`; undefined when there are none. */
+export function classAccuracy(
+  predicted: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: Iterable<number>,
+): MetricValue {
+  checkPairs('classAccuracy', predicted, labels);
+  const of = new Set(classes);
+  const acc = shareAmong(
+    labels.length,
+    (i) => of.has(labels[i]),
+    (i) => predicted[i] === labels[i],
+  );
+  return acc === null
+    ? undefinedBecause(`no sample of class ${[...of].sort((a, b) => a - b).join(', ')}`)
+    : defined(acc);
+}

@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { worstGroupAccuracy } from '../../src/eval/bias.ts';
+import {
+  alignmentAccuracy,
+  alignmentGap,
+  classAccuracy,
+  worstGroupAccuracy,
+} from '../../src/eval/bias.ts';
 import { evaluateAll } from '../../src/eval/evaluate.ts';
-import { alignmentAccuracy, alignmentGap, classAccuracy } from '../../src/eval/metrics/bias.ts';
 import type { EvalInput } from '../../src/eval/types.ts';
 import { near, setOf } from './helpers.ts';
 

@@ -18,7 +18,7 @@ import { worstGroupAccuracy } from '../../src/eval/bias.ts';
 import { predictLogits } from '../../src/train/evaluate.ts';
 import { trainModel } from '../../src/train/train.ts';
 import type { TrainRecipe } from '../../src/train/types.ts';
-import { balancedSubset, dfr, retainGroups } from '../../src/unlearn/methods/dfr.ts';
+import { dfr, drawPerGroup, retainGroups } from '../../src/unlearn/methods/dfr.ts';
 import { errorSet, jtt } from '../../src/unlearn/methods/jtt.ts';
 import { getMethod, type UnlearnInputs, unlearn, unlearnWith } from '../../src/unlearn/registry.ts';
 import type { UnlearnMethod } from '../../src/unlearn/types.ts';
@@ -164,7 +164,7 @@ test('dfr balances D_r over label × attribute (labels where the data carry none
   const groups = retainGroups(data.retain, 'auto');
   assert.deepEqual([...groups.members.keys()].sort(), ['0/0', '0/1', '1/0', '1/1']);
   const smallest = Math.min(...[...groups.members.values()].map((m) => m.length));
-  const subset = balancedSubset(groups.members, smallest, new Rng(1));
+  const subset = drawPerGroup(groups.members, smallest, new Rng(1));
   assert.equal(subset.length, 4 * smallest);
   assert.equal(new Set(subset).size, subset.length, 'drawn without replacement');
   // Without an attribute: class balance; asking for groups then is a one-line usage error.

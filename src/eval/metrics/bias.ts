@@ -1,13 +1,15 @@
 /**
  * Registry entries of the bias family: ρ, ΔP, recall(k) and P(ŷ = k) on the biased test set, the
- * backdoor's ASR, and the subgroup gaps (computed in ../bias.ts); then the shortcut protocol's
- * accuracies on a test set whose samples are bias-aligned or bias-conflicting (computed here).
+ * backdoor's ASR, the subgroup gaps, and the shortcut protocol's accuracies on a test set whose
+ * samples are bias-aligned or bias-conflicting (all computed in ../bias.ts).
  */
-import { checkPairs } from '../accuracy.ts';
 import {
+  alignmentAccuracy,
+  alignmentGap,
   attackSuccessRate,
   biasCorrelation,
   biasDeltaP,
+  classAccuracy,
   demographicParityGap,
   equalisedOddsGap,
   groupAccuracyGap,
@@ -15,7 +17,6 @@ import {
   recallOf,
   worstGroupAccuracy,
 } from '../bias.ts';
-import { defined, type MetricValue, undefinedBecause } from '../types.ts';
 import { type MetricDef, SIGNED_UNIT, UNIT_INTERVAL } from './def.ts';
 import { groupedSet } from './needs.ts';
 
@@ -157,72 +158,6 @@ export const BIAS_METRICS: readonly MetricDef[] = [
 ];
 
 // ---- the shortcut protocol: b(x) = 1[bias-aligned] on the test set ----
-
-/** Hits and count over the samples i with `keep(i)`. */
-function hitsWhere(
-  what: string,
-  predicted: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  keep: (i: number) => boolean,
-): { hits: number; n: number } {
-  checkPairs(what, predicted, labels);
-  let hits = 0;
-  let n = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (!keep(i)) continue;
-    n++;
-    if (predicted[i] === labels[i]) hits++;
-  }
-  return { hits, n };
-}
-
-function checkAligned(what: string, predicted: ArrayLike<number>, aligned: ArrayLike<number>) {
-  checkPairs(what, predicted, aligned);
-  for (let i = 0; i < aligned.length; i++)
-    if (aligned[i] !== 0 && aligned[i] !== 1)
-      throw new Error(`${what}: sample ${i} has b = ${aligned[i]}; must be 0 or 1`);
-}
-
-/**
- * Accuracy over the samples with b(x) = `b`: the bias-aligned ones (b = 1) or the
- * bias-conflicting ones (b = 0); undefined when the set has none.
- */
-export function alignmentAccuracy(
-  predicted: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  aligned: ArrayLike<number>,
-  b: 0 | 1,
-): MetricValue {
-  checkAligned('alignmentAccuracy', predicted, aligned);
-  const { hits, n } = hitsWhere('alignmentAccuracy', predicted, labels, (i) => aligned[i] === b);
-  if (n === 0) return undefinedBecause(`no bias-${b ? 'aligned' : 'conflicting'} sample`);
-  return defined(hits / n);
-}
-
-/** acc(b = 1) − acc(b = 0): how much more the model gets right where the shortcut agrees with the label. */
-export function alignmentGap(
-  predicted: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  aligned: ArrayLike<number>,
-): MetricValue {
-  const a = alignmentAccuracy(predicted, labels, aligned, 1);
-  const c = alignmentAccuracy(predicted, labels, aligned, 0);
-  if (a.value === null || c.value === null) return undefinedBecause(a.reason ?? c.reason!);
-  return defined(a.value - c.value);
-}
-
-/** Accuracy over the samples whose label is one of `classes`; undefined when there are none. */
-export function classAccuracy(
-  predicted: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  classes: Iterable<number>,
-): MetricValue {
-  const of = new Set(classes);
-  const { hits, n } = hitsWhere('classAccuracy', predicted, labels, (i) => of.has(labels[i]));
-  if (n === 0)
-    return undefinedBecause(`no sample of class ${[...of].sort((a, b) => a - b).join(', ')}`);
-  return defined(hits / n);
-}
 
 /**
  * The shortcut protocol's columns: accuracy on the aligned and on the conflicting test samples,

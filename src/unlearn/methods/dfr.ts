@@ -171,11 +171,7 @@ function groupKey(
 }
 
 /** B: up to `perGroup` positions of every group, drawn without replacement. */
-export function balancedSubset(
-  members: Map<string, number[]>,
-  perGroup: number,
-  rng: Rng,
-): number[] {
+export function drawPerGroup(members: Map<string, number[]>, perGroup: number, rng: Rng): number[] {
   const out: number[] = [];
   for (const list of members.values()) {
     const order = rng.permutation(list.length);
@@ -290,7 +286,7 @@ export const dfr: UnlearnMethod<typeof params> = {
     const perGroup = p.groupSize ?? smallest;
     const draws = ctx.rng.fork('dfr-subsets');
     const subsets = Array.from({ length: p.subsets }, () =>
-      balancedSubset(groups.members, perGroup, draws),
+      drawPerGroup(groups.members, perGroup, draws),
     );
     const model = cloneModel(ctx.original);
     const fitted = await disposeOnThrow(model, async () => {
