@@ -25,6 +25,7 @@ import {
 import type { Cell, Reference } from '../../src/experiments/results-schema.ts';
 import { RunStore, type SeedScenario } from '../../src/experiments/store.ts';
 import { sampleCell, sampleReference, sampleSeedScenario } from '../helpers/records.ts';
+import { TINY_EXPERIMENT } from '../helpers/tiny-experiment.ts';
 
 /** A store in memory, written against the interface only. */
 class MemoryStore implements ArtifactStore {
@@ -398,14 +399,7 @@ test('a cached model: its weights and its metadata are checked; damage is a miss
 // ─── the runner: a damaged record in a finished run is recomputed on resume ────────────────────
 
 const TINY = {
-  name: 'tiny',
-  dataset: { name: 'mnist', trainSubset: 600, testSubset: 300 },
-  model: { arch: 'mlp', hidden: [32] },
-  training: { optimizer: { name: 'adam', lr: 0.003 }, epochs: 1, batchSize: 32 },
-  scenarios: [
-    { kind: 'bias', corruption: 'stripe', biasClass: 3, rho: 0.9, q: 0.02, testFraction: 0.5 },
-  ],
-  methods: [{ id: 'retrain' }, { id: 'ft', params: { epochs: 1 } }],
+  ...TINY_EXPERIMENT,
   seeds: [1],
   options: { exampleImages: 0, evalBatchSize: 300, retrainSeeds: 1 },
 };

@@ -13,21 +13,11 @@ import { test } from 'node:test';
 import { parseResults } from '../../src/experiments/results-schema.ts';
 import { ensembleMean } from '../../src/experiments/runner/references.ts';
 import { runUibSync } from '../helpers/cli.ts';
+import { TINY_EXPERIMENT } from '../helpers/tiny-experiment.ts';
 
 const UIB = path.resolve('bin/uib.js');
 
-const TINY = {
-  name: 'tiny',
-  dataset: { name: 'mnist', trainSubset: 600, testSubset: 300 },
-  model: { arch: 'mlp', hidden: [32] },
-  training: { optimizer: { name: 'adam', lr: 0.003 }, epochs: 1, batchSize: 32 },
-  scenarios: [
-    { kind: 'bias', corruption: 'stripe', biasClass: 3, rho: 0.9, q: 0.02, testFraction: 0.5 },
-  ],
-  methods: [{ id: 'retrain' }, { id: 'ft', params: { epochs: 1 } }],
-  seeds: [1, 2],
-  options: { exampleImages: 4, evalBatchSize: 300 },
-};
+const TINY = TINY_EXPERIMENT;
 
 function setup(experiment: unknown = TINY) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uib-run-'));

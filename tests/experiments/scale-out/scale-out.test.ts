@@ -14,25 +14,21 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, runUib } from '../../helpers/cli.ts';
 import { freePort, redisMissing, startRedis, type TestRedis } from '../../helpers/redis.ts';
+import { TINY_EXPERIMENT } from '../../helpers/tiny-experiment.ts';
 import { metricContent } from './compare.ts';
 
 const BIN = path.join(ROOT, 'bin', 'uib.js');
 
 const TINY = {
-  name: 'tiny',
+  ...TINY_EXPERIMENT,
   dataset: { name: 'mnist', trainSubset: 1000, testSubset: 300 },
-  model: { arch: 'mlp', hidden: [32] },
   // Three epochs: a training job lasts long enough (~0.5 s) to be killed while it runs.
   training: { optimizer: { name: 'adam', lr: 0.003 }, epochs: 3, batchSize: 32 },
-  scenarios: [
-    { kind: 'bias', corruption: 'stripe', biasClass: 3, rho: 0.9, q: 0.02, testFraction: 0.5 },
-  ],
   methods: [
     { id: 'retrain' },
     { id: 'ft', params: { epochs: 1 } },
     { id: 'ga', params: { epochs: 1 } },
   ],
-  seeds: [1, 2],
   options: { exampleImages: 2, evalBatchSize: 300, retrainSeeds: 2 },
 };
 
