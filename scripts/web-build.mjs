@@ -114,7 +114,11 @@ async function main() {
     console.log(`${at('--outfile')}: ${kb(s.bytes)}, ${kb(s.gzip)} gzipped`);
     return;
   }
-  const dist = path.join(root, 'web', 'dist');
+  // Built into a staging folder and swapped in whole: a reader never sees half a build (the
+  // browser tests of two processes share web/dist).
+  const final = path.join(root, 'web', 'dist');
+  const dist = path.join(root, 'web', `.dist-staging-${process.pid}`);
+  fs.rmSync(dist, { recursive: true, force: true });
   fs.mkdirSync(dist, { recursive: true });
   const lib = await bundle(path.join(root, 'src', 'browser.ts'), path.join(dist, 'uib-browser.js'));
   console.log(`web/dist/uib-browser.js: ${kb(lib.bytes)}, ${kb(lib.gzip)} gzipped (with tfjs)`);
@@ -143,6 +147,10 @@ async function main() {
     fs.copyFileSync(path.join(wasmDir, f), path.join(dist, f));
   }
   writeMnistSubset(path.join(dist, 'mnist-subset.bin'));
+  const old = `${final}.old-${process.pid}`;
+  if (fs.existsSync(final)) fs.renameSync(final, old);
+  fs.renameSync(dist, final);
+  fs.rmSync(old, { recursive: true, force: true });
   console.log(`web/dist: built`);
 }
 

@@ -20,8 +20,42 @@ function newest(dir: string): number {
   return t;
 }
 
+/**
+ * Holds a lock (a directory, made atomically) across the test processes while `fn` runs: the
+ * browser test files run in parallel and must not build web/dist over each other, nor serve it
+ * while another builds it. A lock older than 5 minutes is from a killed run and is taken over.
+ */
+function withBuildLock(fn: () => void): void {
+  const lock = path.join(ROOT, 'web', '.build-lock');
+  const sleep = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 300_000)
+          fs.rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // gone between the two calls: try again
+      }
+      Atomics.wait(sleep, 0, 0, 200);
+    }
+  }
+  try {
+    fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** web/dist, rebuilt when src/, web/ or the build script changed since the last build. */
 export function ensureBuilt(): void {
+  withBuildLock(buildIfStale);
+}
+
+function buildIfStale(): void {
   const marker = path.join(ROOT, 'web', 'dist', 'worker.js');
   const srcTime = Math.max(
     newest(path.join(ROOT, 'src')),
