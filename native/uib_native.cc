@@ -17,6 +17,8 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
@@ -42,6 +44,12 @@ int g_threads = 1;
 
 // A pool of worker threads that live as long as the process: OpenBLAS gives every new thread its
 // own buffers on first use, so threads spawned per call would pay that allocation each time.
+//
+// Hand-offs spin before they sleep. A training step is a chain of parallel regions a few tens of
+// microseconds apart (the JS between kernels); waking a thread blocked on a condition variable
+// costs a futex call and a reschedule (10-50 µs in a VM, more on a busy host), which cancelled
+// the second thread on an MLP's products. So a worker that finishes a job watches the generation
+// counter for kSpin before it blocks, and the caller watches the pending count the same way.
 class Pool {
  public:
   // Runs job(i) for i in [0, t): i = 0 on the calling thread, the others on workers.
@@ -55,38 +63,61 @@ class Pool {
       }
       job_ = &job;
       active_ = t;
-      pending_ = t - 1;
-      generation_++;
+      pending_.store(t - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
-    wake_.notify_all();
+    wake_.notify_all();  // no system call when every worker is still spinning
     job(0);
+    if (spinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; })) return;
     std::unique_lock<std::mutex> lock(m_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
   }
 
  private:
+  static constexpr std::chrono::microseconds kSpin{200};
+
+  // Polls `ready` for up to kSpin; true as soon as it holds.
+  template <class P>
+  static bool spinUntil(P ready) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0;; i++) {
+      if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return ready();
+    }
+  }
+
   void loop(int64_t id) {
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int64_t)>* job;
+      bool mine;
+      spinUntil([&] { return generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lock(m_);
-        wake_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (id >= active_) continue;
+        wake_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
+        // Read with the job under the lock: a worker that lagged takes the current job, once.
+        seen = generation_.load(std::memory_order_relaxed);
+        mine = id < active_;
         job = job_;
       }
+      if (!mine) continue;
       (*job)(id);
-      std::lock_guard<std::mutex> lock(m_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(m_);
+        done_.notify_one();
+      }
     }
   }
   std::mutex callerMutex_, m_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   const std::function<void(int64_t)>* job_ = nullptr;
-  int64_t active_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
+  int64_t active_ = 0;
+  std::atomic<int64_t> pending_{0};
+  std::atomic<uint64_t> generation_{0};
 };
 
 // Never destroyed: its workers block until the process exits.
@@ -1134,25 +1165,30 @@ __attribute__((always_inline)) inline void optimizerLoop(const OptimizerArgs& p,
   float* __restrict m = p.m;
   float* __restrict v = p.v;
   float* __restrict out = p.out;
+  const uint8_t* __restrict mask = p.mask;
+  // The hyperparameters in locals: read through `p` inside the loop, the vectoriser could not
+  // prove that the stores to m, v and out leave them unchanged, and the loop ran scalar.
+  const float b1 = p.b1, b2 = p.b2, nb1 = p.nb1, nb2 = p.nb2, c1 = p.c1, c2 = p.c2, eps = p.eps;
+  const float wd = p.wd, lr = p.lr;
   for (int64_t i = i0; i < i1; i++) {
-    const bool on = !kMask || p.mask[i] != 0;
+    const bool on = !kMask || mask[i] != 0;
     const float g = on ? grad[i] : 0.0f;
     float update;
     if (kKind == 0) {
-      const float mi = m[i] * p.b1 + g * p.nb1;
-      const float vi = v[i] * p.b2 + (g * g) * p.nb2;
+      const float mi = m[i] * b1 + g * nb1;
+      const float vi = v[i] * b2 + (g * g) * nb2;
       m[i] = mi;
       v[i] = vi;
-      update = (mi / p.c1) / (__builtin_sqrtf(vi / p.c2) + p.eps);
+      update = (mi / c1) / (__builtin_sqrtf(vi / c2) + eps);
     } else if (kKind == 1) {
-      const float mi = m[i] * p.b1 + g;
+      const float mi = m[i] * b1 + g;
       m[i] = mi;
       update = mi;
     } else {
       update = g;
     }
-    if (kDecay) update = update + theta[i] * p.wd;
-    const float next = theta[i] - update * p.lr;
+    if (kDecay) update = update + theta[i] * wd;
+    const float next = theta[i] - update * lr;
     out[i] = on ? next : theta[i];
   }
 }

@@ -41,6 +41,8 @@ export type ProjectJob = (
       workload: StepWorkloadId;
       backend: string;
       warmupSteps: number;
+      /** Least warm-up time before the first window (bench/run.ts, `warmupSeconds`); 0 if absent. */
+      warmupSeconds?: number;
       windows: number;
       windowSeconds: number;
       seed: number;
@@ -92,6 +94,9 @@ async function stepJob(job: Extract<ProjectJob, { kind: 'step' }>) {
   const perStepMs = Math.min(...warm.slice(-2));
   const stepsPerWindow = Math.max(2, Math.ceil((job.windowSeconds * 1000) / perStepMs));
   const data = syntheticDataset(w.batch * stepsPerWindow, w.inputShape, w.numClasses, job.seed + 1);
+  // Unrecorded windows until the warm-up time has passed (the reference does the same).
+  const warmUntil = performance.now() + (job.warmupSeconds ?? 0) * 1000;
+  while (performance.now() < warmUntil) await epochTimes(model, w, data, 1, job.seed);
   const times = await epochTimes(model, w, data, job.windows, job.seed);
   model.dispose();
   return {

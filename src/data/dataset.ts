@@ -134,10 +134,15 @@ export class Dataset {
     const y = new Int32Array(positions.length);
     for (let b = 0; b < positions.length; b++) {
       const s = this.at(positions[b]);
+      y[b] = ys[s];
       const off = s * size;
       const dst = b * size;
-      for (let j = 0; j < size; j++) x[dst + j] = src[off + j] * scale;
-      y[b] = ys[s];
+      // Floats at scale 1 are copied as a block; otherwise one loop per element type, so that
+      // neither indexes a union of typed arrays (a megamorphic access: ~7× slower per batch).
+      if (src instanceof Float32Array) {
+        if (scale === 1) x.set(src.subarray(off, off + size), dst);
+        else scaleFloats(src, off, x, dst, size, scale);
+      } else scaleBytes(src, off, x, dst, size, scale);
     }
     return { x, y };
   }
@@ -219,4 +224,26 @@ export function datasetFromArrays(data: {
     meta: {},
   };
   return new Dataset(source, null, name);
+}
+
+function scaleFloats(
+  src: Float32Array,
+  off: number,
+  x: Float32Array,
+  dst: number,
+  size: number,
+  scale: number,
+): void {
+  for (let j = 0; j < size; j++) x[dst + j] = src[off + j] * scale;
+}
+
+function scaleBytes(
+  src: Uint8Array,
+  off: number,
+  x: Float32Array,
+  dst: number,
+  size: number,
+  scale: number,
+): void {
+  for (let j = 0; j < size; j++) x[dst + j] = src[off + j] * scale;
 }
