@@ -872,7 +872,86 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
         }
       }
     }
-  }, threadsFor(double(B) * H * W * C));
+  }, threadsForPass(double(B) * H * W * C));
+  return nullptr;
+}
+
+// maxPool(heap, x, out, B, H, W, C, OH, OW, FH, FW, sh, sw, pt, pl): the maximum of each window
+// (positions in the padding excluded), as on tfjs's cpu backend: a NaN never wins (`v > best`),
+// so an all-NaN window gives −∞. Channels contiguous (NHWC), so the channel loop vectorises.
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t B = a.i(3), H = a.i(4), W = a.i(5), C = a.i(6), OH = a.i(7), OW = a.i(8);
+  int64_t FH = a.i(9), FW = a.i(10), sh = a.i(11), sw = a.i(12), pt = a.i(13), pl = a.i(14);
+  const float* x = a.at(1, B * H * W * C);
+  float* out = a.at(2, B * OH * OW * C);
+  if (!a.ok) return nullptr;
+  parallelFor(B, [&](int64_t s0, int64_t s1, int64_t) {
+    for (int64_t b = s0; b < s1; b++) {
+      const float* xb = x + b * H * W * C;
+      for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t r0 = std::max<int64_t>(0, oh * sh - pt), r1 = std::min(H, oh * sh - pt + FH);
+        for (int64_t ow = 0; ow < OW; ow++) {
+          int64_t c0 = std::max<int64_t>(0, ow * sw - pl), c1 = std::min(W, ow * sw - pl + FW);
+          float* __restrict best = out + ((b * OH + oh) * OW + ow) * C;
+          std::fill(best, best + C, -__builtin_inff());
+          for (int64_t r = r0; r < r1; r++) {
+            for (int64_t c = c0; c < c1; c++) {
+              const float* __restrict xv = xb + (r * W + c) * C;
+              for (int64_t ch = 0; ch < C; ch++) best[ch] = xv[ch] > best[ch] ? xv[ch] : best[ch];
+            }
+          }
+        }
+      }
+    }
+  }, threadsForPass(double(B) * H * W * C));
+  return nullptr;
+}
+
+// elementwise(heap, op, a, b, out, n): out = a ∘ b over n floats of the same shape, ∘ = + − × ÷
+// for op 0..3, each rounded once in float32 as the stock kernels round it; split over threads
+// (the stock kernels run on one), so a ResNet's residual additions and their gradients scale.
+napi_value Elementwise(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t op = a.i(1), n = a.i(5);
+  const float* x = a.at(2, n);
+  const float* y = a.at(3, n);
+  float* out = a.at(4, n);
+  if (!a.ok) return nullptr;
+  if (op < 0 || op > 3) {
+    a.fail("elementwise: op must be 0..3");
+    return nullptr;
+  }
+  parallelFor(n, [&](int64_t i0, int64_t i1, int64_t) {
+    const float* __restrict u = x;
+    const float* __restrict v = y;
+    float* __restrict o = out;
+    switch (op) {
+      case 0: for (int64_t i = i0; i < i1; i++) o[i] = u[i] + v[i]; break;
+      case 1: for (int64_t i = i0; i < i1; i++) o[i] = u[i] - v[i]; break;
+      case 2: for (int64_t i = i0; i < i1; i++) o[i] = u[i] * v[i]; break;
+      default: for (int64_t i = i0; i < i1; i++) o[i] = u[i] / v[i]; break;
+    }
+  }, threadsForPass(double(n)));
+  return nullptr;
+}
+
+// relu(heap, x, out, n): out = max(0, x) as tfjs's cpu backend computes it (Math.max): a NaN
+// stays NaN and −0 becomes 0.
+napi_value Relu(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int64_t n = a.i(3);
+  const float* x = a.at(1, n);
+  float* out = a.at(2, n);
+  if (!a.ok) return nullptr;
+  parallelFor(n, [&](int64_t i0, int64_t i1, int64_t) {
+    const float* __restrict u = x;
+    float* __restrict o = out;
+    for (int64_t i = i0; i < i1; i++) o[i] = u[i] != u[i] ? u[i] : (u[i] > 0.0f ? u[i] : 0.0f);
+  }, threadsForPass(double(n)));
   return nullptr;
 }
 
@@ -890,7 +969,7 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   // Rows in pieces fixed by the shape, a partial each, added in piece order.
   const Parts parts = partsOf(rows, double(cols), INT64_MAX, 2.0 * cols);
   std::vector<double> partials(parts.count * cols, 0.0);
-  forParts(parts, threadsFor(double(rows) * cols), [&](int64_t p) {
+  forParts(parts, threadsForPass(double(rows) * cols), [&](int64_t p) {
     double* acc = partials.data() + p * cols;
     for (int64_t r = parts.begin(p); r < parts.end(p); r++)
       for (int64_t c = 0; c < cols; c++) acc[c] += x[r * cols + c];
@@ -1385,6 +1464,9 @@ napi_value Init(napi_env env, napi_value exports) {
              {"sumRows", SumRows},
              {"broadcastRows", BroadcastRows},
              {"optimizerStep", OptimizerStep},
+             {"maxPool", MaxPool},
+             {"elementwise", Elementwise},
+             {"relu", Relu},
              {"reluGrad", ReluGrad},
              {"convSquaredGrad", ConvSquaredGrad},
              {"moments", Moments},

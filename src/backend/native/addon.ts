@@ -57,6 +57,12 @@ export interface NativeAddon {
     ...geometry: number[]
   ): void;
   maxPoolGrad(heap: Float32Array, x: number, dy: number, dx: number, ...geometry: number[]): void;
+  /** The maximum of each window (NaN never wins), geometry as maxPoolGrad's. */
+  maxPool(heap: Float32Array, x: number, out: number, ...geometry: number[]): void;
+  /** out = a ∘ b over n floats of one shape; ∘ = + − × ÷ for op 0..3. */
+  elementwise(heap: Float32Array, op: number, a: number, b: number, out: number, n: number): void;
+  /** out = max(0, x) over n floats, as Math.max: NaN stays NaN, −0 becomes 0. */
+  relu(heap: Float32Array, x: number, out: number, n: number): void;
   /** out[c] = scale · Σ_r x[r, c]. */
   sumRows(
     heap: Float32Array,

@@ -26,7 +26,9 @@ import {
   convSquaredGrad,
 } from './conv2d.ts';
 import { matMul } from './mat-mul.ts';
+import { maxPool } from './max-pool.ts';
 import { maxPoolGrad } from './max-pool-grad.ts';
+import { relu } from './relu.ts';
 import { reluGrad } from './relu-grad.ts';
 import { mean, sum } from './sum.ts';
 
@@ -47,7 +49,9 @@ export const NATIVE_KERNELS: readonly {
   { kernelName: 'Conv2DBackpropFilter', run: conv2dBackpropFilter },
   { kernelName: 'BatchMatMul', run: matMul },
   { kernelName: '_FusedMatMul', run: matMul },
+  { kernelName: 'MaxPool', run: maxPool },
   { kernelName: 'MaxPoolGrad', run: maxPoolGrad },
+  { kernelName: 'Relu', run: relu },
   { kernelName: 'Sum', run: sum },
   { kernelName: 'Mean', run: mean },
   { kernelName: 'UibReluGrad', run: reluGrad },

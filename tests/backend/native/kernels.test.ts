@@ -309,6 +309,45 @@ test('MaxPoolGrad matches cpu, ties going to the first maximum', async () => {
   );
 });
 
+test('MaxPool matches cpu: valid and same padding, overlapping windows, NaN never the maximum', async () => {
+  const x = Array.from({ length: 3 * 7 * 7 * 4 }, (_, i) => (i % 13 === 0 ? Number.NaN : Math.sin(i)));
+  await onEveryRoute({ x: { shape: [3, 7, 7, 4], values: x } }, (t) => [
+    tf.maxPool(t.x as tf.Tensor4D, 2, 2, 'valid'),
+    tf.maxPool(t.x as tf.Tensor4D, 3, 2, 'same'),
+    tf.maxPool(t.x as tf.Tensor4D, 3, 1, 'same'),
+    tf.maxPool(t.x as tf.Tensor4D, [2, 3], [1, 2], 'valid'),
+  ]);
+  // Large enough for the native kernel (≥ 4,096 floats) and split over threads.
+  await onEveryRoute({ x: { shape: [5, 26, 26, 8] } }, (t) => tf.maxPool(t.x as tf.Tensor4D, 2, 2, 'valid'));
+});
+
+test('Relu matches cpu: negative, zero, −0 and NaN (on the native route)', async (t) => {
+  const specials = [-2, -0, 0, 5, 3, -1e-30, 1e-30];
+  const v = Array.from({ length: 4 * 9 * 9 * 16 }, (_, i) => (i < 7 ? specials[i] : Math.sin(i * 7)));
+  await onEveryRoute({ x: { shape: [4, 9, 9, 16], values: v } }, (x) => [tf.relu(x.x)]);
+  // As on cpu (Math.max): NaN stays NaN, −0 becomes 0 (the stock wasm kernel gives 0 for NaN:
+  // checked on the native route only).
+  if (addon === undefined) return t.skip(`native addon absent (${nativeUnavailableReason()})`);
+  v[3] = Number.NaN;
+  await initBackend('cpu');
+  const want = tf.relu(tf.tensor(v, [4, 9, 9, 16]));
+  const w = want.dataSync();
+  await initBackend('wasm');
+  useNativeKernels(true);
+  const out = tf.relu(tf.tensor(v, [4, 9, 9, 16]));
+  const got = out.dataSync();
+  assert.ok(Object.is(got[1], 0) && Object.is(w[1], 0), 'relu(−0) is +0');
+  assert.ok(Number.isNaN(got[3]) && Number.isNaN(w[3]), 'relu(NaN) is NaN');
+  tf.dispose([want, out]);
+});
+
+test('Add, Sub, Multiply, RealDiv of one shape match cpu (native from 4,096 floats)', async () => {
+  await onEveryRoute({ x: { shape: [4, 16, 16, 8] }, y: { shape: [4, 16, 16, 8] } }, (t) => {
+    const pos = tf.add(tf.abs(t.y), 0.5);
+    return [tf.add(t.x, t.y), tf.sub(t.x, t.y), tf.mul(t.x, t.y), tf.div(t.x, pos)];
+  });
+});
+
 test('Sum matches cpu over leading axes (native) and others (wasm)', async () => {
   await onEveryRoute({ x: { shape: [5, 4, 3, 6] } }, (t) => [
     tf.sum(t.x, [0, 1, 2]),
@@ -348,7 +387,7 @@ test('Add, Sub, Multiply, RealDiv with a per-channel operand match cpu, either o
         tf.div(t.x, pos),
         tf.div(pos, tf.add(tf.abs(t.x), 0.5)),
         tf.mul(t.x, t.m), // broadcast over the two leading axes
-        tf.mul(t.x, t.x), // same shape (stock)
+        tf.mul(t.x, t.x), // same shape (native elementwise)
         tf.add(tf.reshape(t.x, [1, 4, 8, 8, 32]), t.c), // rank 5 full operand
         tf.add(tf.reshape(t.c4, [1, 1, 1, 1, 32]), t.x), // the vector has more axes: output gains one
       ];

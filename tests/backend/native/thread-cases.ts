@@ -139,6 +139,26 @@ export const THREAD_CASES: ThreadCase[] = [
       a.maxPoolGrad(heap, at.x, at.dy, at.dx, 7, 15, 15, 16, 7, 7, 3, 3, 2, 2, 0, 0),
   },
   {
+    name: 'maxPool 3×3 stride 2, padding 1 (overlapping windows)',
+    inputs: { x: 7 * 15 * 15 * 16 },
+    outputs: { out: 7 * 8 * 8 * 16 },
+    call: (a, heap, at) =>
+      a.maxPool(heap, at.x, at.out, 7, 15, 15, 16, 8, 8, 3, 3, 2, 2, 1, 1),
+  },
+  {
+    name: `elementwise ${N} (÷)`,
+    inputs: { x: N, y: N },
+    positive: ['y'],
+    outputs: { out: N },
+    call: (a, heap, at) => a.elementwise(heap, 3, at.x, at.y, at.out, N),
+  },
+  {
+    name: `relu ${N}`,
+    inputs: { x: N },
+    outputs: { out: N },
+    call: (a, heap, at) => a.relu(heap, at.x, at.out, N),
+  },
+  {
     name: `sumRows ${ROWS}×${COLS}`,
     inputs: { x: RC },
     cancelling: { x: COLS },
