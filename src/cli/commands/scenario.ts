@@ -19,9 +19,9 @@ import {
 } from '../../data/scenarios/index.ts';
 import {
   PATTERN_NAMES,
-  SHORTCUT_ATTRIBUTES,
   type ScenarioKindId,
   type ScenarioParams,
+  SHORTCUT_ATTRIBUTES,
 } from '../../data/scenarios/manifest.ts';
 import { describeScenario, writeScenarioGrid } from '../../data/scenarios/show.ts';
 import { choiceOption, floatOption, intOption, seedOption } from '../options.ts';

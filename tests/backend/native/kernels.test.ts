@@ -310,7 +310,9 @@ test('MaxPoolGrad matches cpu, ties going to the first maximum', async () => {
 });
 
 test('MaxPool matches cpu: valid and same padding, overlapping windows, NaN never the maximum', async () => {
-  const x = Array.from({ length: 3 * 7 * 7 * 4 }, (_, i) => (i % 13 === 0 ? Number.NaN : Math.sin(i)));
+  const x = Array.from({ length: 3 * 7 * 7 * 4 }, (_, i) =>
+    i % 13 === 0 ? Number.NaN : Math.sin(i),
+  );
   await onEveryRoute({ x: { shape: [3, 7, 7, 4], values: x } }, (t) => [
     tf.maxPool(t.x as tf.Tensor4D, 2, 2, 'valid'),
     tf.maxPool(t.x as tf.Tensor4D, 3, 2, 'same'),
@@ -318,12 +320,16 @@ test('MaxPool matches cpu: valid and same padding, overlapping windows, NaN neve
     tf.maxPool(t.x as tf.Tensor4D, [2, 3], [1, 2], 'valid'),
   ]);
   // Large enough for the native kernel (≥ 4,096 floats) and split over threads.
-  await onEveryRoute({ x: { shape: [5, 26, 26, 8] } }, (t) => tf.maxPool(t.x as tf.Tensor4D, 2, 2, 'valid'));
+  await onEveryRoute({ x: { shape: [5, 26, 26, 8] } }, (t) =>
+    tf.maxPool(t.x as tf.Tensor4D, 2, 2, 'valid'),
+  );
 });
 
 test('Relu matches cpu: negative, zero, −0 and NaN (on the native route)', async (t) => {
   const specials = [-2, -0, 0, 5, 3, -1e-30, 1e-30];
-  const v = Array.from({ length: 4 * 9 * 9 * 16 }, (_, i) => (i < 7 ? specials[i] : Math.sin(i * 7)));
+  const v = Array.from({ length: 4 * 9 * 9 * 16 }, (_, i) =>
+    i < 7 ? specials[i] : Math.sin(i * 7),
+  );
   await onEveryRoute({ x: { shape: [4, 9, 9, 16], values: v } }, (x) => [tf.relu(x.x)]);
   // As on cpu (Math.max): NaN stays NaN, −0 becomes 0 (the stock wasm kernel gives 0 for NaN:
   // checked on the native route only).

@@ -142,8 +142,7 @@ export const THREAD_CASES: ThreadCase[] = [
     name: 'maxPool 3×3 stride 2, padding 1 (overlapping windows)',
     inputs: { x: 7 * 15 * 15 * 16 },
     outputs: { out: 7 * 8 * 8 * 16 },
-    call: (a, heap, at) =>
-      a.maxPool(heap, at.x, at.out, 7, 15, 15, 16, 8, 8, 3, 3, 2, 2, 1, 1),
+    call: (a, heap, at) => a.maxPool(heap, at.x, at.out, 7, 15, 15, 16, 8, 8, 3, 3, 2, 2, 1, 1),
   },
   {
     name: `elementwise ${N} (÷)`,
