@@ -16,9 +16,13 @@ export function maxPoolGrad(addon: NativeAddon, args: KernelArgs): tf.TensorInfo
   // Every index before the heap view: an input still held by another backend moves onto the wasm
   // heap when first indexed, which can grow the heap and detach a view taken earlier.
   const at = [input, dy, dx].map((t) => heapIndex(backend, t));
-  addon.maxPoolGrad(
-    heap(backend),
-    ...(at as [number, number, number]),
+  addon.maxPoolGrad(heap(backend), ...(at as [number, number, number]), ...poolGeometry(info));
+  return dx;
+}
+
+/** A pooling's geometry as native/uib_native.cc's maxPool and maxPoolGrad take it. */
+export function poolGeometry(info: tf.backend_util.Conv2DInfo): number[] {
+  return [
     info.batchSize,
     info.inHeight,
     info.inWidth,
@@ -31,6 +35,5 @@ export function maxPoolGrad(addon: NativeAddon, args: KernelArgs): tf.TensorInfo
     info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
-  );
-  return dx;
+  ];
 }

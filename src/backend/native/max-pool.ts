@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { heap, heapIndex, type KernelArgs, maxPoolGradInfo } from '../wasm/base.ts';
 import type { NativeAddon } from './addon.ts';
+import { poolGeometry } from './max-pool-grad.ts';
 
 export function maxPool(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | undefined {
   const { backend } = args;
@@ -15,22 +16,6 @@ export function maxPool(addon: NativeAddon, args: KernelArgs): tf.TensorInfo | u
   const out = backend.makeOutput(info.outShape, 'float32');
   // Every index before the heap view (allocations can grow the heap and detach older views).
   const [xi, o] = [x, out].map((t) => heapIndex(backend, t));
-  addon.maxPool(
-    heap(backend),
-    xi,
-    o,
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.effectiveFilterHeight,
-    info.effectiveFilterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  addon.maxPool(heap(backend), xi, o, ...poolGeometry(info));
   return out;
 }
