@@ -39,11 +39,20 @@ export interface Accelerations {
     pad: 'valid' | 'same',
     dilations: [number, number],
   ): tf.Tensor4D | undefined;
+  /**
+   * linalg.ts's symmetricEigen (same layout and order) by a faster solver; undefined when it does
+   * not apply (then the caller runs the JS one, which also names a non-finite entry).
+   */
+  symmetricEigen(
+    a: Float64Array,
+    n: number,
+  ): { values: Float64Array; vectors: Float64Array } | undefined;
 }
 
 const NONE: Accelerations = {
   optimizerStep: () => false,
   convSquaredGrad: () => undefined,
+  symmetricEigen: () => undefined,
 };
 
 let installed: Accelerations = NONE;

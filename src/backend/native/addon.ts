@@ -132,6 +132,12 @@ export interface NativeAddon {
    * result's bits: the work is cut into pieces fixed by the shape (native/uib_native.cc).
    */
   setThreads(n: number, minParallelWork?: number): void;
+  /**
+   * LAPACK's dsyevd on the symmetric part of the row-major n×n `a`: `values` ascending, `vectors`
+   * row-major with column j the eigenvector of values[j]; false (nothing written) without LAPACK
+   * (uib's own GEMM), on a non-finite entry or a LAPACK failure. Absent from older builds.
+   */
+  symmetricEigen?(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): boolean;
   /** The BLAS's description: OpenBLAS's build line (version, target CPU), or uib's GEMM and kernel. */
   config(): string;
   /** The BLAS the addon was built with (native/build.mjs): the system OpenBLAS or uib's own GEMM. */

@@ -10,6 +10,7 @@ import { registerWasmKernels } from '../wasm/kernels.ts';
 import { nativeAddon } from './addon.ts';
 import { installBatchNorm } from './batch-norm.ts';
 import { nativeConvSquaredGrad } from './conv-squared-grad.ts';
+import { nativeSymmetricEigen } from './eigen.ts';
 import { NATIVE_KERNELS } from './kernels.ts';
 import { nativeOptimizerStep } from './optimizer.ts';
 
@@ -25,7 +26,13 @@ export function registerNativeRoute(): void {
     addon ? { addon, kernels: NATIVE_KERNELS, install: installBatchNorm } : undefined,
   );
   installAccelerations(
-    addon ? { optimizerStep: nativeOptimizerStep, convSquaredGrad: nativeConvSquaredGrad } : null,
+    addon
+      ? {
+          optimizerStep: nativeOptimizerStep,
+          convSquaredGrad: nativeConvSquaredGrad,
+          symmetricEigen: nativeSymmetricEigen,
+        }
+      : null,
   );
 }
 

@@ -4,6 +4,7 @@
  * blocks they build — the per-group precision (λ_l and the n_r-scaled curvature blocks), and the
  * solve x = Λ⁻¹r that every step and every bound uses.
  */
+import { accelerations } from '../../backend/accel.ts';
 import { UsageError } from '../../core/errors.ts';
 import type { ParamGroup, ParamRole } from '../../models/types.ts';
 import type { Curvature, FisherLabels, KfacFactors } from '../curvature/index.ts';
@@ -87,6 +88,11 @@ export interface FactorEigen {
  * ‖b_k‖² = values[k]/scale; every direction orthogonal to all of them (the null space of X) has
  * eigenvalue exactly 0. B is never formed: it is applied as Xᵀ(U·) and Uᵀ(X·).
  */
+/** The platform's eigensolver where it has one (LAPACK through the native addon), else linalg.ts's. */
+function eigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  return accelerations().symmetricEigen(a, n) ?? symmetricEigen(a, n);
+}
+
 export interface FactorGram {
   values: Float64Array;
   gram: { x: Float64Array; rows: number; dim: number; scale: number; u: Float64Array };
@@ -98,12 +104,12 @@ export interface FactorGram {
  * else from F itself.
  */
 export function factorSpectrum(f: Float64Array, dim: number, rows?: FactorRows): FactorSpectrum {
-  if (!rows || rows.rows >= dim) return symmetricEigen(f, dim);
+  if (!rows || rows.rows >= dim) return eigen(f, dim);
   const m = rows.rows;
   if (rows.x.length !== m * dim)
     throw new RangeError(`factorSpectrum: ${rows.x.length} entries are not ${m} rows of ${dim}`);
   const x = Float64Array.from(rows.x);
-  const { values, vectors } = symmetricEigen(gramOfRows(x, m, dim, rows.scale), m);
+  const { values, vectors } = eigen(gramOfRows(x, m, dim, rows.scale), m);
   return { values, gram: { x, rows: m, dim, scale: rows.scale, u: vectors } };
 }
 

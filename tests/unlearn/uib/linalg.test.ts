@@ -1,12 +1,35 @@
 /**
- * symmetricEigen (Householder + implicit QL) against what an eigendecomposition must satisfy:
+ * symmetricEigen (Householder + implicit QL), and LAPACK's dsyevd through the native addon where
+ * it is built with OpenBLAS (the K-FAC prior's fast path), against what an eigendecomposition must satisfy:
  * A = V diag(w) Vᵀ, VᵀV = I, A v_j = w_j v_j for column j of V, ascending w, the invariants
  * Σw = tr A and Σw² = ‖A‖_F², and closed forms where they exist.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { nativeSymmetricEigen } from '../../../src/backend/native/eigen.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { matmul, symmetricEigen } from '../../../src/unlearn/uib/linalg.ts';
+
+type Eigen = typeof symmetricEigen;
+const lapack: Eigen = (a, n) => {
+  const got = nativeSymmetricEigen(a, n);
+  if (!got) throw new Error('the native solver declined a finite matrix');
+  return got;
+};
+const SOLVERS: { name: string; eigen: Eigen }[] = [
+  { name: 'JS', eigen: symmetricEigen },
+  ...(nativeSymmetricEigen(Float64Array.of(1), 1) ? [{ name: 'LAPACK', eigen: lapack }] : []),
+];
+/** The solver the running test checks (the tests are synchronous). */
+let solve: Eigen = symmetricEigen;
+/** One test per solver. */
+function eigenTest(name: string, fn: () => void): void {
+  for (const s of SOLVERS)
+    test(`${s.name}: ${name}`, () => {
+      solve = s.eigen;
+      fn();
+    });
+}
 
 const TOL = 1e-9;
 
@@ -30,7 +53,7 @@ function maxAbs(a: ArrayLike<number>): number {
 
 /** Asserts every defining property; returns the decomposition for case-specific checks. */
 function checkEigen(a: Float64Array, n: number, label: string) {
-  const { values, vectors } = symmetricEigen(a, n);
+  const { values, vectors } = solve(a, n);
   assert.equal(values.length, n, label);
   assert.equal(vectors.length, n * n, label);
   const scale = Math.max(maxAbs(a), Number.MIN_VALUE);
@@ -64,7 +87,7 @@ function checkEigen(a: Float64Array, n: number, label: string) {
   return { values, vectors };
 }
 
-test('random symmetric matrices of several sizes decompose to 1e-9', () => {
+eigenTest('random symmetric matrices of several sizes decompose to 1e-9', () => {
   const rng = new Rng(11);
   // 9-11 and 17-18 straddle the blocks of 8 reflectors that Q is built from (the first is 2..9).
   for (const n of [1, 2, 3, 7, 9, 10, 11, 17, 18, 50, 200])
@@ -99,33 +122,36 @@ test('matmul: every transpose, ragged shapes around its 4×2 blocks, against the
       }
 });
 
-test('2×2 and 3×3: eigenvalues match the closed form and the characteristic polynomial', () => {
-  const rng = new Rng(12);
-  for (let trial = 0; trial < 20; trial++) {
-    const [p, q, r] = [rng.normal(), rng.normal(), rng.normal()];
-    const { values } = checkEigen(Float64Array.of(p, q, q, r), 2, '2×2');
-    const mid = (p + r) / 2;
-    const rad = Math.hypot((p - r) / 2, q);
-    assert.ok(Math.abs(values[0] - (mid - rad)) < 1e-12 * (1 + rad));
-    assert.ok(Math.abs(values[1] - (mid + rad)) < 1e-12 * (1 + rad));
+eigenTest(
+  '2×2 and 3×3: eigenvalues match the closed form and the characteristic polynomial',
+  () => {
+    const rng = new Rng(12);
+    for (let trial = 0; trial < 20; trial++) {
+      const [p, q, r] = [rng.normal(), rng.normal(), rng.normal()];
+      const { values } = checkEigen(Float64Array.of(p, q, q, r), 2, '2×2');
+      const mid = (p + r) / 2;
+      const rad = Math.hypot((p - r) / 2, q);
+      assert.ok(Math.abs(values[0] - (mid - rad)) < 1e-12 * (1 + rad));
+      assert.ok(Math.abs(values[1] - (mid + rad)) < 1e-12 * (1 + rad));
 
-    const a = randomSymmetric(3, rng);
-    const w = checkEigen(a, 3, '3×3').values;
-    // det(A − wI) by cofactors, relative to the scale of its terms (‖A‖³).
-    const s = maxAbs(a) + Math.max(...w.map(Math.abs));
-    for (const x of w) {
-      const m = Float64Array.from(a);
-      for (let i = 0; i < 3; i++) m[i * 4] -= x;
-      const det =
-        m[0] * (m[4] * m[8] - m[5] * m[7]) -
-        m[1] * (m[3] * m[8] - m[5] * m[6]) +
-        m[2] * (m[3] * m[7] - m[4] * m[6]);
-      assert.ok(Math.abs(det) < 1e-12 * s ** 3, `det(A − ${x}I) = ${det}`);
+      const a = randomSymmetric(3, rng);
+      const w = checkEigen(a, 3, '3×3').values;
+      // det(A − wI) by cofactors, relative to the scale of its terms (‖A‖³).
+      const s = maxAbs(a) + Math.max(...w.map(Math.abs));
+      for (const x of w) {
+        const m = Float64Array.from(a);
+        for (let i = 0; i < 3; i++) m[i * 4] -= x;
+        const det =
+          m[0] * (m[4] * m[8] - m[5] * m[7]) -
+          m[1] * (m[3] * m[8] - m[5] * m[6]) +
+          m[2] * (m[3] * m[7] - m[4] * m[6]);
+        assert.ok(Math.abs(det) < 1e-12 * s ** 3, `det(A − ${x}I) = ${det}`);
+      }
     }
-  }
-});
+  },
+);
 
-test('repeated eigenvalues: identity, zero, and identity + rank 1', () => {
+eigenTest('repeated eigenvalues: identity, zero, and identity + rank 1', () => {
   const n = 9;
   const eye = new Float64Array(n * n);
   for (let i = 0; i < n; i++) eye[i * n + i] = 1;
@@ -146,7 +172,7 @@ test('repeated eigenvalues: identity, zero, and identity + rank 1', () => {
   assert.ok(Math.abs(Math.abs(dot) - Math.sqrt(xx)) < 1e-10 * Math.sqrt(xx));
 });
 
-test('a diagonal matrix: the sorted diagonal, unit vectors', () => {
+eigenTest('a diagonal matrix: the sorted diagonal, unit vectors', () => {
   const diag = [3, -1, 0, 3, 2.5, -7, 1e-3];
   const n = diag.length;
   const a = new Float64Array(n * n);
@@ -161,7 +187,7 @@ test('a diagonal matrix: the sorted diagonal, unit vectors', () => {
   for (const v of vectors) assert.ok(v === 0 || Math.abs(Math.abs(v) - 1) < 1e-15);
 });
 
-test('K-FAC-like PSD factors: rank-deficient XᵀX/m, dead inputs, extreme scales', () => {
+eigenTest('K-FAC-like PSD factors: rank-deficient XᵀX/m, dead inputs, extreme scales', () => {
   const rng = new Rng(14);
   const [n, m] = [60, 25];
   // Non-negative inputs with constant-zero columns (like MNIST's always-blank border pixels).
@@ -193,25 +219,28 @@ test('K-FAC-like PSD factors: rank-deficient XᵀX/m, dead inputs, extreme scale
   }
 });
 
-test('XᵀX of rank 13 in 400 dimensions: nested null blocks neither stall QL nor underflow', () => {
-  // Rows are shifts of one 12-periodic sequence (and a bias 1): reducing the null space leaves
-  // blocks at ε, ε², … of ‖A‖ (down to subnormal numbers), which QL with a convergence test
-  // relative to the rows seen so far could not deflate (it threw), and which took tridiagonalising
-  // 10× as long as a full-rank matrix of the size.
-  const rng = new Rng(18);
-  const [n, m, period] = [400, 250, 12];
-  const cycle = Float64Array.from({ length: period }, () => Math.max(0, rng.normal()));
-  const x = new Float64Array(m * n);
-  for (let r = 0; r < m; r++) {
-    for (let c = 0; c < n - 1; c++) x[r * n + c] = cycle[(r * (n - 1) + c) % period];
-    x[r * n + n - 1] = 1;
-  }
-  const { values } = checkEigen(gram(x, m, n), n, 'periodic XᵀX/m');
-  const top = values[n - 1];
-  assert.ok(values.filter((w) => w > 1e-10 * top).length <= period + 1, 'rank ≤ period + 1');
-});
+eigenTest(
+  'XᵀX of rank 13 in 400 dimensions: nested null blocks neither stall QL nor underflow',
+  () => {
+    // Rows are shifts of one 12-periodic sequence (and a bias 1): reducing the null space leaves
+    // blocks at ε, ε², … of ‖A‖ (down to subnormal numbers), which QL with a convergence test
+    // relative to the rows seen so far could not deflate (it threw), and which took tridiagonalising
+    // 10× as long as a full-rank matrix of the size.
+    const rng = new Rng(18);
+    const [n, m, period] = [400, 250, 12];
+    const cycle = Float64Array.from({ length: period }, () => Math.max(0, rng.normal()));
+    const x = new Float64Array(m * n);
+    for (let r = 0; r < m; r++) {
+      for (let c = 0; c < n - 1; c++) x[r * n + c] = cycle[(r * (n - 1) + c) % period];
+      x[r * n + n - 1] = 1;
+    }
+    const { values } = checkEigen(gram(x, m, n), n, 'periodic XᵀX/m');
+    const top = values[n - 1];
+    assert.ok(values.filter((w) => w > 1e-10 * top).length <= period + 1, 'rank ≤ period + 1');
+  },
+);
 
-test('a graded tridiagonal and a matrix with zero rows in the middle', () => {
+eigenTest('a graded tridiagonal and a matrix with zero rows in the middle', () => {
   const n = 12;
   const t = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -240,4 +269,40 @@ test('only the symmetric part is used; bad input is refused', () => {
     values: new Float64Array(0),
     vectors: new Float64Array(0),
   });
+});
+
+test('LAPACK (when built): only the symmetric part; declines what the JS solver refuses; agrees with it on a K-FAC Gram matrix', (t) => {
+  if (SOLVERS.length === 1) {
+    t.skip('the native addon is absent or built without OpenBLAS: the JS solver only');
+    return;
+  }
+  const rng = new Rng(19);
+  const n = 6;
+  const a = Float64Array.from({ length: n * n }, () => rng.normal());
+  const sym = a.map((_, idx) => (a[idx] + a[(idx % n) * n + Math.floor(idx / n)]) / 2);
+  assert.deepEqual(lapack(a, n), lapack(sym, n));
+  const bad = new Float64Array(4);
+  bad[1] = Number.NaN;
+  assert.equal(nativeSymmetricEigen(bad, 2), undefined);
+  assert.equal(nativeSymmetricEigen(new Float64Array(5), 2), undefined);
+  assert.deepEqual(lapack(new Float64Array(0), 0), {
+    values: new Float64Array(0),
+    vectors: new Float64Array(0),
+  });
+  // A Gram matrix of non-negative, partly dead inputs, as the prior decomposes: the same spectrum
+  // and the same projector onto the top eigenvectors (vectors themselves are defined up to sign).
+  const [m, d] = [300, 120];
+  const x = Float64Array.from({ length: m * d }, (_, i) =>
+    i % d < 7 ? 0 : Math.max(0, rng.normal()),
+  );
+  const g = gram(x, m, d);
+  const js = symmetricEigen(g, d);
+  const nat = lapack(g, d);
+  const top = js.values[d - 1];
+  for (let j = 0; j < d; j++) assert.ok(Math.abs(js.values[j] - nat.values[j]) < 1e-11 * top);
+  for (let j = d - 10; j < d; j++) {
+    let dot = 0;
+    for (let k = 0; k < d; k++) dot += js.vectors[k * d + j] * nat.vectors[k * d + j];
+    assert.ok(Math.abs(Math.abs(dot) - 1) < 1e-9, `eigenvector ${j}: |cos| ${Math.abs(dot)}`);
+  }
 });

@@ -1,0 +1,28 @@
+/**
+ * The K-FAC prior's symmetric eigendecompositions (../accel.ts's symmetricEigen) through the
+ * addon's LAPACK (dsyevd, one thread): the JS solver (src/unlearn/uib/linalg.ts) took ~3 s
+ * of a 1,000-row Gram matrix, most of UIB-IF kfac's prior. Same layout and order as the JS one;
+ * undefined where the addon has no LAPACK (uib's own GEMM, an older build) or declines (a
+ * non-finite entry, a LAPACK failure), so the caller runs the JS solver.
+ */
+import { nativeAddon } from './addon.ts';
+
+let wanted = true;
+
+/** Turns this path off (or on again) for comparisons. */
+export function useNativeEigen(on: boolean): void {
+  wanted = on;
+}
+
+export function nativeSymmetricEigen(
+  a: Float64Array,
+  n: number,
+): { values: Float64Array; vectors: Float64Array } | undefined {
+  const addon = nativeAddon();
+  if (!wanted || addon?.symmetricEigen === undefined || addon.blas() !== 'openblas')
+    return undefined;
+  if (!Number.isInteger(n) || n < 0 || a.length !== n * n) return undefined; // the JS one says why
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  return addon.symmetricEigen(a, n, values, vectors) ? { values, vectors } : undefined;
+}
