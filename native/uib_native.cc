@@ -1422,6 +1422,56 @@ napi_value SymmetricEigen(napi_env env, napi_callback_info info) {
 #endif
 }
 
+// dgemm(a, b, c, r, k, n, transA, transB) → bool: row-major float64 C[r×n] = op(A)·op(B) on one
+// thread through OpenBLAS (linalg.ts's matmul, for the K-FAC prior's products: float64, since its
+// complement form subtracts near-equal terms). false, with nothing written, on uib's own GEMM (it
+// has no float64 product) or an empty dimension, so the caller runs the JS product.
+napi_value Dgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  napi_value no;
+  napi_get_boolean(env, false, &no);
+  int64_t dims[3] = {-1, -1, -1};
+  bool trans[2] = {false, false};
+  bool ok = argc >= 8;
+  for (int d = 0; ok && d < 3; d++)
+    ok = napi_get_value_int64(env, argv[3 + d], &dims[d]) == napi_ok && dims[d] >= 0;
+  for (int d = 0; ok && d < 2; d++) ok = napi_get_value_bool(env, argv[6 + d], &trans[d]) == napi_ok;
+  if (!ok) {
+    napi_throw_type_error(env, nullptr, "dgemm(a, b, c, r, k, n, transA, transB): sizes ≥ 0, flags");
+    return nullptr;
+  }
+  const int64_t r = dims[0], k = dims[1], n = dims[2];
+  double* arrays[3] = {nullptr, nullptr, nullptr};
+  const int64_t lengths[3] = {r * k, k * n, r * n};
+  for (int d = 0; d < 3; d++) {
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    if (napi_get_typedarray_info(env, argv[d], &type, &length, &data, &buffer, &offset) !=
+            napi_ok ||
+        type != napi_float64_array || int64_t(length) != lengths[d]) {
+      napi_throw_type_error(env, nullptr, "dgemm: a, b, c must be Float64Arrays of r·k, k·n, r·n");
+      return nullptr;
+    }
+    arrays[d] = static_cast<double*>(data);
+  }
+#ifdef UIB_BUILTIN_GEMM
+  return no;
+#else
+  if (r == 0 || k == 0 || n == 0) return no;
+  cblas_dgemm(CblasRowMajor, trans[0] ? CblasTrans : CblasNoTrans,
+              trans[1] ? CblasTrans : CblasNoTrans, r, n, k, 1.0, arrays[0], trans[0] ? r : k,
+              arrays[1], trans[1] ? k : n, 0.0, arrays[2], n);
+  napi_value yes;
+  napi_get_boolean(env, true, &yes);
+  return yes;
+#endif
+}
+
 // ---- threads and module ------------------------------------------------------------------------
 
 // setThreads(n[, minParallelWork]): the number of threads every later call may split its work
@@ -1561,7 +1611,8 @@ napi_value Init(napi_env env, napi_value exports) {
              {"gemmKernel", GemmKernel},
              {"selectGemmKernel", SelectGemmKernel},
              {"sgemm", Sgemm},
-             {"symmetricEigen", SymmetricEigen}};
+             {"symmetricEigen", SymmetricEigen},
+             {"dgemm", Dgemm}};
   for (auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);

@@ -47,12 +47,23 @@ export interface Accelerations {
     a: Float64Array,
     n: number,
   ): { values: Float64Array; vectors: Float64Array } | undefined;
+  /** linalg.ts's matmul (C = op(A)·op(B), float64, row-major) by a BLAS; undefined when it does not apply. */
+  matmul64(
+    a: Float64Array,
+    b: Float64Array,
+    r: number,
+    k: number,
+    c: number,
+    transA: boolean,
+    transB: boolean,
+  ): Float64Array | undefined;
 }
 
 const NONE: Accelerations = {
   optimizerStep: () => false,
   convSquaredGrad: () => undefined,
   symmetricEigen: () => undefined,
+  matmul64: () => undefined,
 };
 
 let installed: Accelerations = NONE;

@@ -138,6 +138,20 @@ export interface NativeAddon {
    * (uib's own GEMM), on a non-finite entry or a LAPACK failure. Absent from older builds.
    */
   symmetricEigen?(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): boolean;
+  /**
+   * Row-major float64 c[r×n] = op(a)·op(b) on one thread (cblas_dgemm); false (nothing written) on
+   * uib's own GEMM or an empty dimension. Absent from older builds.
+   */
+  dgemm?(
+    a: Float64Array,
+    b: Float64Array,
+    c: Float64Array,
+    r: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ): boolean;
   /** The BLAS's description: OpenBLAS's build line (version, target CPU), or uib's GEMM and kernel. */
   config(): string;
   /** The BLAS the addon was built with (native/build.mjs): the system OpenBLAS or uib's own GEMM. */

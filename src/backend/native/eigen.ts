@@ -9,7 +9,7 @@ import { nativeAddon } from './addon.ts';
 
 let wanted = true;
 
-/** Turns this path off (or on again) for comparisons. */
+/** Turns these paths off (or on again) for comparisons. */
 export function useNativeEigen(on: boolean): void {
   wanted = on;
 }
@@ -25,4 +25,21 @@ export function nativeSymmetricEigen(
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   return addon.symmetricEigen(a, n, values, vectors) ? { values, vectors } : undefined;
+}
+
+/** linalg.ts's matmul through OpenBLAS's dgemm; undefined where the addon has none (the JS one runs). */
+export function nativeMatmul64(
+  a: Float64Array,
+  b: Float64Array,
+  r: number,
+  k: number,
+  c: number,
+  transA: boolean,
+  transB: boolean,
+): Float64Array | undefined {
+  const addon = nativeAddon();
+  if (!wanted || addon?.dgemm === undefined || addon.blas() !== 'openblas') return undefined;
+  if (a.length !== r * k || b.length !== k * c) return undefined; // the JS one says why
+  const out = new Float64Array(r * c);
+  return addon.dgemm(a, b, out, r, k, c, transA, transB) ? out : undefined;
 }

@@ -10,7 +10,7 @@ import { registerWasmKernels } from '../wasm/kernels.ts';
 import { nativeAddon } from './addon.ts';
 import { installBatchNorm } from './batch-norm.ts';
 import { nativeConvSquaredGrad } from './conv-squared-grad.ts';
-import { nativeSymmetricEigen } from './eigen.ts';
+import { nativeMatmul64, nativeSymmetricEigen } from './eigen.ts';
 import { NATIVE_KERNELS } from './kernels.ts';
 import { nativeOptimizerStep } from './optimizer.ts';
 
@@ -31,6 +31,7 @@ export function registerNativeRoute(): void {
           optimizerStep: nativeOptimizerStep,
           convSquaredGrad: nativeConvSquaredGrad,
           symmetricEigen: nativeSymmetricEigen,
+          matmul64: nativeMatmul64,
         }
       : null,
   );

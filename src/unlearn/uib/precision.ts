@@ -88,9 +88,30 @@ export interface FactorEigen {
  * ‖b_k‖² = values[k]/scale; every direction orthogonal to all of them (the null space of X) has
  * eigenvalue exactly 0. B is never formed: it is applied as Xᵀ(U·) and Uᵀ(X·).
  */
-/** The platform's eigensolver where it has one (LAPACK through the native addon), else linalg.ts's. */
+// The platform's float64 eigensolver and product where it has them (LAPACK and BLAS through the
+// native addon), else linalg.ts's: the K-FAC prior's cost is these on ~1,000-row matrices.
 function eigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
   return accelerations().symmetricEigen(a, n) ?? symmetricEigen(a, n);
+}
+function mm(
+  a: Float64Array,
+  b: Float64Array,
+  r: number,
+  k: number,
+  c: number,
+  transA = false,
+  transB = false,
+): Float64Array {
+  return (
+    accelerations().matmul64(a, b, r, k, c, transA, transB) ?? matmul(a, b, r, k, c, transA, transB)
+  );
+}
+/** scale·XXᵀ of X (m × n): gramOfRows, or the platform's product scaled alike. */
+function gram(x: Float64Array, m: number, n: number, scale: number): Float64Array {
+  const g = accelerations().matmul64(x, x, m, n, m, false, true);
+  if (!g) return gramOfRows(x, m, n, scale);
+  for (let i = 0; i < g.length; i++) g[i] *= scale;
+  return g;
 }
 
 export interface FactorGram {
@@ -109,7 +130,7 @@ export function factorSpectrum(f: Float64Array, dim: number, rows?: FactorRows):
   if (rows.x.length !== m * dim)
     throw new RangeError(`factorSpectrum: ${rows.x.length} entries are not ${m} rows of ${dim}`);
   const x = Float64Array.from(rows.x);
-  const { values, vectors } = eigen(gramOfRows(x, m, dim, rows.scale), m);
+  const { values, vectors } = eigen(gram(x, m, dim, rows.scale), m);
   return { values, gram: { x, rows: m, dim, scale: rows.scale, u: vectors } };
 }
 
@@ -190,30 +211,30 @@ export function solvePrecision(
 
 /** Bᵀ M for a factor's eigenvector basis B (dim × r) and M dim × cols: r × cols. */
 function basisT(f: FactorSpectrum, dim: number, m: Float64Array, cols: number): Float64Array {
-  if (!f.gram) return matmul(f.vectors, m, dim, dim, cols, true);
+  if (!f.gram) return mm(f.vectors, m, dim, dim, cols, true);
   const { x, rows, u } = f.gram;
-  return matmul(u, matmul(x, m, rows, dim, cols), rows, rows, cols, true);
+  return mm(u, mm(x, m, rows, dim, cols), rows, rows, cols, true);
 }
 
 /** B M for M r × cols: dim × cols. */
 function basisMul(f: FactorSpectrum, dim: number, m: Float64Array, cols: number): Float64Array {
-  if (!f.gram) return matmul(f.vectors, m, dim, dim, cols);
+  if (!f.gram) return mm(f.vectors, m, dim, dim, cols);
   const { x, rows, u } = f.gram;
-  return matmul(x, matmul(u, m, rows, rows, cols), dim, rows, cols, true);
+  return mm(x, mm(u, m, rows, rows, cols), dim, rows, cols, true);
 }
 
 /** M B for M rowsM × dim: rowsM × r. */
 function mulBasis(f: FactorSpectrum, dim: number, m: Float64Array, rowsM: number): Float64Array {
-  if (!f.gram) return matmul(m, f.vectors, rowsM, dim, dim);
+  if (!f.gram) return mm(m, f.vectors, rowsM, dim, dim);
   const { x, rows, u } = f.gram;
-  return matmul(matmul(m, x, rowsM, dim, rows, false, true), u, rowsM, rows, rows);
+  return mm(mm(m, x, rowsM, dim, rows, false, true), u, rowsM, rows, rows);
 }
 
 /** M Bᵀ for M rowsM × r: rowsM × dim. */
 function mulBasisT(f: FactorSpectrum, dim: number, m: Float64Array, rowsM: number): Float64Array {
-  if (!f.gram) return matmul(m, f.vectors, rowsM, dim, dim, false, true);
+  if (!f.gram) return mm(m, f.vectors, rowsM, dim, dim, false, true);
   const { x, rows, u } = f.gram;
-  return matmul(matmul(m, u, rowsM, rows, rows, false, true), x, rowsM, rows, dim);
+  return mm(mm(m, u, rowsM, rows, rows, false, true), x, rowsM, rows, dim);
 }
 
 /**
@@ -236,10 +257,10 @@ export function solveKfacBlock(
   const sA = eigA.values.map((v) => Math.max(0, v));
   const sG = eigG.values.map((v) => Math.max(0, v));
   if (!eigA.gram && !eigG.gram) {
-    const rot = matmul(matmul(eigA.vectors, R, p, p, q, true), eigG.vectors, p, q, q);
+    const rot = mm(mm(eigA.vectors, R, p, p, q, true), eigG.vectors, p, q, q);
     for (let i = 0; i < p; i++)
       for (let j = 0; j < q; j++) rot[i * q + j] /= lambda + nRetain * sA[i] * sG[j];
-    return matmul(matmul(eigA.vectors, rot, p, p, q), eigG.vectors, p, q, q, false, true);
+    return mm(mm(eigA.vectors, rot, p, p, q), eigG.vectors, p, q, q, false, true);
   }
   if (!(lambda > 0))
     throw new UsageError(

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nativeSymmetricEigen } from '../../../src/backend/native/eigen.ts';
+import { nativeMatmul64, nativeSymmetricEigen } from '../../../src/backend/native/eigen.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { matmul, symmetricEigen } from '../../../src/unlearn/uib/linalg.ts';
 
@@ -305,4 +305,37 @@ test('LAPACK (when built): only the symmetric part; declines what the JS solver 
     for (let k = 0; k < d; k++) dot += js.vectors[k * d + j] * nat.vectors[k * d + j];
     assert.ok(Math.abs(Math.abs(dot) - 1) < 1e-9, `eigenvector ${j}: |cos| ${Math.abs(dot)}`);
   }
+});
+
+test('BLAS dgemm (when built): linalg.ts matmul for every transpose and ragged shapes, to rounding', (t) => {
+  if (nativeMatmul64(Float64Array.of(1), Float64Array.of(1), 1, 1, 1, false, false) === undefined) {
+    t.skip('the native addon is absent or built without OpenBLAS: the JS product only');
+    return;
+  }
+  const rng = new Rng(20);
+  for (const [r, k, c] of [
+    [1, 1, 1],
+    [3, 5, 2],
+    [9, 4, 6],
+    [37, 130, 21],
+  ])
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        const a = Float64Array.from({ length: r * k }, () => rng.normal());
+        const b = Float64Array.from({ length: k * c }, () => rng.normal());
+        const want = matmul(a, b, r, k, c, transA, transB);
+        const got = nativeMatmul64(a, b, r, k, c, transA, transB);
+        assert.ok(got, `${r}×${k}×${c}`);
+        for (let i = 0; i < want.length; i++)
+          assert.ok(Math.abs(got[i] - want[i]) < 1e-12 * k, `${r}×${k}×${c} ${transA} ${transB}`);
+      }
+  // Empty dimensions and mismatched lengths are left to the JS product.
+  assert.equal(
+    nativeMatmul64(new Float64Array(0), new Float64Array(3), 2, 0, 3, false, false),
+    undefined,
+  );
+  assert.equal(
+    nativeMatmul64(new Float64Array(5), new Float64Array(3), 2, 2, 1, false, false),
+    undefined,
+  );
 });
