@@ -1345,6 +1345,27 @@ napi_value OptimizerStep(napi_env env, napi_callback_info info) {
 
 // ---- symmetric eigendecomposition --------------------------------------------------------------
 
+// The data of argument v when it is a Float64Array of exactly `length` entries, else nullptr (an
+// empty array's data may be null: then a placeholder that is never read).
+double* float64Array(napi_env env, napi_value v, int64_t length) {
+  static double none = 0;
+  napi_typedarray_type type;
+  size_t have;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &have, &data, &buffer, &offset) != napi_ok ||
+      type != napi_float64_array || int64_t(have) != length)
+    return nullptr;
+  return data ? static_cast<double*>(data) : &none;
+}
+
+napi_value boolean(napi_env env, bool b) {
+  napi_value v;
+  napi_get_boolean(env, b, &v);
+  return v;
+}
+
 // symmetricEigen(a, n, values, vectors) → bool: the eigendecomposition of the symmetric part
 // (a + aᵀ)/2 of the row-major n×n Float64Array a, as src/unlearn/uib/linalg.ts's symmetricEigen
 // gives it (values ascending; vectors row-major, column j the unit eigenvector of values[j]), by
@@ -1355,70 +1376,51 @@ napi_value SymmetricEigen(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  napi_value no;
-  napi_get_boolean(env, false, &no);
   int64_t n = -1;
   if (argc < 4 || napi_get_value_int64(env, argv[1], &n) != napi_ok || n < 0 || n > 46340) {
     napi_throw_range_error(env, nullptr, "symmetricEigen: n must be an integer in 0..46340");
     return nullptr;
   }
-  double* arrays[3] = {nullptr, nullptr, nullptr};
-  const size_t lengths[3] = {size_t(n * n), size_t(n), size_t(n * n)};
-  const size_t slots[3] = {0, 2, 3};
-  for (int k = 0; k < 3; k++) {
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value buffer;
-    size_t offset;
-    if (napi_get_typedarray_info(env, argv[slots[k]], &type, &length, &data, &buffer, &offset) !=
-            napi_ok ||
-        type != napi_float64_array || length != lengths[k]) {
-      napi_throw_type_error(env, nullptr,
-                            "symmetricEigen(a, n, values, vectors): Float64Arrays of n², n, n²");
-      return nullptr;
-    }
-    arrays[k] = static_cast<double*>(data);
+  const double* a = float64Array(env, argv[0], n * n);
+  double* values = float64Array(env, argv[2], n);
+  double* vectors = float64Array(env, argv[3], n * n);
+  if (!a || !values || !vectors) {
+    napi_throw_type_error(env, nullptr,
+                          "symmetricEigen(a, n, values, vectors): Float64Arrays of n², n, n²");
+    return nullptr;
   }
 #ifdef UIB_BUILTIN_GEMM
-  return no;
+  return boolean(env, false);
 #else
-  const double* a = arrays[0];
-  if (n == 0) {
-    napi_value yes;
-    napi_get_boolean(env, true, &yes);
-    return yes;
-  }
+  if (n == 0) return boolean(env, true);
   // Symmetric, so the row-major symmetric part is its own column-major form.
   std::vector<double> w(size_t(n) * n);
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < n; j++) {
       const double x = 0.5 * (a[i * n + j] + a[j * n + i]);
-      if (!std::isfinite(x)) return no;
+      if (!std::isfinite(x)) return boolean(env, false);
       w[i * n + j] = x;
     }
   const int nn = int(n);
   int status = 0, lwork = -1, liwork = -1, iwq = 0;
   double wq = 0;
-  std::vector<double> values(n);
-  dsyevd_("V", "L", &nn, w.data(), &nn, values.data(), &wq, &lwork, &iwq, &liwork, &status);
-  if (status != 0) return no;
+  std::vector<double> w8(n);
+  dsyevd_("V", "L", &nn, w.data(), &nn, w8.data(), &wq, &lwork, &iwq, &liwork, &status);
+  if (status != 0) return boolean(env, false);
   lwork = int(wq);
   liwork = iwq;
   std::vector<double> work(std::max(lwork, 1));
   std::vector<int> iwork(std::max(liwork, 1));
   // On one thread, as every OpenBLAS call here: the same bits whatever the thread setting (two
   // threads gained 20 % on a 1,000-row matrix, not worth a result that depends on UIB_THREADS).
-  dsyevd_("V", "L", &nn, w.data(), &nn, values.data(), work.data(), &lwork, iwork.data(), &liwork,
+  dsyevd_("V", "L", &nn, w.data(), &nn, w8.data(), work.data(), &lwork, iwork.data(), &liwork,
           &status);
-  if (status != 0) return no;
+  if (status != 0) return boolean(env, false);
   // LAPACK's column j (w[j·n + k]) is the eigenvector of values[j]; row-major V wants it at k·n + j.
-  std::memcpy(arrays[1], values.data(), sizeof(double) * n);
+  std::memcpy(values, w8.data(), sizeof(double) * n);
   for (int64_t j = 0; j < n; j++)
-    for (int64_t k = 0; k < n; k++) arrays[2][k * n + j] = w[j * n + k];
-  napi_value yes;
-  napi_get_boolean(env, true, &yes);
-  return yes;
+    for (int64_t k = 0; k < n; k++) vectors[k * n + j] = w[j * n + k];
+  return boolean(env, true);
 #endif
 }
 
@@ -1430,8 +1432,6 @@ napi_value Dgemm(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  napi_value no;
-  napi_get_boolean(env, false, &no);
   int64_t dims[3] = {-1, -1, -1};
   bool trans[2] = {false, false};
   bool ok = argc >= 8;
@@ -1443,32 +1443,21 @@ napi_value Dgemm(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const int64_t r = dims[0], k = dims[1], n = dims[2];
-  double* arrays[3] = {nullptr, nullptr, nullptr};
-  const int64_t lengths[3] = {r * k, k * n, r * n};
-  for (int d = 0; d < 3; d++) {
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value buffer;
-    size_t offset;
-    if (napi_get_typedarray_info(env, argv[d], &type, &length, &data, &buffer, &offset) !=
-            napi_ok ||
-        type != napi_float64_array || int64_t(length) != lengths[d]) {
-      napi_throw_type_error(env, nullptr, "dgemm: a, b, c must be Float64Arrays of r·k, k·n, r·n");
-      return nullptr;
-    }
-    arrays[d] = static_cast<double*>(data);
+  const double* a = float64Array(env, argv[0], r * k);
+  const double* b = float64Array(env, argv[1], k * n);
+  double* c = float64Array(env, argv[2], r * n);
+  if (!a || !b || !c) {
+    napi_throw_type_error(env, nullptr, "dgemm: a, b, c must be Float64Arrays of r·k, k·n, r·n");
+    return nullptr;
   }
 #ifdef UIB_BUILTIN_GEMM
-  return no;
+  return boolean(env, false);
 #else
-  if (r == 0 || k == 0 || n == 0) return no;
+  if (r == 0 || k == 0 || n == 0) return boolean(env, false);
   cblas_dgemm(CblasRowMajor, trans[0] ? CblasTrans : CblasNoTrans,
-              trans[1] ? CblasTrans : CblasNoTrans, r, n, k, 1.0, arrays[0], trans[0] ? r : k,
-              arrays[1], trans[1] ? k : n, 0.0, arrays[2], n);
-  napi_value yes;
-  napi_get_boolean(env, true, &yes);
-  return yes;
+              trans[1] ? CblasTrans : CblasNoTrans, r, n, k, 1.0, a, trans[0] ? r : k, b,
+              trans[1] ? k : n, 0.0, c, n);
+  return boolean(env, true);
 #endif
 }
 

@@ -5,6 +5,7 @@
  * undefined where the addon has no LAPACK (uib's own GEMM, an older build) or declines (a
  * non-finite entry, a LAPACK failure), so the caller runs the JS solver.
  */
+import type { Accelerations } from '../accel.ts';
 import { nativeAddon } from './addon.ts';
 
 let wanted = true;
@@ -14,10 +15,7 @@ export function useNativeEigen(on: boolean): void {
   wanted = on;
 }
 
-export function nativeSymmetricEigen(
-  a: Float64Array,
-  n: number,
-): { values: Float64Array; vectors: Float64Array } | undefined {
+export const nativeSymmetricEigen: Accelerations['symmetricEigen'] = (a, n) => {
   const addon = nativeAddon();
   if (!wanted || addon?.symmetricEigen === undefined || addon.blas() !== 'openblas')
     return undefined;
@@ -25,21 +23,13 @@ export function nativeSymmetricEigen(
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   return addon.symmetricEigen(a, n, values, vectors) ? { values, vectors } : undefined;
-}
+};
 
 /** linalg.ts's matmul through OpenBLAS's dgemm; undefined where the addon has none (the JS one runs). */
-export function nativeMatmul64(
-  a: Float64Array,
-  b: Float64Array,
-  r: number,
-  k: number,
-  c: number,
-  transA: boolean,
-  transB: boolean,
-): Float64Array | undefined {
+export const nativeMatmul64: Accelerations['matmul64'] = (a, b, r, k, c, transA, transB) => {
   const addon = nativeAddon();
   if (!wanted || addon?.dgemm === undefined || addon.blas() !== 'openblas') return undefined;
   if (a.length !== r * k || b.length !== k * c) return undefined; // the JS one says why
   const out = new Float64Array(r * c);
   return addon.dgemm(a, b, out, r, k, c, transA, transB) ? out : undefined;
-}
+};

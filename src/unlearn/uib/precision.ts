@@ -93,19 +93,8 @@ export interface FactorEigen {
 function eigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
   return accelerations().symmetricEigen(a, n) ?? symmetricEigen(a, n);
 }
-function mm(
-  a: Float64Array,
-  b: Float64Array,
-  r: number,
-  k: number,
-  c: number,
-  transA = false,
-  transB = false,
-): Float64Array {
-  return (
-    accelerations().matmul64(a, b, r, k, c, transA, transB) ?? matmul(a, b, r, k, c, transA, transB)
-  );
-}
+const mm: typeof matmul = (a, b, r, k, c, transA = false, transB = false) =>
+  accelerations().matmul64(a, b, r, k, c, transA, transB) ?? matmul(a, b, r, k, c, transA, transB);
 /** scale·XXᵀ of X (m × n): gramOfRows, or the platform's product scaled alike. */
 function gram(x: Float64Array, m: number, n: number, scale: number): Float64Array {
   const g = accelerations().matmul64(x, x, m, n, m, false, true);
