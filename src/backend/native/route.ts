@@ -10,8 +10,8 @@ import { registerWasmKernels } from '../wasm/kernels.ts';
 import { nativeAddon } from './addon.ts';
 import { installBatchNorm } from './batch-norm.ts';
 import { nativeConvSquaredGrad } from './conv-squared-grad.ts';
-import { nativeMatmul64, nativeSymmetricEigen } from './eigen.ts';
 import { NATIVE_KERNELS } from './kernels.ts';
+import { nativeMatmul64, nativeSymmetricEigen } from './linalg.ts';
 import { nativeOptimizerStep } from './optimizer.ts';
 
 let wanted = true;

@@ -82,12 +82,6 @@ export interface FactorEigen {
   gram?: undefined;
 }
 
-/**
- * Gram route, for F = scale·XᵀX with X rows × dim and rows < dim: scale·XXᵀ = U diag(values) Uᵀ
- * (rows × rows). Column k of B = XᵀU is an eigenvector of F with eigenvalue values[k] and
- * ‖b_k‖² = values[k]/scale; every direction orthogonal to all of them (the null space of X) has
- * eigenvalue exactly 0. B is never formed: it is applied as Xᵀ(U·) and Uᵀ(X·).
- */
 // The platform's float64 eigensolver and product where it has them (LAPACK and BLAS through the
 // native addon), else linalg.ts's: the K-FAC prior's cost is these on ~1,000-row matrices.
 function eigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
@@ -103,6 +97,12 @@ function gram(x: Float64Array, m: number, n: number, scale: number): Float64Arra
   return g;
 }
 
+/**
+ * Gram route, for F = scale·XᵀX with X rows × dim and rows < dim: scale·XXᵀ = U diag(values) Uᵀ
+ * (rows × rows). Column k of B = XᵀU is an eigenvector of F with eigenvalue values[k] and
+ * ‖b_k‖² = values[k]/scale; every direction orthogonal to all of them (the null space of X) has
+ * eigenvalue exactly 0. B is never formed: it is applied as Xᵀ(U·) and Uᵀ(X·).
+ */
 export interface FactorGram {
   values: Float64Array;
   gram: { x: Float64Array; rows: number; dim: number; scale: number; u: Float64Array };

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nativeMatmul64, nativeSymmetricEigen } from '../../../src/backend/native/eigen.ts';
+import { nativeMatmul64, nativeSymmetricEigen } from '../../../src/backend/native/linalg.ts';
 import { Rng } from '../../../src/core/rng.ts';
 import { matmul, symmetricEigen } from '../../../src/unlearn/uib/linalg.ts';
 
